@@ -1,0 +1,59 @@
+"""The ``openai-billing`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import __version__
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import serve
+
+    admin_key = args.admin_key or os.environ.get("OPENAI_ADMIN_KEY")
+    if not admin_key:
+        print("openai-billing sandbox: --admin-key (or OPENAI_ADMIN_KEY) is required", file=sys.stderr)
+        return 2
+    serve(admin_key, host=args.host, port=args.port, db_path=args.db, org_id=args.org_id, empty_limit=args.empty_limit)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(use_cli=args.cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="openai-billing", description="OpenAI billing as Pulumi resources")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = commands.add_parser("sandbox", help="serve a local, wire-compatible billing API (SQLite)")
+    sandbox.add_argument("--admin-key", help="the admin key clients must present (else OPENAI_ADMIN_KEY)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    sandbox.add_argument("--db", help="SQLite file; without it the account lives in memory")
+    sandbox.add_argument("--org-id", default="org-sandbox")
+    sandbox.add_argument(
+        "--empty-limit",
+        choices=("404", "zero"),
+        default="404",
+        help="how GET answers a scope with no limit (OpenAI does not document it)",
+    )
+    sandbox.set_defaults(func=_sandbox)
+
+    demo = commands.add_parser("demo", help="run the quickstart against a fresh sandbox, step by step")
+    demo.add_argument(
+        "--cli", choices=("auto", "yes", "no"), default="auto", help="use the pulumi CLI (auto: when installed)"
+    )
+    demo.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

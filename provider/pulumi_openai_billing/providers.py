@@ -1,0 +1,216 @@
+"""The generic dynamic-provider machinery and the importable ``<Name>Provider`` classes.
+
+Every kind gets the same check (pydantic model, one failure per bad field, unknowns tolerated, organization
+binding), diff (canonical values, exact replacements), complete outputs and canonical ``read`` inputs. The
+classes hold no state: they are pickled into state by reference and configured in the plugin process.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
+from pydantic import ValidationError
+
+from . import config
+from .resources._base import SCHEMA_VERSION, Context, Kind, ProviderError
+from .resources.spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
+from .resources.spend_limits import OrganizationSpendLimitKind, ProjectSpendLimitKind
+
+PROVIDER_KEY = "__provider"
+_BOOKKEEPING = frozenset({PROVIDER_KEY, "organization", "schema_version"})
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
+
+
+def _reason(prop: str, error: dict[str, Any]) -> str:
+    """An actionable sentence that starts with the property's name."""
+    if error.get("type") == "missing":
+        return f"{prop} is required"
+    if error.get("type") == "extra_forbidden":
+        return f"{prop} is not a property of this resource"
+    message = str(error.get("msg", "is invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = message.replace("Input should be", "must be").replace("String should", "must")
+    if len(error.get("loc", ())) > 1:
+        message = f"item {error['loc'][1]} {message}"
+    return message if message.startswith(prop) else f"{prop} {message}"
+
+
+class BillingProvider(ResourceProvider):
+    """Translates the engine's calls into one :class:`Kind`'s model and CRUD."""
+
+    serialize_as_secret_always = False
+    kind: ClassVar[Kind]
+
+    def configure(self, req: ConfigureRequest) -> None:
+        keys = ("adminKey", "baseUrl", "organization", "timeoutSeconds", "maxRetries", "debug")
+        raw = {f"{config.NAMESPACE}:{k}": req.config.get(f"{config.NAMESPACE}:{k}") for k in keys}
+        config.set_process_config({k: v for k, v in raw.items() if v is not None})
+
+    # -- inputs ---------------------------------------------------------------------------------------
+    @property
+    def _fields(self) -> dict[str, Any]:
+        return self.kind.inputs.model_fields
+
+    def _default(self, name: str) -> Any:
+        field = self._fields[name]
+        return None if field.is_required() else field.get_default(call_default_factory=True)
+
+    def _declared(self, props: dict[str, Any]) -> dict[str, Any]:
+        """The user's input properties, without bookkeeping, output placeholders or nulls."""
+        return {
+            k: v for k, v in props.items() if k not in _BOOKKEEPING and k not in self.kind.computed and v is not None
+        }
+
+    def _inputs_of(self, props: dict[str, Any]) -> dict[str, Any]:
+        return {name: props.get(name, self._default(name)) for name in self._fields}
+
+    def _outputs(self, inputs: dict[str, Any], computed: dict[str, Any], organization: str) -> dict[str, Any]:
+        return {**self._inputs_of(inputs), **computed, "organization": organization, "schema_version": SCHEMA_VERSION}
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        declared = self._declared(news)
+        unknown = {k for k, v in declared.items() if _has_unknown(v)}
+        failures: list[CheckFailure] = []
+        try:
+            canonical = self.kind.inputs.model_validate(
+                {k: v for k, v in declared.items() if k not in unknown}
+            ).model_dump(mode="json")
+        except ValidationError as exc:
+            canonical = None
+            for error in exc.errors():
+                prop = str(error["loc"][0]) if error["loc"] else "inputs"
+                if prop not in unknown:
+                    failures.append(CheckFailure(prop, _reason(prop, error)))
+
+        try:
+            settings = config.resolve()
+        except config.ConfigError as exc:
+            failures.append(CheckFailure("openai-billing", str(exc)))
+            return CheckResult(news, failures)
+        if not settings.admin_key:
+            failures.append(CheckFailure("adminKey", config.MISSING_KEY_MESSAGE))
+        organization = settings.organization_binding
+        previous = olds.get("organization")
+        if previous and previous != organization:
+            failures.append(
+                CheckFailure(
+                    "organization",
+                    f"this resource belongs to {previous}, but the provider is configured for {organization}: "
+                    "one stack manages one organization; point openai-billing:organization / baseUrl back at "
+                    f"{previous}, or use another stack",
+                )
+            )
+        if failures:
+            return CheckResult(news, failures)
+        if canonical is None:
+            canonical = self._partial(declared, unknown)
+        known = {k: v for k, v in canonical.items() if k not in unknown}
+        for prop, reason in self.kind.check_live(Context(settings), known):
+            failures.append(CheckFailure(prop, reason if reason.startswith(prop) else f"{prop}: {reason}"))
+        inputs = {**known, **{k: declared[k] for k in unknown}, "organization": organization}
+        return CheckResult(inputs, failures)
+
+    def _partial(self, declared: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
+        """Canonical values of the known fields when a required one is still unknown (preview)."""
+        canonical: dict[str, Any] = {
+            name: self._default(name) for name, field in self._fields.items() if not field.is_required()
+        }
+        for name, value in declared.items():
+            if name in unknown or name not in self._fields:
+                continue
+            canonical[name] = self.kind.inputs.__pydantic_validator__.validate_assignment(
+                self.kind.inputs.model_construct(), name, value
+            ).model_dump(mode="json")[name]
+        return canonical
+
+    # -- diff ------------------------------------------------------------------------------------------
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [
+            name
+            for name in self._fields
+            if name not in self.kind.create_only
+            and olds.get(name, self._default(name)) != news.get(name, self._default(name))
+        ]
+        replaces = [name for name in changed if name in self.kind.replace_on]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=bool(replaces) and self.kind.delete_before_replace,
+        )
+
+    # -- CRUD ------------------------------------------------------------------------------------------
+    def _context(self, props: dict[str, Any]) -> Context:
+        ctx = Context.current()
+        ctx.settings.require_key()
+        recorded = props.get("organization")
+        if recorded and recorded != ctx.organization:
+            raise ProviderError(
+                f"this resource belongs to {recorded}, but the provider is configured for {ctx.organization}: "
+                "refusing to act on another organization"
+            )
+        return ctx
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        ctx = self._context(props)
+        inputs = self._inputs_of(props)
+        id_, computed = self.kind.create(ctx, inputs)
+        return CreateResult(id_, self._outputs(inputs, computed, ctx.organization))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        ctx = self._context(props)
+        found = self.kind.read(ctx, id_, props)
+        if found is None:
+            return ReadResult("", {})
+        live, computed = found
+        inputs = {**self._inputs_of(props), **live, "organization": ctx.organization}
+        return ReadResult(id_, self._outputs(inputs, computed, ctx.organization), inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        ctx = self._context(olds)
+        inputs = self._inputs_of(news)
+        computed = self.kind.update(ctx, id_, self._inputs_of(olds) | _computed_of(self.kind, olds), inputs)
+        return UpdateResult(self._outputs(inputs, computed, ctx.organization))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        ctx = self._context(props)
+        self.kind.delete(ctx, id_, props)
+
+
+def _computed_of(kind: Kind, props: dict[str, Any]) -> dict[str, Any]:
+    return {name: props.get(name) for name in kind.computed}
+
+
+class OrganizationSpendLimitProvider(BillingProvider):
+    kind = OrganizationSpendLimitKind()
+
+
+class ProjectSpendLimitProvider(BillingProvider):
+    kind = ProjectSpendLimitKind()
+
+
+class OrganizationSpendAlertProvider(BillingProvider):
+    kind = OrganizationSpendAlertKind()
+
+
+class ProjectSpendAlertProvider(BillingProvider):
+    kind = ProjectSpendAlertKind()

@@ -1,0 +1,1 @@
+"""One module per resource family: input model, CRUD and the public ``pulumi.dynamic.Resource`` class."""

@@ -1,0 +1,328 @@
+"""Spend alerts: e-mails sent when a scope's month-to-date spend crosses a threshold; many per scope."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+import pulumi
+from pydantic import AfterValidator, Field, StrictStr, field_validator
+
+from ..client import OpenAIError, OutcomeUnknown, RequestFailed
+from ..money import to_cents
+from ._base import (
+    MONTH,
+    USD,
+    BillingResource,
+    Context,
+    InputModel,
+    Kind,
+    ProjectId,
+    ProviderError,
+    UsdAmount,
+    cents_field,
+    check_currency,
+    usd_from_cents,
+)
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+MAX_RECIPIENTS = 100
+
+
+def canonical_recipients(recipients: list[str]) -> list[str]:
+    """Trimmed, domain lower-cased, de-duplicated case-insensitively and sorted."""
+    seen: dict[str, str] = {}
+    for raw in recipients:
+        local, _, domain = raw.strip().rpartition("@")
+        address = f"{local}@{domain.lower()}"
+        seen.setdefault(address.lower(), address)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _check_recipients(recipients: list[str]) -> list[str]:
+    if not recipients:
+        raise ValueError("recipients must name at least one e-mail address")
+    bad = [r for r in recipients if not _EMAIL.match(r.strip())]
+    if bad:
+        shown = ", ".join(repr(b[:80]) for b in bad[:3])
+        raise ValueError(f"recipients must be e-mail addresses such as finops@example.com; not valid: {shown}")
+    result = canonical_recipients(recipients)
+    if len(result) > MAX_RECIPIENTS:
+        raise ValueError(f"recipients may name at most {MAX_RECIPIENTS} addresses, got {len(result)}")
+    return result
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+class OrganizationSpendAlertInputs(InputModel):
+    threshold_usd: UsdAmount
+    recipients: Annotated[list[StrictStr], AfterValidator(_check_recipients)]
+    subject_prefix: Annotated[StrictStr | None, Field(max_length=255), AfterValidator(_blank_to_none)] = None
+    adopt_alert_id: StrictStr | None = None
+
+    @field_validator("adopt_alert_id")
+    @classmethod
+    def _alert_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", value):
+            raise ValueError("adopt_alert_id must be a spend alert id such as alert_abc123")
+        return value
+
+
+class ProjectSpendAlertInputs(OrganizationSpendAlertInputs):
+    project_id: ProjectId
+
+
+def _body(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "threshold_amount": to_cents(Decimal(values["threshold_usd"])),
+        "currency": USD,
+        "interval": MONTH,
+        "notification_channel": {
+            "type": "email",
+            "recipients": list(values["recipients"]),
+            "subject_prefix": values.get("subject_prefix"),
+        },
+    }
+
+
+def live_values(alert: dict[str, Any]) -> dict[str, Any]:
+    channel = alert.get("notification_channel") or {}
+    return {
+        "threshold_usd": usd_from_cents(cents_field(alert)),
+        "recipients": canonical_recipients([str(r) for r in channel.get("recipients") or []]),
+        "subject_prefix": channel.get("subject_prefix") or None,
+    }
+
+
+def _same(alert: dict[str, Any], values: dict[str, Any]) -> bool:
+    live = live_values(alert)
+    return all(live[k] == values.get(k) for k in ("threshold_usd", "recipients", "subject_prefix"))
+
+
+class _SpendAlertKind(Kind):
+    computed = ("alert_id", "threshold_cents", "currency", "interval")
+    create_only = frozenset({"adopt_alert_id"})
+
+    @staticmethod
+    def _collection(project_id: str | None) -> str:
+        return f"organization/projects/{project_id}/spend_alerts" if project_id else "organization/spend_alerts"
+
+    @staticmethod
+    def _split(id_: str) -> tuple[str | None, str]:
+        project_id, _, alert_id = id_.rpartition("/")
+        return project_id or None, alert_id
+
+    @staticmethod
+    def _id(project_id: str | None, alert_id: str) -> str:
+        return f"{project_id}/{alert_id}" if project_id else alert_id
+
+    def _outputs(self, alert: dict[str, Any], what: str) -> dict[str, Any]:
+        check_currency(alert, what)
+        return {
+            "alert_id": alert["id"],
+            "threshold_cents": cents_field(alert),
+            "currency": alert.get("currency", USD),
+            "interval": alert.get("interval", MONTH),
+        }
+
+    def _gone_or_error(self, ctx: Context, project_id: str | None, exc: OpenAIError) -> None:
+        """A 404 on an alert means gone, unless its project is not visible (then: wrong organization)."""
+        if exc.status != 404:
+            raise exc
+        if project_id:
+            ctx.require_project(project_id)
+
+    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        project_id = inputs.get("project_id")
+        if project_id:
+            try:
+                ctx.require_project(project_id)
+            except ProviderError as exc:
+                return [("project_id", str(exc))]
+        return []
+
+    def list_live(self, ctx: Context, project_id: str | None) -> list[dict[str, Any]]:
+        try:
+            return list(ctx.client.list_all(self._collection(project_id)))
+        except OpenAIError as exc:
+            if exc.status == 404 and project_id:
+                ctx.require_project(project_id)
+            raise
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        project_id = inputs.get("project_id")
+        collection = self._collection(project_id)
+        scope = f"alerts:{project_id or 'organization'}"
+        what = f"spend alert in {f'project {project_id}' if project_id else 'the organization'}"
+        with ctx.scope_lock(scope):
+            if inputs.get("adopt_alert_id"):
+                alert = self._adopt(ctx, project_id, inputs)
+            else:
+                existing = self.list_live(ctx, project_id)
+                claimed = ctx.claimed(scope)
+                match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
+                alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
+            ctx.claim(scope, alert["id"])
+        return self._id(project_id, alert["id"]), self._outputs(alert, what)
+
+    def _adopt(self, ctx: Context, project_id: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+        alert_id = inputs["adopt_alert_id"]
+        try:
+            alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
+        except OpenAIError as exc:
+            self._gone_or_error(ctx, project_id, exc)
+            raise ProviderError(
+                f"adopt_alert_id: no spend alert {alert_id} exists in "
+                f"{f'project {project_id}' if project_id else 'the organization'}"
+            ) from None
+        if not _same(alert, inputs):
+            alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(inputs), idempotent=True)
+        return alert
+
+    def _send_create(
+        self, ctx: Context, collection: str, existing: list[dict[str, Any]], claimed: set[str], inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """POST the alert; when the answer is lost, find it in the live list before anything is re-sent."""
+        known = {a["id"] for a in existing}
+        attempts = ctx.settings.max_retries + 1
+        for _ in range(attempts):
+            try:
+                return ctx.client.post(collection, _body(inputs), idempotent=False)
+            except OutcomeUnknown:
+                after = self.list_live(ctx, inputs.get("project_id"))
+                new = [a for a in after if a["id"] not in known and a["id"] not in claimed and _same(a, inputs)]
+                if new:
+                    return new[0]
+                known = {a["id"] for a in after}
+        raise RequestFailed(
+            f"creating the spend alert failed {attempts} times without an answer, and the live list shows no "
+            "such alert: nothing was created; run the update again"
+        )
+
+    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        project_id, alert_id = self._split(id_)
+        try:
+            alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
+        except OpenAIError as exc:
+            self._gone_or_error(ctx, project_id, exc)
+            return None
+        values = live_values(alert)
+        if project_id:
+            values["project_id"] = project_id
+        return values, self._outputs(alert, f"spend alert {alert_id}")
+
+    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        project_id, alert_id = self._split(id_)
+        try:
+            alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(news), idempotent=True)
+        except OpenAIError as exc:
+            self._gone_or_error(ctx, project_id, exc)
+            raise ProviderError(
+                f"spend alert {alert_id} no longer exists (deleted outside Pulumi?): run `pulumi refresh`, "
+                "then `pulumi up` creates it again"
+            ) from None
+        return self._outputs(alert, f"spend alert {alert_id}")
+
+    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+        project_id, alert_id = self._split(id_)
+        try:
+            ctx.client.delete(f"{self._collection(project_id)}/{alert_id}")
+        except OpenAIError as exc:
+            self._gone_or_error(ctx, project_id, exc)
+
+
+class OrganizationSpendAlertKind(_SpendAlertKind):
+    name = "OrganizationSpendAlert"
+    inputs = OrganizationSpendAlertInputs
+
+
+class ProjectSpendAlertKind(_SpendAlertKind):
+    name = "ProjectSpendAlert"
+    inputs = ProjectSpendAlertInputs
+    replace_on = frozenset({"project_id"})
+
+
+class OrganizationSpendAlert(BillingResource, module="openai-billing", name="OrganizationSpendAlert"):
+    """An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
+
+    Declaring an alert identical to a live one adopts it instead of creating a second one.
+    """
+
+    _kind: ClassVar = OrganizationSpendAlertKind
+
+    threshold_usd: pulumi.Output[str]
+    threshold_cents: pulumi.Output[int]
+    recipients: pulumi.Output[list[str]]
+    subject_prefix: pulumi.Output[str | None]
+    alert_id: pulumi.Output[str]
+    currency: pulumi.Output[str]
+    interval: pulumi.Output[str]
+    organization: pulumi.Output[str]
+    schema_version: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        threshold_usd: pulumi.Input[int | float | str | Decimal],
+        recipients: pulumi.Input[list[pulumi.Input[str]]],
+        subject_prefix: pulumi.Input[str] | None = None,
+        adopt_alert_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            resource_name,
+            {
+                "threshold_usd": threshold_usd,
+                "recipients": recipients,
+                "subject_prefix": subject_prefix,
+                "adopt_alert_id": adopt_alert_id,
+            },
+            opts,
+        )
+
+
+class ProjectSpendAlert(BillingResource, module="openai-billing", name="ProjectSpendAlert"):
+    """An e-mail alert when one project's month-to-date spend reaches ``threshold_usd``."""
+
+    _kind: ClassVar = ProjectSpendAlertKind
+
+    project_id: pulumi.Output[str]
+    threshold_usd: pulumi.Output[str]
+    threshold_cents: pulumi.Output[int]
+    recipients: pulumi.Output[list[str]]
+    subject_prefix: pulumi.Output[str | None]
+    alert_id: pulumi.Output[str]
+    currency: pulumi.Output[str]
+    interval: pulumi.Output[str]
+    organization: pulumi.Output[str]
+    schema_version: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        project_id: pulumi.Input[str],
+        threshold_usd: pulumi.Input[int | float | str | Decimal],
+        recipients: pulumi.Input[list[pulumi.Input[str]]],
+        subject_prefix: pulumi.Input[str] | None = None,
+        adopt_alert_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            resource_name,
+            {
+                "project_id": project_id,
+                "threshold_usd": threshold_usd,
+                "recipients": recipients,
+                "subject_prefix": subject_prefix,
+                "adopt_alert_id": adopt_alert_id,
+            },
+            opts,
+        )

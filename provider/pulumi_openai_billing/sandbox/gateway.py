@@ -1,0 +1,168 @@
+"""The ASGI layer in front of every route: request id, admin-key auth, organization check, body size
+limit, the request log and injected faults.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so a fault can cut a connection after the response has started.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import threading
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .deps import Settings
+from .errors import ApiError
+from .faults import DroppedConnection, Faults, drop_after_commit, refusal
+
+MAX_BODY_BYTES = 1024 * 1024
+_DRAIN_BYTES = 16 * MAX_BODY_BYTES
+_SANDBOX_PREFIX = "/v1/sandbox"
+logger = logging.getLogger("pulumi_openai_billing.sandbox")
+
+
+class RequestLog:
+    """Method, path, query and status of every request outside ``/v1/sandbox/``; never headers or bodies."""
+
+    def __init__(self) -> None:
+        self._entries: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+
+    def add(self, method: str, path: str, query: str, status: int) -> None:
+        with self._lock:
+            self._entries.append({"method": method, "path": path, "query": query, "status": status})
+
+    def entries(self) -> list[dict[str, object]]:
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def is_sandbox_path(path: str) -> bool:
+    return path == _SANDBOX_PREFIX or path.startswith(_SANDBOX_PREFIX + "/")
+
+
+def _redacted(key: str) -> str:
+    """At most the first 6 characters of a presented key (fewer for short ones), then stars."""
+    return key[: min(6, len(key) // 3)] + "****"
+
+
+class Gateway:
+    """Checks and records each request before the routes see it; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, faults: Faults, log: RequestLog) -> None:
+        self.app = app
+        self.settings = settings
+        self.faults = faults
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        request_id = f"req_{secrets.token_hex(16)}".encode()
+        recorded = not is_sandbox_path(path)
+        started = False
+
+        async def respond(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if recorded:
+                    self.log.add(method, path, scope.get("query_string", b"").decode("latin-1"), message["status"])
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
+            await send(message)
+
+        error = self._refusal(Headers(scope=scope))
+        body = b""
+        if error is None:
+            body, error = await _read_body(scope, receive)
+        fault = self.faults.take(method, path) if error is None and recorded else None
+        if fault is not None and fault.kind == "status":
+            error = refusal(fault)
+        if error is not None:
+            await error.response()(scope, receive, respond)
+            return
+        replay = _replay(body, receive)
+        try:
+            if fault is not None:
+                await drop_after_commit(self.app, scope, replay, respond)
+            else:
+                await self.app(scope, replay, respond)
+        except DroppedConnection:
+            raise
+        except Exception:
+            if started:
+                raise
+            logger.exception("sandbox: unhandled error on %s %s", method, path)
+            failure = ApiError(500, "The sandbox failed to process the request.", type="server_error")
+            await failure.response()(scope, receive, respond)
+
+    def _refusal(self, headers: Headers) -> ApiError | None:
+        """401 for a missing or wrong admin key, or an ``OpenAI-Organization`` naming another organization."""
+        scheme, _, key = headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code="invalid_api_key",
+            )
+        if not hmac.compare_digest(key.encode(), self.settings.admin_key.encode()):
+            return ApiError(
+                401,
+                f"Incorrect API key provided: {_redacted(key)}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        organization = headers.get("openai-organization", "").strip()
+        if organization and organization != self.settings.org_id:
+            return ApiError(
+                401, "OpenAI-Organization header should match organization for API key.", code="mismatched_organization"
+            )
+        return None
+
+
+async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, ApiError | None]:
+    """The whole request body, or a 413 when it exceeds 1 MiB (the excess is drained, not kept)."""
+    declared = Headers(scope=scope).get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if not too_large and size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
+        if not message.get("more_body", False) or size > _DRAIN_BYTES:
+            break
+    if too_large or size > MAX_BODY_BYTES:
+        return b"", ApiError(
+            413, f"Request body too large: the limit is {MAX_BODY_BYTES} bytes.", code="request_too_large"
+        )
+    return b"".join(chunks), None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the app once, then defers to the real one."""
+    delivered = False
+
+    async def replayed() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

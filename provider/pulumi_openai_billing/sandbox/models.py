@@ -1,0 +1,115 @@
+"""Request bodies and list queries, validated strictly.
+
+Unknown body fields are refused (400 naming the field) rather than ignored: OpenAI rejects unrecognised
+request arguments, and a fake that silently accepted a misspelt field would hide client bugs. Amounts are
+strict JSON integers (no bool, float or numeric string), as the real API types them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+MAX_CENTS = 2**53 - 1
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+def _plausible_email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError(f"'{value[:80]}' is not a valid email address")
+    return value
+
+
+Email = Annotated[StrictStr, AfterValidator(_plausible_email)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SpendLimitIn(_Body):
+    """POST body of a spend limit (an upsert): a hard monthly cap in integer cents."""
+
+    threshold_amount: Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+    currency: Literal["USD"]
+    interval: Literal["month"]
+
+
+class NotificationChannel(_Body):
+    """Where an alert is emailed; recipients are kept exactly as sent (no normalisation)."""
+
+    type: Literal["email"]
+    recipients: Annotated[list[Email], Field(min_length=1, max_length=100)]
+    subject_prefix: Annotated[StrictStr, Field(max_length=255)] | None = None
+
+
+class SpendAlertIn(_Body):
+    """POST body of an alert create or update (an update replaces the whole alert)."""
+
+    threshold_amount: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+    currency: Literal["USD"]
+    interval: Literal["month"]
+    notification_channel: NotificationChannel
+
+
+class ProjectCreateIn(_Body):
+    """POST body creating a project; residency and external keys are accepted for SDK parity and ignored."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    external_key_id: StrictStr | None = None
+    geography: StrictStr | None = None
+    residency: StrictStr | None = None
+
+
+class ProjectUpdateIn(_Body):
+    """POST body modifying a project: only the name means anything to the sandbox."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+    external_key_id: StrictStr | None = None
+    geography: StrictStr | None = None
+
+
+class AlertListQuery(BaseModel):
+    """Query of a spend alert list: cursor paging by alert id, in creation order."""
+
+    limit: Annotated[int, Field(ge=0, le=100)] = 20
+    order: Literal["asc", "desc"] = "asc"
+    after: str | None = None
+    before: str | None = None
+
+
+class ProjectListQuery(BaseModel):
+    """Query of the project list; archived projects are hidden unless asked for."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    after: str | None = None
+    include_archived: bool = False
+
+
+class UsageIn(_Body):
+    """Sandbox-only: synthetic spend for a project, in dollars (a decimal string or a JSON number)."""
+
+    project_id: StrictStr
+    amount_usd: Annotated[Decimal, Field(ge=0, le=10**9, allow_inf_nan=False)]
+    line_item: Annotated[StrictStr, Field(min_length=1, max_length=255)] = "completions"
+    timestamp: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None
+
+
+class FaultIn(_Body):
+    """Sandbox-only: one injected fault, matched by method and exact path, used ``times`` times."""
+
+    method: Annotated[StrictStr, Field(min_length=1, max_length=16)]
+    path: Annotated[StrictStr, Field(pattern=r"^/")]
+    kind: Literal["status", "drop_after_commit"]
+    status: Annotated[StrictInt, Field(ge=400, le=599)] = 500
+    retry_after: Annotated[int | float, Field(ge=0, le=3600)] | None = None
+    times: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+
+
+class FaultsIn(_Body):
+    """Sandbox-only: faults to install, consumed in the order given."""
+
+    faults: list[FaultIn]

@@ -1,0 +1,234 @@
+"""The sandbox account in SQLite: projects, spend limits, spend alerts and recorded usage.
+
+One connection (``check_same_thread=False``) guarded by a lock serves FastAPI's worker threads; every
+write commits before the handler answers, so a dropped response never loses a change. ``None`` as the
+path means a fresh in-memory account; a file path keeps the account across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+ORG = "organization"
+_ALPHANUM = string.ascii_letters + string.digits
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    archived_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS spend_limits (
+    scope TEXT PRIMARY KEY,
+    threshold_amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    interval TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend_alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    threshold_amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    interval TEXT NOT NULL,
+    notification_channel TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS spend_alerts_scope ON spend_alerts (scope, deleted, seq);
+CREATE TABLE IF NOT EXISTS usage (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id TEXT NOT NULL,
+    line_item TEXT NOT NULL,
+    amount_usd TEXT NOT NULL,
+    timestamp INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_time ON usage (timestamp);
+"""
+
+
+def _new_id(prefix: str, alphabet: str = _ALPHANUM, length: int = 24) -> str:
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class Store:
+    """Typed access to the account; rows come back as plain dicts in creation order."""
+
+    def __init__(self, db_path: str | None = None) -> None:
+        self._db = sqlite3.connect(db_path or ":memory:", check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction under the lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def _one(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        rows = self._all(sql, *args)
+        return rows[0] if rows else None
+
+    # -- projects ---------------------------------------------------------------------------------------
+
+    def create_project(self, name: str) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": _new_id("proj_"),
+            "name": name,
+            "created_at": int(time.time()),
+            "archived_at": None,
+        }
+        with self._write() as db:
+            row["seq"] = db.execute(
+                "INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)", (row["id"], name, row["created_at"])
+            ).lastrowid
+        return row
+
+    def project(self, project_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM projects WHERE id = ?", project_id)
+
+    def projects(self, *, include_archived: bool = True) -> list[dict[str, Any]]:
+        where = "" if include_archived else "WHERE archived_at IS NULL"
+        return self._all(f"SELECT * FROM projects {where} ORDER BY seq")
+
+    def rename_project(self, project_id: str, name: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE projects SET name = ? WHERE id = ?", (name, project_id))
+
+    def archive_project(self, project_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE projects SET archived_at = ? WHERE id = ? AND archived_at IS NULL",
+                (int(time.time()), project_id),
+            )
+
+    # -- spend limits -----------------------------------------------------------------------------------
+
+    def limit(self, scope: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM spend_limits WHERE scope = ?", scope)
+
+    def limits(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM spend_limits ORDER BY scope")
+
+    def put_limit(self, scope: str, threshold_amount: int, currency: str, interval: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO spend_limits (scope, threshold_amount, currency, interval) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (scope) DO UPDATE SET threshold_amount = excluded.threshold_amount, "
+                "currency = excluded.currency, interval = excluded.interval",
+                (scope, threshold_amount, currency, interval),
+            )
+
+    def delete_limit(self, scope: str) -> bool:
+        with self._write() as db:
+            return db.execute("DELETE FROM spend_limits WHERE scope = ?", (scope,)).rowcount > 0
+
+    # -- spend alerts -----------------------------------------------------------------------------------
+
+    def alerts(self, scope: str | None = None) -> list[dict[str, Any]]:
+        """Live alerts of one scope (every scope when None), each with its ``seq`` and ``scope``."""
+        if scope is None:
+            rows = self._all("SELECT * FROM spend_alerts WHERE deleted = 0 ORDER BY seq")
+        else:
+            rows = self._all("SELECT * FROM spend_alerts WHERE scope = ? AND deleted = 0 ORDER BY seq", scope)
+        return [_alert(row) for row in rows]
+
+    def alert(self, scope: str, alert_id: str) -> dict[str, Any] | None:
+        row = self._one("SELECT * FROM spend_alerts WHERE id = ? AND scope = ? AND deleted = 0", alert_id, scope)
+        return _alert(row) if row else None
+
+    def alert_seq(self, scope: str, alert_id: str) -> int | None:
+        """The position of an alert of this scope, deleted ones included, so a cursor survives a delete."""
+        row = self._one("SELECT seq FROM spend_alerts WHERE id = ? AND scope = ?", alert_id, scope)
+        return int(row["seq"]) if row else None
+
+    def create_alert(self, scope: str, values: dict[str, Any]) -> dict[str, Any]:
+        row = {**values, "id": _new_id("alert_", "0123456789abcdef"), "scope": scope, "deleted": 0}
+        with self._write() as db:
+            row["seq"] = db.execute(
+                "INSERT INTO spend_alerts (id, scope, threshold_amount, currency, interval, notification_channel) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (row["id"], scope, *_alert_values(values)),
+            ).lastrowid
+        return row
+
+    def replace_alert(self, scope: str, alert_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE spend_alerts SET threshold_amount = ?, currency = ?, interval = ?, notification_channel = ? "
+                "WHERE id = ? AND scope = ? AND deleted = 0",
+                (*_alert_values(values), alert_id, scope),
+            ).rowcount
+        return self.alert(scope, alert_id) if changed else None
+
+    def delete_alert(self, scope: str, alert_id: str) -> bool:
+        with self._write() as db:
+            return (
+                db.execute(
+                    "UPDATE spend_alerts SET deleted = 1 WHERE id = ? AND scope = ? AND deleted = 0", (alert_id, scope)
+                ).rowcount
+                > 0
+            )
+
+    # -- usage ------------------------------------------------------------------------------------------
+
+    def add_usage(self, project_id: str, line_item: str, amount_usd: Decimal, timestamp: int) -> dict[str, Any]:
+        amount = format(amount_usd, "f")
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO usage (project_id, line_item, amount_usd, timestamp) VALUES (?, ?, ?, ?)",
+                (project_id, line_item, amount, timestamp),
+            )
+        return {"project_id": project_id, "line_item": line_item, "amount_usd": amount, "timestamp": timestamp}
+
+    def usage(self, start: int = 0, end: int = 2**62) -> list[dict[str, Any]]:
+        """Usage records with ``start <= timestamp < end``, amounts as exact decimal strings."""
+        return self._all(
+            "SELECT project_id, line_item, amount_usd, timestamp FROM usage "
+            "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp, seq",
+            start,
+            end,
+        )
+
+    def spend(self, scope: str, start: int, end: int) -> Decimal:
+        """Exact dollars spent in ``[start, end)``: one project's, or every project's for the organization."""
+        rows = self.usage(start, end)
+        return sum((Decimal(r["amount_usd"]) for r in rows if scope == ORG or r["project_id"] == scope), Decimal(0))
+
+
+def _alert_values(values: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        values["threshold_amount"],
+        values["currency"],
+        values["interval"],
+        json.dumps(values["notification_channel"]),
+    )
+
+
+def _alert(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "notification_channel": json.loads(row["notification_channel"])}

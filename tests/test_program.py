@@ -1,0 +1,117 @@
+"""Whole programs through ``pulumi_openai_billing.testing`` (set_mocks -> the real plugin server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ADMIN_KEY, Api, plugin_config
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import SECRET_MARKER, DeploymentError, Stack
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+QUICKSTART_NAMES = {"org-limit", "org-alert-50", "org-alert-80", "org-alert-100", "team-a-limit", "team-a-alert"}
+
+
+def write_program(tmp_path: Path, body: str) -> Path:
+    program = tmp_path / "program"
+    program.mkdir(exist_ok=True)
+    (program / "Pulumi.yaml").write_text("name: billing-test\nruntime: python\n")
+    (program / "__main__.py").write_text("import pulumi\nimport pulumi_openai_billing as billing\n" + body)
+    return program
+
+
+def test_quickstart_preview_up_drift_refresh_up_destroy(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    team = api.project("team-a")
+    state_file = tmp_path / "state.json"
+    stack = Stack(QUICKSTART, config=plugin_config(sandbox), state_file=state_file)
+
+    api.clear_requests()
+    preview = stack.preview()
+    assert preview.ops() == dict.fromkeys(QUICKSTART_NAMES, "create")
+    assert api.writes() == [], "a preview never writes"
+    assert not state_file.exists() or json.loads(state_file.read_text())["resources"] == []
+
+    up = stack.up()
+    assert up.ops() == dict.fromkeys(QUICKSTART_NAMES, "create")
+    assert up.exports == {"organization_limit_usd": "5000.00", "team_project_id": team, "team_limit_usd": "750.00"}
+    assert api.get("organization/spend_limit")["threshold_amount"] == 500000
+    assert sorted(a["threshold_amount"] for a in api.alerts()) == [250000, 400000, 500000]
+    assert [a["threshold_amount"] for a in api.alerts(team)] == [60000]
+    assert api.get(f"organization/projects/{team}/spend_limit")["threshold_amount"] == 75000
+
+    assert stack.preview().changed() == {}, "a second preview after up reports no change"
+
+    api.set_limit(9000)
+    refreshed = stack.refresh()
+    assert refreshed.changed().keys() == {"org-limit"}
+    assert refreshed.changes["org-limit"].properties == ["monthly_limit_cents", "monthly_limit_usd"]
+    drift = stack.preview()
+    assert drift.ops()["org-limit"] == "update" and drift.changes["org-limit"].properties == ["monthly_limit_usd"]
+    assert stack.up().changed().keys() == {"org-limit"}
+    assert api.get("organization/spend_limit")["threshold_amount"] == 500000
+    assert stack.refresh().changed() == {}
+
+    text = state_file.read_text()
+    assert ADMIN_KEY not in text
+
+    destroyed = stack.destroy()
+    assert destroyed.ops() == dict.fromkeys(QUICKSTART_NAMES, "delete")
+    assert api.alerts() == [] and api.alerts(team) == []
+    assert api.get("organization/spend_limit")["threshold_amount"] == 500000, "limits are retained by default"
+    assert json.loads(state_file.read_text())["resources"] == []
+
+
+def test_bad_program_input_fails_preview_and_up_and_changes_nothing(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    program = write_program(
+        tmp_path,
+        """
+billing.OrganizationSpendLimit("limit", monthly_limit_usd="12.345")
+billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["nobody"])
+""",
+    )
+    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    before = api.state()
+    for step in (stack.preview, stack.up):
+        with pytest.raises(DeploymentError) as info:
+            step()
+        text = str(info.value)
+        assert "limit: monthly_limit_usd has more than two decimals" in text
+        assert "alert: recipients must be e-mail addresses" in text
+    assert api.state() == before
+
+
+def test_state_file_holds_no_secret_value(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    program = write_program(
+        tmp_path,
+        """
+billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["a@example.com"],
+                               subject_prefix=pulumi.Output.secret("[secret-prefix-value]"))
+""",
+    )
+    state_file = tmp_path / "state.json"
+    stack = Stack(program, config=plugin_config(sandbox), state_file=state_file)
+    stack.up()
+    text = state_file.read_text()
+    assert "secret-prefix-value" not in text and SECRET_MARKER in text
+    assert stack.resources["alert"]["subject_prefix"] == "[secret-prefix-value]"
+    assert stack.preview().changed() == {}
+
+
+def test_removed_resource_is_deleted_and_replacement_is_named(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    a, b = api.project("a"), api.project("b")
+    body = """
+billing.ProjectSpendAlert("alert", project_id="{project}", threshold_usd=10, recipients=["a@example.com"])
+billing.OrganizationSpendAlert("extra", threshold_usd=20, recipients=["a@example.com"])
+"""
+    program = write_program(tmp_path, body.format(project=a))
+    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack.up()
+    write_program(tmp_path, body.format(project=b).split("billing.OrganizationSpendAlert")[0])
+    preview = stack.preview()
+    assert preview.ops() == {"alert": "replace", "extra": "delete"}
+    assert preview.changes["alert"].properties == ["project_id"]
+    stack.up()
+    assert api.alerts() == [] and api.alerts(a) == [] and len(api.alerts(b)) == 1

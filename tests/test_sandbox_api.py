@@ -1,0 +1,553 @@
+"""The sandbox over real HTTP: the official ``openai`` SDK unchanged, OpenAI's errors, faults, persistence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+from pulumi_openai_billing.sandbox import Sandbox
+
+KEY = "sk-admin-test-key"  # a fake key: only these sandboxes know it
+DAY = 86400
+CHANNEL = {"type": "email", "recipients": ["FinOps@Example.com", "a@example.com"], "subject_prefix": None}
+ALERT = {"threshold_amount": 25000, "currency": "USD", "interval": "month", "notification_channel": CHANNEL}
+LIMIT = {"threshold_amount": 100000, "currency": "USD", "interval": "month"}
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def http(box: Sandbox) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=box.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def sdk(box: Sandbox) -> Iterator[OpenAI]:
+    client = OpenAI(admin_api_key=KEY, base_url=box.base_url, max_retries=0)
+    yield client
+    client.close()
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["x-request-id"].startswith("req_")
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]
+
+
+def project(http: httpx.Client, name: str = "team") -> str:
+    return ok(http.post("organization/projects", json={"name": name}))["id"]
+
+
+def state(http: httpx.Client) -> Any:
+    return ok(http.get("sandbox/state"))
+
+
+# -- the official SDK ----------------------------------------------------------------------------------
+
+
+def test_sdk_org_alerts_create_page_retrieve_update_delete(sdk: OpenAI, http: httpx.Client) -> None:
+    alerts = sdk.admin.organization.spend_alerts
+    created = [alerts.create(**{**ALERT, "threshold_amount": 100 * i}) for i in range(25)]
+    assert created[0].object == "organization.spend_alert" and created[0].id.startswith("alert_")
+    assert len(created[0].id) == len("alert_") + 24
+    assert created[0].notification_channel.recipients == ["FinOps@Example.com", "a@example.com"]
+
+    http.delete("sandbox/requests")
+    first = alerts.list(limit=10)
+    assert first.has_more and len(first.data) == 10
+    listed = [alert.id for alert in first]
+    assert listed == [alert.id for alert in created]
+    assert [r["query"] for r in ok(http.get("sandbox/requests"))] == [
+        "limit=10",
+        f"limit=10&after={created[9].id}",
+        f"limit=10&after={created[19].id}",
+    ]
+
+    newest = alerts.list(order="desc", limit=3)
+    assert [a.id for a in newest.data] == [a.id for a in created[:-4:-1]]
+
+    target = created[3]
+    assert alerts.retrieve(target.id) == target
+    updated = alerts.update(
+        target.id,
+        threshold_amount=999,
+        currency="USD",
+        interval="month",
+        notification_channel={"type": "email", "recipients": ["x@example.org"], "subject_prefix": "[billing]"},
+    )
+    assert updated.id == target.id and updated.threshold_amount == 999
+    assert updated.notification_channel.subject_prefix == "[billing]"
+    assert alerts.retrieve(target.id).notification_channel.recipients == ["x@example.org"]
+
+    deleted = alerts.delete(target.id)
+    assert (deleted.id, deleted.object, deleted.deleted) == (target.id, "organization.spend_alert.deleted", True)
+    with pytest.raises(openai.NotFoundError):
+        alerts.retrieve(target.id)
+    assert len(list(alerts.list(limit=100))) == 24
+
+
+def test_sdk_project_alerts_are_scoped_to_their_project(sdk: OpenAI, http: httpx.Client) -> None:
+    team, other = project(http, "team"), project(http, "other")
+    alerts = sdk.admin.organization.projects.spend_alerts
+    alert = alerts.create(team, **ALERT)
+    assert alert.object == "project.spend_alert"
+    assert [a.id for a in alerts.list(team)] == [alert.id]
+    assert list(alerts.list(other)) == [] and list(sdk.admin.organization.spend_alerts.list()) == []
+    assert alerts.retrieve(alert.id, project_id=team).threshold_amount == 25000
+
+    updated = alerts.update(alert.id, project_id=team, **{**ALERT, "threshold_amount": 0})
+    assert updated.threshold_amount == 0
+    for wrong_scope in (
+        lambda: alerts.retrieve(alert.id, project_id=other),
+        lambda: sdk.admin.organization.spend_alerts.retrieve(alert.id),
+        lambda: alerts.delete(alert.id, project_id=other),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            wrong_scope()
+    deleted = alerts.delete(alert.id, project_id=team)
+    assert (deleted.object, deleted.deleted) == ("project.spend_alert.deleted", True)
+    assert state(http)["spend_alerts"] == {"organization": [], "projects": {}}
+
+
+def test_sdk_limits_set_read_delete(sdk: OpenAI, http: httpx.Client) -> None:
+    team = project(http)
+    org_limit = sdk.admin.organization.spend_limit
+    project_limit = sdk.admin.organization.projects.spend_limit
+    with pytest.raises(openai.NotFoundError) as missing:
+        org_limit.retrieve()
+    assert missing.value.code == "spend_limit_not_found"
+
+    first = org_limit.update(threshold_amount=100000, currency="USD", interval="month")
+    assert first.model_dump() == {
+        "object": "organization.spend_limit",
+        "threshold_amount": 100000,
+        "currency": "USD",
+        "interval": "month",
+        "enforcement": {"status": "inactive"},
+    }
+    assert org_limit.update(threshold_amount=50000, currency="USD", interval="month").threshold_amount == 50000
+    assert org_limit.retrieve().threshold_amount == 50000
+
+    set_project = project_limit.update(team, threshold_amount=2500, currency="USD", interval="month")
+    assert (set_project.object, set_project.threshold_amount) == ("project.spend_limit", 2500)
+    assert project_limit.retrieve(team).threshold_amount == 2500
+    limits = state(http)["spend_limits"]
+    assert limits["organization"]["threshold_amount"] == 50000
+    assert limits["projects"][team]["threshold_amount"] == 2500
+
+    assert project_limit.delete(team).object == "project.spend_limit.deleted"
+    deleted = org_limit.delete()
+    assert (deleted.object, deleted.deleted) == ("organization.spend_limit.deleted", True)
+    with pytest.raises(openai.NotFoundError):
+        org_limit.delete()
+    assert state(http)["spend_limits"] == {"organization": None, "projects": {}}
+
+
+def test_sdk_projects_create_list_retrieve_rename_archive(sdk: OpenAI) -> None:
+    projects = sdk.admin.organization.projects
+    made = [projects.create(name=f"team-{i}") for i in range(3)]
+    assert made[0].object == "organization.project" and made[0].id.startswith("proj_")
+    assert (made[0].status, made[0].archived_at) == ("active", None)
+    assert [p.id for p in projects.list(limit=2)] == [p.id for p in made]
+
+    assert projects.update(made[1].id, name="renamed").name == "renamed"
+    assert projects.retrieve(made[1].id).name == "renamed"
+    archived = projects.archive(made[0].id)
+    assert archived.status == "archived" and archived.archived_at is not None
+    assert [p.id for p in projects.list()] == [made[1].id, made[2].id]
+    assert [p.id for p in projects.list(include_archived=True)] == [p.id for p in made]
+    with pytest.raises(openai.NotFoundError) as missing:
+        projects.retrieve("proj_nope")
+    assert missing.value.code == "project_not_found"
+
+
+def test_sdk_costs_sum_recorded_usage_by_day_project_and_line_item(sdk: OpenAI, http: httpx.Client) -> None:
+    team, other = project(http, "team"), project(http, "other")
+    day = 1_767_225_600  # 2026-01-01T00:00:00Z
+    for project_id, amount, line_item, at in [
+        (team, "0.10", "completions", day + 10),
+        (team, 0.2, "completions", day + 20),
+        (team, "1.005", "embeddings", day + 30),
+        (other, "3", "completions", day + DAY + 5),
+        (team, "7", "completions", day + 3 * DAY),
+    ]:
+        ok(
+            http.post(
+                "sandbox/usage",
+                json={"project_id": project_id, "amount_usd": amount, "line_item": line_item, "timestamp": at},
+            )
+        )
+
+    page = sdk.admin.organization.usage.costs(
+        start_time=day, end_time=day + 2 * DAY, group_by=["project_id", "line_item"], limit=7
+    )
+    assert (page.object, page.has_more, page.next_page) == ("page", False, None)
+    assert [(b.start_time, b.end_time) for b in page.data] == [(day, day + DAY), (day + DAY, day + 2 * DAY)]
+    first = {(r.project_id, r.line_item): r.amount.value for r in page.data[0].results}
+    assert first == {(team, "completions"): 0.3, (team, "embeddings"): 1.005}
+    assert page.data[0].results[0].amount.currency == "usd"
+    assert [(r.project_id, r.amount.value) for r in page.data[1].results] == [(other, 3.0)]
+
+    totals = sdk.admin.organization.usage.costs(start_time=day, end_time=day + 4 * DAY, project_ids=[team])
+    assert [[r.amount.value for r in b.results] for b in totals.data] == [[1.305], [], [], [7.0]]
+    assert totals.data[0].results[0].project_id is None
+
+    paged = sdk.admin.organization.usage.costs(start_time=day, end_time=day + 4 * DAY, limit=3)
+    assert paged.has_more and len(paged.data) == 3
+    rest = sdk.admin.organization.usage.costs(start_time=day, end_time=day + 4 * DAY, limit=3, page=paged.next_page)
+    assert [b.start_time for b in rest.data] == [day + 3 * DAY] and not rest.has_more
+
+
+# -- auth and errors ----------------------------------------------------------------------------------
+
+
+def test_wrong_or_missing_key_is_401_and_the_key_is_never_echoed(box: Sandbox) -> None:
+    wrong = "sk-admin-wrong-key-999999"
+    with httpx.Client(base_url=box.base_url + "/") as client:
+        err = error(client.get("organization/spend_alerts", headers={"Authorization": f"Bearer {wrong}"}), 401)
+        assert err["code"] == "invalid_api_key" and err["type"] == "invalid_request_error"
+        assert "sk-adm" in err["message"] and "sk-admi" not in err["message"] and "999999" not in err["message"]
+        assert error(client.get("organization/spend_alerts"), 401)["code"] == "invalid_api_key"
+        assert error(client.get("sandbox/state", headers={"Authorization": "Basic x"}), 401)["code"]
+        assert error(client.get("no/such/route"), 401)["code"] == "invalid_api_key"
+    with (
+        OpenAI(admin_api_key=wrong, base_url=box.base_url, max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        client.admin.organization.spend_alerts.list()
+    assert wrong not in str(info.value)
+
+
+def test_organization_header_must_name_the_sandbox_org(box: Sandbox) -> None:
+    with (
+        OpenAI(admin_api_key=KEY, base_url=box.base_url, organization="org-other", max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        client.admin.organization.spend_limit.update(threshold_amount=500, currency="USD", interval="month")
+    assert info.value.code == "mismatched_organization"
+    with OpenAI(admin_api_key=KEY, base_url=box.base_url, organization=box.org_id, max_retries=0) as client:
+        assert (
+            client.admin.organization.spend_limit.update(
+                threshold_amount=500, currency="USD", interval="month"
+            ).threshold_amount
+            == 500
+        )
+
+
+def _alert_with(**changes: Any) -> dict[str, Any]:
+    return {**ALERT, **changes}
+
+
+def _channel_with(**changes: Any) -> dict[str, Any]:
+    return _alert_with(notification_channel={**CHANNEL, **changes})
+
+
+BAD_BODIES = [
+    ("alert negative", "organization/spend_alerts", _alert_with(threshold_amount=-1), "threshold_amount"),
+    ("alert float", "organization/spend_alerts", _alert_with(threshold_amount=100.0), "threshold_amount"),
+    ("alert string", "organization/spend_alerts", _alert_with(threshold_amount="100"), "threshold_amount"),
+    ("alert bool", "organization/spend_alerts", _alert_with(threshold_amount=True), "threshold_amount"),
+    ("limit zero", "organization/spend_limit", {**LIMIT, "threshold_amount": 0}, "threshold_amount"),
+    ("limit bool", "organization/spend_limit", {**LIMIT, "threshold_amount": False}, "threshold_amount"),
+    ("limit euro", "organization/spend_limit", {**LIMIT, "currency": "EUR"}, "currency"),
+    ("limit missing", "organization/spend_limit", {"threshold_amount": 100, "currency": "USD"}, "interval"),
+    ("limit unknown", "organization/spend_limit", {**LIMIT, "nickname": "x"}, "nickname"),
+    ("no recipients", "organization/spend_alerts", _channel_with(recipients=[]), "notification_channel.recipients"),
+    (
+        "bad email",
+        "organization/spend_alerts",
+        _channel_with(recipients=["ok@example.com", "not-an-email"]),
+        "notification_channel.recipients[1]",
+    ),
+    ("nested unknown", "organization/spend_alerts", _channel_with(cc=["a@example.com"]), "notification_channel.cc"),
+    (
+        "long prefix",
+        "organization/spend_alerts",
+        _channel_with(subject_prefix="x" * 256),
+        "notification_channel.subject_prefix",
+    ),
+    ("not sms", "organization/spend_alerts", _channel_with(type="sms"), "notification_channel.type"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"), [case[1:] for case in BAD_BODIES], ids=[case[0] for case in BAD_BODIES]
+)
+def test_bad_bodies_are_400_naming_the_field_and_change_nothing(
+    http: httpx.Client, path: str, body: Any, param: str
+) -> None:
+    ok(http.post("organization/spend_alerts", json=ALERT))
+    before = state(http)
+    err = error(http.post(path, json=body), 400)
+    assert err["param"] == param and err["type"] == "invalid_request_error"
+    assert param.split(".")[-1].split("[")[0] in err["message"]
+    assert state(http) == before
+
+
+def test_malformed_json_and_bad_queries_are_400(http: httpx.Client) -> None:
+    before = state(http)
+    err = error(
+        http.post(
+            "organization/spend_alerts",
+            content=b'{"threshold_amount": 1,',
+            headers={"Content-Type": "application/json"},
+        ),
+        400,
+    )
+    assert "parse the JSON body" in err["message"] and err["param"] is None
+    assert (
+        error(
+            http.post("organization/spend_limit", content=b"[1, 2]", headers={"Content-Type": "application/json"}), 400
+        )["param"]
+        is None
+    )
+    assert error(http.get("organization/spend_alerts", params={"limit": 101}), 400)["param"] == "limit"
+    assert error(http.get("organization/spend_alerts", params={"order": "up"}), 400)["param"] == "order"
+    assert error(http.get("organization/spend_alerts", params={"after": "alert_nope"}), 400)["param"] == "after"
+    assert error(http.get("organization/costs"), 400)["param"] == "start_time"
+    assert (
+        error(http.get("organization/costs", params={"start_time": 1, "group_by[]": "model"}), 400)["param"]
+        == "group_by[0]"
+    )
+    assert state(http) == before
+
+
+def test_unknown_project_alert_route_and_method(http: httpx.Client) -> None:
+    team = project(http)
+    alert_id = ok(http.post("organization/spend_alerts", json=ALERT))["id"]
+    before = state(http)
+    for method, path in [
+        ("GET", "organization/projects/proj_missing"),
+        ("GET", "organization/projects/proj_missing/spend_limit"),
+        ("POST", "organization/projects/proj_missing/spend_alerts"),
+        ("DELETE", f"organization/projects/proj_missing/spend_alerts/{alert_id}"),
+    ]:
+        err = error(http.request(method, path, json=ALERT if method == "POST" else None), 404)
+        assert err["code"] == "project_not_found" and "proj_missing" in err["message"]
+    assert (
+        error(http.get(f"organization/projects/{team}/spend_alerts/{alert_id}"), 404)["code"] == "spend_alert_not_found"
+    )
+    assert error(http.delete("organization/spend_alerts/alert_000000000000000000000000"), 404)["code"]
+    assert error(http.delete("organization/spend_limit"), 404)["code"] == "spend_limit_not_found"
+    assert (
+        error(http.post("sandbox/usage", json={"project_id": "proj_missing", "amount_usd": "1"}), 404)["code"]
+        == "project_not_found"
+    )
+    assert "Invalid URL" in error(http.get("organization/nothing_here"), 404)["message"]
+    error(http.put("organization/spend_limit", json=LIMIT), 405)
+    assert state(http) == before
+
+
+def test_oversize_body_is_413(http: httpx.Client) -> None:
+    before = state(http)
+    huge = {**ALERT, "notification_channel": {**CHANNEL, "subject_prefix": "x" * (1024 * 1024)}}
+    err = error(http.post("organization/spend_alerts", json=huge), 413)
+    assert err["code"] == "request_too_large"
+    assert state(http) == before
+    ok(http.post("organization/spend_alerts", json=ALERT))
+
+
+def test_recipients_are_stored_exactly_as_sent(http: httpx.Client) -> None:
+    recipients = ["B@Example.COM", "a@example.com", "B@Example.COM"]
+    created = ok(http.post("organization/spend_alerts", json=_channel_with(recipients=recipients)))
+    assert ok(http.get(f"organization/spend_alerts/{created['id']}"))["notification_channel"] == {
+        "type": "email",
+        "recipients": recipients,
+        "subject_prefix": None,
+    }
+
+
+def test_alert_list_cursors(http: httpx.Client) -> None:
+    ids = [ok(http.post("organization/spend_alerts", json=_alert_with(threshold_amount=i)))["id"] for i in range(5)]
+    empty = ok(http.get("organization/spend_alerts", params={"limit": 0}))
+    assert empty == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": True}
+    before = ok(http.get("organization/spend_alerts", params={"before": ids[4], "limit": 2}))
+    assert [a["id"] for a in before["data"]] == ids[2:4] and before["has_more"]
+    desc = ok(http.get("organization/spend_alerts", params={"order": "desc", "after": ids[3]}))
+    assert [a["id"] for a in desc["data"]] == [ids[2], ids[1], ids[0]] and not desc["has_more"]
+    ok(http.delete(f"organization/spend_alerts/{ids[1]}"))
+    after_deleted = ok(http.get("organization/spend_alerts", params={"after": ids[1]}))
+    assert [a["id"] for a in after_deleted["data"]] == ids[2:], "a deleted alert still works as a cursor"
+
+
+# -- spend limits: empty reads and enforcement ------------------------------------------------------
+
+
+def test_empty_limit_zero_mode_reads_a_zero_inactive_object() -> None:
+    with (
+        Sandbox(KEY, empty_limit="zero") as running,
+        OpenAI(admin_api_key=KEY, base_url=running.base_url, max_retries=0) as client,
+    ):
+        team = client.admin.organization.projects.create(name="team").id
+        for limit in (
+            client.admin.organization.spend_limit.retrieve(),
+            client.admin.organization.projects.spend_limit.retrieve(team),
+        ):
+            assert (limit.threshold_amount, limit.enforcement.status) == (0, "inactive")
+        assert client.admin.organization.projects.spend_limit.retrieve(team).object == "project.spend_limit"
+        with pytest.raises(openai.NotFoundError):
+            client.admin.organization.spend_limit.delete()
+
+
+def test_enforcement_flips_once_month_to_date_spend_reaches_the_limit(http: httpx.Client) -> None:
+    team, other = project(http, "team"), project(http, "other")
+    ok(http.post(f"organization/projects/{team}/spend_limit", json={**LIMIT, "threshold_amount": 1000}))
+    ok(http.post("organization/spend_limit", json={**LIMIT, "threshold_amount": 2000}))
+
+    def status(path: str) -> str:
+        return ok(http.get(path))["enforcement"]["status"]
+
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "500", "timestamp": 1_000_000}))
+    assert status(f"organization/projects/{team}/spend_limit") == "inactive", "last month's spend does not count"
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "9.99"}))
+    assert status(f"organization/projects/{team}/spend_limit") == "inactive"
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": 0.01}))
+    assert status(f"organization/projects/{team}/spend_limit") == "enforcing"
+    assert status("organization/spend_limit") == "inactive"
+    ok(http.post("sandbox/usage", json={"project_id": other, "amount_usd": "10.00"}))
+    assert status("organization/spend_limit") == "enforcing", "the organization counts every project"
+    assert [u["amount_usd"] for u in state(http)["usage"]] == ["500", "9.99", "0.01", "10.00"]
+
+
+# -- faults ---------------------------------------------------------------------------------------------
+
+
+def test_status_fault_answers_once_without_running_the_request(http: httpx.Client) -> None:
+    fault = {
+        "method": "POST",
+        "path": "/v1/organization/spend_alerts",
+        "kind": "status",
+        "status": 429,
+        "retry_after": 1,
+        "times": 1,
+    }
+    assert ok(http.post("sandbox/faults", json={"faults": [fault]}))["faults"][0]["times"] == 1
+    refused = http.post("organization/spend_alerts", json=ALERT)
+    err = error(refused, 429)
+    assert err["code"] == "rate_limit_exceeded" and refused.headers["retry-after"] == "1"
+    assert state(http)["spend_alerts"]["organization"] == []
+    ok(http.post("organization/spend_alerts", json=ALERT))
+    assert ok(http.get("sandbox/faults")) == {"faults": []}
+    assert [(r["method"], r["path"], r["status"]) for r in ok(http.get("sandbox/requests"))] == [
+        ("POST", "/v1/organization/spend_alerts", 429),
+        ("POST", "/v1/organization/spend_alerts", 200),
+    ]
+
+
+def test_sdk_retries_a_faulted_503(sdk: OpenAI, http: httpx.Client) -> None:
+    fault = {
+        "method": "GET",
+        "path": "/v1/organization/spend_alerts",
+        "kind": "status",
+        "status": 503,
+        "retry_after": 0,
+        "times": 1,
+    }
+    ok(http.post("sandbox/faults", json={"faults": [fault]}))
+    with OpenAI(admin_api_key=KEY, base_url=str(sdk.base_url), max_retries=1) as client:
+        assert list(client.admin.organization.spend_alerts.list()) == []
+    assert [r["status"] for r in ok(http.get("sandbox/requests"))] == [503, 200]
+
+
+def test_drop_after_commit_loses_the_answer_but_keeps_the_change(http: httpx.Client) -> None:
+    ok(
+        http.post(
+            "sandbox/faults",
+            json={"faults": [{"method": "POST", "path": "/v1/organization/spend_alerts", "kind": "drop_after_commit"}]},
+        )
+    )
+    with pytest.raises(httpx.TransportError):
+        http.post("organization/spend_alerts", json=ALERT)
+    alerts = state(http)["spend_alerts"]["organization"]
+    assert len(alerts) == 1 and alerts[0]["threshold_amount"] == ALERT["threshold_amount"]
+    assert ok(http.get("sandbox/requests"))[-1]["status"] == 200
+    ok(http.post("organization/spend_alerts", json=ALERT))
+    ok(http.post("sandbox/faults", json={"faults": [{"method": "GET", "path": "/v1/x", "kind": "status"}]}))
+    ok(http.delete("sandbox/faults"))
+    assert ok(http.get("sandbox/faults")) == {"faults": []}
+
+
+# -- request log, persistence, serve() ----------------------------------------------------------------
+
+
+def test_request_log_records_api_calls_only(http: httpx.Client) -> None:
+    ok(http.get("organization/spend_alerts", params={"limit": 5}))
+    error(http.get("organization/spend_limit"), 404)
+    ok(http.get("sandbox/state"))
+    log = ok(http.get("sandbox/requests"))
+    assert log == [
+        {"method": "GET", "path": "/v1/organization/spend_alerts", "query": "limit=5", "status": 200},
+        {"method": "GET", "path": "/v1/organization/spend_limit", "query": "", "status": 404},
+    ]
+    assert KEY not in json.dumps(log)
+    ok(http.delete("sandbox/requests"))
+    assert ok(http.get("sandbox/requests")) == []
+
+
+def test_a_file_account_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "account.db")
+    with (
+        Sandbox(KEY, db_path=db) as first,
+        httpx.Client(base_url=first.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http,
+    ):
+        team = project(http)
+        ok(http.post("organization/spend_limit", json=LIMIT))
+        ok(http.post(f"organization/projects/{team}/spend_alerts", json=ALERT))
+        ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "1.25"}))
+        before = state(http)
+    with (
+        Sandbox(KEY, db_path=db) as second,
+        httpx.Client(base_url=second.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http,
+    ):
+        assert second.base_url != "" and state(http) == before
+        assert ok(http.post("organization/spend_alerts", json=ALERT))["id"].startswith("alert_")
+
+
+def test_sandbox_starts_fast_and_stops_cleanly() -> None:
+    started = time.monotonic()
+    running = Sandbox(KEY, org_id="org-test").start()
+    assert time.monotonic() - started < 1.0
+    assert running.base_url.startswith("http://127.0.0.1:") and running.base_url.endswith("/v1")
+    assert (running.admin_key, running.org_id) == (KEY, "org-test")
+    running.stop()
+    running.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(running.base_url + "/organization/spend_limit", timeout=2)
+
+
+def test_serve_prints_its_url_first_and_exits_cleanly_on_sigterm() -> None:
+    code = f"from pulumi_openai_billing.sandbox import serve; serve({KEY!r}, port=0)"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        answer = httpx.get(base_url + "/organization/spend_alerts", headers={"Authorization": f"Bearer {KEY}"})
+        assert answer.status_code == 200 and answer.json()["object"] == "list"
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert KEY not in stderr
