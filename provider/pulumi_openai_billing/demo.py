@@ -65,12 +65,12 @@ def run_demo(use_cli: str = "auto") -> int:
         config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
         if pulumi_cli:
             _say(f"using the pulumi CLI at {pulumi_cli} (local file backend, throwaway stack)")
-            return _with_cli(pulumi_cli, config, api)
+            return _with_cli(pulumi_cli, config, api, project["id"])
         _say(
             "the pulumi CLI is not installed: running the same engine calls through "
             "pulumi_openai_billing.testing (the real `python -m pulumi.dynamic` plugin server)"
         )
-        return _with_testing(config, api)
+        return _with_testing(config, api, project["id"])
 
 
 def _edit_in_sandbox(api: httpx.Client) -> None:
@@ -86,17 +86,23 @@ def _edit_in_sandbox(api: httpx.Client) -> None:
     )
 
 
-def _report_retained(api: httpx.Client) -> None:
-    org = api.get("organization/spend_limit")
-    alerts = api.get("organization/spend_alerts").json()["data"]
-    if org.status_code == 200:
-        _say(
-            f"the organization limit was retained: {org.json()['threshold_amount'] / 100:.2f} USD is still "
-            "enforced (on_delete='retain', the default); alerts left: " + str(len(alerts))
-        )
+def _report_retained(api: httpx.Client, project_id: str) -> None:
+    """Destroy removed the alerts but, by design, not the caps: say so with the live figures."""
+    scopes = (
+        ("organization", "organization/spend_limit"),
+        ("team-a", f"organization/projects/{project_id}/spend_limit"),
+    )
+    for what, path in scopes:
+        live = api.get(path)
+        if live.status_code == 200:
+            _say(
+                f"the {what} limit was retained: {live.json()['threshold_amount'] / 100:.2f} USD is still enforced "
+                "(on_delete='retain', the default, so destroy never leaves a scope uncapped)"
+            )
+    _say(f"organization alerts left: {len(api.get('organization/spend_alerts').json()['data'])}")
 
 
-def _with_testing(config: dict[str, str], api: httpx.Client) -> int:
+def _with_testing(config: dict[str, str], api: httpx.Client, project_id: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(EXAMPLE, config=config, state_file=Path(tmp) / "state.json", stack="demo")
         _say("\n== 1. preview")
@@ -112,11 +118,11 @@ def _with_testing(config: dict[str, str], api: httpx.Client) -> int:
         _say(stack.up().summary())
         _say("\n== 6. destroy")
         _say(stack.destroy().summary())
-        _report_retained(api)
+        _report_retained(api, project_id)
     return 0
 
 
-def _with_cli(pulumi: str, config: dict[str, str], api: httpx.Client) -> int:
+def _with_cli(pulumi: str, config: dict[str, str], api: httpx.Client, project_id: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "quickstart"
         shutil.copytree(EXAMPLE, work)
@@ -147,6 +153,6 @@ def _with_cli(pulumi: str, config: dict[str, str], api: httpx.Client) -> int:
         run("up", "--yes", "--skip-preview")
         _say("\n== 6. destroy")
         run("destroy", "--yes", "--skip-preview")
-        _report_retained(api)
+        _report_retained(api, project_id)
         run("stack", "rm", "--yes", "demo")
     return 0

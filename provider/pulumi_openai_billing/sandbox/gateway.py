@@ -25,15 +25,24 @@ logger = logging.getLogger("pulumi_openai_billing.sandbox")
 
 
 class RequestLog:
-    """Method, path, query and status of every request outside ``/v1/sandbox/``; never headers or bodies."""
+    """Method, path, query, status and client (User-Agent, organization header) of every request outside
+    ``/v1/sandbox/``; never credentials or bodies."""
 
     def __init__(self) -> None:
         self._entries: list[dict[str, object]] = []
         self._lock = threading.Lock()
 
-    def add(self, method: str, path: str, query: str, status: int) -> None:
+    def add(self, method: str, path: str, query: str, status: int, headers: Headers) -> None:
+        entry = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": status,
+            "user_agent": headers.get("user-agent"),
+            "organization": headers.get("openai-organization"),
+        }
         with self._lock:
-            self._entries.append({"method": method, "path": path, "query": query, "status": status})
+            self._entries.append(entry)
 
     def entries(self) -> list[dict[str, object]]:
         with self._lock:
@@ -76,7 +85,8 @@ class Gateway:
             if message["type"] == "http.response.start":
                 started = True
                 if recorded:
-                    self.log.add(method, path, scope.get("query_string", b"").decode("latin-1"), message["status"])
+                    query = scope.get("query_string", b"").decode("latin-1")
+                    self.log.add(method, path, query, message["status"], Headers(scope=scope))
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
             await send(message)
 

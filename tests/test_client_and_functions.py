@@ -1,0 +1,147 @@
+"""The HTTP client (headers, paging, retries, errors, redaction) and the read functions, against a sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ADMIN_KEY, Api, plugin_config
+from pulumi_openai_billing import (
+    __version__,
+    get_project,
+    get_spend_limit,
+    list_projects,
+    list_spend_alerts,
+)
+from pulumi_openai_billing import config as settings
+from pulumi_openai_billing.client import OpenAIError
+from pulumi_openai_billing.resources._base import ProviderError, check_currency
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import Plugin
+from test_plugin_provider import ALERT, Resource
+
+
+@pytest.fixture
+def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings from the environment, as a script calling the functions would have them."""
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("OPENAI_BILLING_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "2")
+
+
+def alert_body(cents: int) -> dict:
+    return {
+        "threshold_amount": cents,
+        "currency": "USD",
+        "interval": "month",
+        "notification_channel": {"type": "email", "recipients": ["a@example.com"]},
+    }
+
+
+def test_functions_read_projects_limits_and_alerts(env: None, api: Api) -> None:
+    team = api.project("team-a")
+    api.project("team-b")
+    assert [p.name for p in list_projects()] == ["team-a", "team-b"]
+    assert get_project(name="team-a").id == team
+    assert get_project(id=team).name == "team-a"
+    with pytest.raises(ProviderError, match="no project with that name"):
+        get_project(name="nope")
+    api.project("team-a")
+    with pytest.raises(ProviderError, match="2 projects"):
+        get_project(name="team-a")
+
+    assert get_spend_limit() is None and get_spend_limit(team) is None
+    api.set_limit(1500)
+    api.set_limit(20, team)
+    org = get_spend_limit()
+    assert org is not None and (org.monthly_limit_usd, org.monthly_limit_cents) == ("1500.00", 150000)
+    assert get_spend_limit(team).monthly_limit_usd == "20.00"  # type: ignore[union-attr]
+
+    api.post(f"organization/projects/{team}/spend_alerts", alert_body(1234))
+    alerts = list_spend_alerts(team)
+    assert [(a.threshold_usd, a.recipients, a.project_id) for a in alerts] == [("12.34", ("a@example.com",), team)]
+    with pytest.raises(ProviderError, match="not visible"):
+        list_spend_alerts("proj_missing")
+
+
+def test_lists_page_by_100_after_the_last_id(env: None, api: Api) -> None:
+    for i in range(230):
+        api.post("organization/spend_alerts", alert_body(i))
+    api.clear_requests()
+    alerts = list_spend_alerts()
+    assert [a.threshold_cents for a in alerts] == list(range(230))
+    queries = [r["query"] for r in api.requests()]
+    assert queries == ["limit=100", f"limit=100&after={alerts[99].id}", f"limit=100&after={alerts[199].id}"]
+
+
+def test_requests_carry_user_agent_and_organization(env: None, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BILLING_ORGANIZATION", "org-sandbox")
+    list_projects()
+    [entry] = api.requests()
+    assert entry["user_agent"].startswith(f"pulumi-openai-billing/{__version__} ")
+    assert entry["organization"] == "org-sandbox"
+
+
+def test_reads_are_retried_on_5xx(env: None, api: Api) -> None:
+    api.set_limit(10)
+    api.faults({"method": "GET", "path": "/v1/organization/spend_limit", "kind": "status", "status": 503, "times": 2})
+    assert get_spend_limit().monthly_limit_cents == 1000  # type: ignore[union-attr]
+    assert [r["status"] for r in api.requests() if r["method"] == "GET"] == [503, 503, 200]
+
+
+def test_retries_are_bounded_and_the_error_is_openais(env: None, api: Api) -> None:
+    api.faults({"method": "GET", "path": "/v1/organization/projects", "kind": "status", "status": 500, "times": 5})
+    with pytest.raises(OpenAIError) as info:
+        list_projects()
+    assert info.value.status == 500 and info.value.request_id and info.value.request_id.startswith("req_")
+    assert len(api.requests()) == 3, "maxRetries=2: one try and two retries"
+
+
+def test_unanswered_create_refused_before_it_ran_is_sent_again_once(plugin: Plugin, api: Api) -> None:
+    """A 500 whose change did not happen: the live list shows no such alert, so re-sending is safe."""
+    api.faults({"method": "POST", "path": "/v1/organization/spend_alerts", "kind": "status", "status": 500})
+    alert = Resource(plugin, "OrganizationSpendAlert")
+    alert.create(ALERT)
+    log = [(r["method"], r["status"]) for r in api.requests()]
+    assert [a["id"] for a in api.alerts()] == [alert.id]
+    assert log == [("GET", 200), ("POST", 500), ("GET", 200), ("POST", 200)]
+
+
+def test_debug_log_shows_requests_but_never_the_key(sandbox: Sandbox) -> None:
+    plugin = Plugin(plugin_config(sandbox, **{"openai-billing:debug": "true"}), env={"OPENAI_ADMIN_KEY": ""})
+    with plugin:
+        Resource(plugin, "OrganizationSpendLimit").create({"monthly_limit_usd": 5})
+    assert plugin.stderr_path is not None
+    with open(plugin.stderr_path) as log:
+        text = log.read()
+    assert "POST organization/spend_limit -> 200" in text
+    assert ADMIN_KEY not in text
+
+
+def test_settings_never_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    resolved = settings.resolve()
+    assert ADMIN_KEY not in repr(resolved)
+    assert settings.redact(ADMIN_KEY) == "sk-admin-…6789"
+    assert settings.scrub(f"oops {ADMIN_KEY}!") == "oops sk-admin-…6789!"
+    monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "many")
+    with pytest.raises(settings.ConfigError, match="maxRetries must be a int"):
+        settings.resolve()
+
+
+def test_settings_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://inference-proxy.invalid/v1")
+    monkeypatch.delenv("OPENAI_BILLING_BASE_URL", raising=False)
+    assert settings.resolve().base_url == "https://api.openai.com/v1", "OPENAI_BASE_URL is never used"
+    monkeypatch.setenv("OPENAI_BILLING_BASE_URL", "http://127.0.0.1:1/v1/")
+    assert settings.resolve().base_url == "http://127.0.0.1:1/v1"
+    assert settings.resolve({"openai-billing:baseUrl": "http://other/v1"}).base_url == "http://other/v1"
+    assert settings.resolve().organization_binding == "127.0.0.1"
+    monkeypatch.setenv("OPENAI_BILLING_ORGANIZATION", "org-abc")
+    assert settings.resolve().organization_binding == "org-abc"
+
+
+def test_amounts_in_another_currency_are_an_error() -> None:
+    check_currency({"currency": "USD"}, "limit")
+    check_currency({"currency": "usd"}, "limit")
+    with pytest.raises(ProviderError, match="in 'EUR', not USD"):
+        check_currency({"currency": "EUR"}, "the spend limit")
