@@ -174,7 +174,9 @@ class BillingResource(pulumi.dynamic.Resource):
     """Base of the public resources: registers inputs plus every output name with the kind's provider."""
 
     _kind: ClassVar[type[Kind]]
-    _secret_inputs: ClassVar[tuple[str, ...]] = ()
+
+    organization: pulumi.Output[str]
+    schema_version: pulumi.Output[int]
 
     def __init__(self, resource_name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         kind = self._kind

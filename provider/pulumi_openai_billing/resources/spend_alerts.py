@@ -248,13 +248,8 @@ class ProjectSpendAlertKind(_SpendAlertKind):
     replace_on = frozenset({"project_id"})
 
 
-class OrganizationSpendAlert(BillingResource, module="openai-billing", name="OrganizationSpendAlert"):
-    """An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
-
-    Declaring an alert identical to a live one adopts it instead of creating a second one.
-    """
-
-    _kind: ClassVar = OrganizationSpendAlertKind
+class _SpendAlertResource(BillingResource):
+    """The outputs both alert resources share."""
 
     threshold_usd: pulumi.Output[str]
     threshold_cents: pulumi.Output[int]
@@ -263,8 +258,15 @@ class OrganizationSpendAlert(BillingResource, module="openai-billing", name="Org
     alert_id: pulumi.Output[str]
     currency: pulumi.Output[str]
     interval: pulumi.Output[str]
-    organization: pulumi.Output[str]
-    schema_version: pulumi.Output[int]
+
+
+class OrganizationSpendAlert(_SpendAlertResource, module="openai-billing", name="OrganizationSpendAlert"):
+    """An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
+
+    Declaring an alert identical to a live one adopts it instead of creating a second one.
+    """
+
+    _kind: ClassVar = OrganizationSpendAlertKind
 
     def __init__(
         self,
@@ -288,21 +290,12 @@ class OrganizationSpendAlert(BillingResource, module="openai-billing", name="Org
         )
 
 
-class ProjectSpendAlert(BillingResource, module="openai-billing", name="ProjectSpendAlert"):
+class ProjectSpendAlert(_SpendAlertResource, module="openai-billing", name="ProjectSpendAlert"):
     """An e-mail alert when one project's month-to-date spend reaches ``threshold_usd``."""
 
     _kind: ClassVar = ProjectSpendAlertKind
 
     project_id: pulumi.Output[str]
-    threshold_usd: pulumi.Output[str]
-    threshold_cents: pulumi.Output[int]
-    recipients: pulumi.Output[list[str]]
-    subject_prefix: pulumi.Output[str | None]
-    alert_id: pulumi.Output[str]
-    currency: pulumi.Output[str]
-    interval: pulumi.Output[str]
-    organization: pulumi.Output[str]
-    schema_version: pulumi.Output[int]
 
     def __init__(
         self,

@@ -161,14 +161,8 @@ class ProjectSpendLimitKind(_SpendLimitKind):
     delete_before_replace = True
 
 
-class OrganizationSpendLimit(BillingResource, module="openai-billing", name="OrganizationSpendLimit"):
-    """The organization's hard monthly spend limit (API traffic is refused once it is reached).
-
-    ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
-    renamed or moved, so the organization is never left uncapped by accident.
-    """
-
-    _kind: ClassVar = OrganizationSpendLimitKind
+class _SpendLimitResource(BillingResource):
+    """The outputs both limit resources share."""
 
     monthly_limit_usd: pulumi.Output[str]
     monthly_limit_cents: pulumi.Output[int]
@@ -177,8 +171,16 @@ class OrganizationSpendLimit(BillingResource, module="openai-billing", name="Org
     enforcement_status: pulumi.Output[str]
     on_delete: pulumi.Output[str]
     adopt_existing: pulumi.Output[bool]
-    organization: pulumi.Output[str]
-    schema_version: pulumi.Output[int]
+
+
+class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name="OrganizationSpendLimit"):
+    """The organization's hard monthly spend limit (API traffic is refused once it is reached).
+
+    ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
+    renamed or moved, so the organization is never left uncapped by accident.
+    """
+
+    _kind: ClassVar = OrganizationSpendLimitKind
 
     def __init__(
         self,
@@ -196,21 +198,11 @@ class OrganizationSpendLimit(BillingResource, module="openai-billing", name="Org
         )
 
 
-class ProjectSpendLimit(BillingResource, module="openai-billing", name="ProjectSpendLimit"):
+class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="ProjectSpendLimit"):
     """One project's hard monthly spend limit; both it and the organization's limit apply to its traffic."""
 
     _kind: ClassVar = ProjectSpendLimitKind
-
     project_id: pulumi.Output[str]
-    monthly_limit_usd: pulumi.Output[str]
-    monthly_limit_cents: pulumi.Output[int]
-    currency: pulumi.Output[str]
-    interval: pulumi.Output[str]
-    enforcement_status: pulumi.Output[str]
-    on_delete: pulumi.Output[str]
-    adopt_existing: pulumi.Output[bool]
-    organization: pulumi.Output[str]
-    schema_version: pulumi.Output[int]
 
     def __init__(
         self,
