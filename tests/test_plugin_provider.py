@@ -315,6 +315,14 @@ def test_project_alert_404_with_invisible_project_is_an_error_not_gone(plugin: P
     alert.id = "proj_elsewhere/" + alert.id.split("/")[1]
     with pytest.raises(PluginError, match=r"not visible.*wrong organization"):
         alert.read()
+    with pytest.raises(PluginError, match=r"not visible.*wrong organization"):
+        alert.delete()
+    limit = Resource(plugin, "ProjectSpendLimit")
+    limit.create({"project_id": project, "monthly_limit_usd": 5, "on_delete": "remove"})
+    limit.id, limit.outputs["project_id"] = "proj_elsewhere", "proj_elsewhere"
+    for operation in (limit.read, limit.delete):
+        with pytest.raises(PluginError, match=r"not visible.*wrong organization"):
+            operation()
 
 
 # -- preview, bad input, organization ----------------------------------------------------------------------

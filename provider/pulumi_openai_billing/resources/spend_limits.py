@@ -147,6 +147,8 @@ class _SpendLimitKind(Kind):
         except OpenAIError as exc:
             if exc.status != 404:
                 raise
+            if project_id:
+                ctx.require_project(project_id)
 
 
 class OrganizationSpendLimitKind(_SpendLimitKind):
