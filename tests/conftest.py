@@ -28,8 +28,8 @@ class Api:
         response.raise_for_status()
         return response.json()
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        response = self.http.post(path, json=body)
+    def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        response = self.http.post(path, json=body, headers=headers)
         response.raise_for_status()
         return response.json()
 
@@ -56,6 +56,30 @@ class Api:
         path = f"organization/projects/{project_id}/spend_alerts" if project_id else "organization/spend_alerts"
         return self.get(path, limit=100)["data"]
 
+    def billing(self, path: str, **params: Any) -> Any:
+        return self.get(f"organization/billing/{path}", **params)
+
+    def attach(self, token: str) -> str:
+        return self.post("organization/billing/payment_methods", {"token": token})["id"]
+
+    def set_default(self, payment_method_id: str) -> None:
+        self.post("organization/billing/default_payment_method", {"payment_method_id": payment_method_id})
+
+    def set_policy(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "enabled": True,
+            "balance_threshold_amount": 2000,
+            "target_balance_amount": 10000,
+            "monthly_reload_limit_amount": 30000,
+            "currency": "USD",
+            "payment_method_id": None,
+            **fields,
+        }
+        return self.post("organization/billing/auto_reload", body)
+
+    def charges(self, status: str = "succeeded") -> list[dict[str, Any]]:
+        return [c for c in self.billing("charges", limit=100)["data"] if c["status"] == status]
+
     def faults(self, *faults: dict[str, Any]) -> None:
         self.http.post("sandbox/faults", json={"faults": list(faults)}).raise_for_status()
 
@@ -71,6 +95,14 @@ def api(sandbox: Sandbox) -> Iterator[Api]:
     client = Api(sandbox)
     yield client
     client.http.close()
+
+
+@pytest.fixture
+def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings from the environment, as a script calling the functions would have them."""
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("OPENAI_BILLING_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "2")
 
 
 def plugin_config(sandbox: Sandbox, **extra: str) -> dict[str, str]:
@@ -95,3 +127,52 @@ def provider_blob(name: str) -> str:
 
 def pickled(name: str) -> bytes:
     return base64.b64decode(provider_blob(name))
+
+
+class Resource:
+    """One resource's engine calls, as the Pulumi engine makes them (olds are the previous outputs)."""
+
+    def __init__(self, plugin: Plugin, kind: str, name: str = "r") -> None:
+        self.plugin = plugin
+        self.urn = f"urn:pulumi:test::billing::pulumi-python:dynamic/openai-billing:{kind}::{name}"
+        self.blob = provider_blob(kind)
+        self.id = ""
+        self.outputs: dict[str, Any] = {}
+        self.inputs: dict[str, Any] = {}
+
+    def check(self, news: dict[str, Any], olds: dict[str, Any] | None = None) -> tuple[dict[str, Any], list]:
+        return self.plugin.check(self.urn, olds if olds is not None else self.inputs, {**news, "__provider": self.blob})
+
+    def checked(self, news: dict[str, Any]) -> dict[str, Any]:
+        inputs, failures = self.check(news)
+        assert failures == []
+        return inputs
+
+    def create(self, news: dict[str, Any]) -> dict[str, Any]:
+        self.inputs = self.checked(news)
+        self.id, self.outputs = self.plugin.create(self.urn, self.inputs)
+        return self.outputs
+
+    def diff(self, news: dict[str, Any]):
+        return self.plugin.diff(self.urn, self.id, self.outputs, self.checked(news))
+
+    def read(self) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        return self.plugin.read(self.urn, self.id, self.outputs, self.inputs)
+
+    def refresh(self) -> None:
+        id_, outs, inputs = self.read()
+        self.id, self.outputs, self.inputs = id_, outs, inputs or self.inputs
+
+    def update(self, news: dict[str, Any]) -> dict[str, Any]:
+        inputs = self.checked(news)
+        self.outputs = self.plugin.update(self.urn, self.id, self.outputs, inputs)
+        self.inputs = inputs
+        return self.outputs
+
+    def delete(self) -> None:
+        self.plugin.delete(self.urn, self.id, self.outputs)
+
+
+def fresh_plugin(sandbox: Sandbox, **config: str) -> Plugin:
+    """A new plugin process, as each `pulumi up` / `pulumi destroy` starts its own."""
+    return Plugin(plugin_config(sandbox, **config), env={"OPENAI_ADMIN_KEY": ""})

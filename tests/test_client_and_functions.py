@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from conftest import ADMIN_KEY, Api, plugin_config
+from conftest import ADMIN_KEY, Api, Resource, plugin_config
 from pulumi_openai_billing import (
     __version__,
     get_project,
@@ -17,15 +19,7 @@ from pulumi_openai_billing.client import OpenAIError
 from pulumi_openai_billing.resources._base import ProviderError, check_currency
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import Plugin
-from test_plugin_provider import ALERT, Resource
-
-
-@pytest.fixture
-def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings from the environment, as a script calling the functions would have them."""
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
-    monkeypatch.setenv("OPENAI_BILLING_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "2")
+from test_plugin_provider import ALERT
 
 
 def alert_body(cents: int) -> dict:
@@ -106,13 +100,12 @@ def test_unanswered_create_refused_before_it_ran_is_sent_again_once(plugin: Plug
     assert log == [("GET", 200), ("POST", 500), ("GET", 200), ("POST", 200)]
 
 
-def test_debug_log_shows_requests_but_never_the_key(sandbox: Sandbox) -> None:
-    plugin = Plugin(plugin_config(sandbox, **{"openai-billing:debug": "true"}), env={"OPENAI_ADMIN_KEY": ""})
-    with plugin:
+def test_debug_log_shows_requests_but_never_the_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    log = tmp_path / "plugin.log"
+    config = plugin_config(sandbox, **{"openai-billing:debug": "true"})
+    with Plugin(config, env={"OPENAI_ADMIN_KEY": ""}, log_file=log) as plugin:
         Resource(plugin, "OrganizationSpendLimit").create({"monthly_limit_usd": 5})
-    assert plugin.stderr_path is not None
-    with open(plugin.stderr_path) as log:
-        text = log.read()
+    text = log.read_text()
     assert "POST organization/spend_limit -> 200" in text
     assert ADMIN_KEY not in text
 
@@ -124,7 +117,7 @@ def test_settings_never_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redact(ADMIN_KEY) == "sk-admin-…6789"
     assert settings.scrub(f"oops {ADMIN_KEY}!") == "oops sk-admin-…6789!"
     monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "many")
-    with pytest.raises(settings.ConfigError, match="maxRetries must be a int"):
+    with pytest.raises(settings.ConfigError, match="maxRetries must be a whole number"):
         settings.resolve()
 
 

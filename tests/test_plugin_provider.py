@@ -9,59 +9,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ADMIN_KEY, Api, pickled, plugin_config, provider_blob
+from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, pickled, provider_blob
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import UNKNOWN, Plugin, PluginError
-
-
-class Resource:
-    """One resource's engine calls, as the Pulumi engine makes them (olds are the previous outputs)."""
-
-    def __init__(self, plugin: Plugin, kind: str, name: str = "r") -> None:
-        self.plugin = plugin
-        self.urn = f"urn:pulumi:test::billing::pulumi-python:dynamic/openai-billing:{kind}::{name}"
-        self.blob = provider_blob(kind)
-        self.id = ""
-        self.outputs: dict[str, Any] = {}
-        self.inputs: dict[str, Any] = {}
-
-    def check(self, news: dict[str, Any], olds: dict[str, Any] | None = None) -> tuple[dict[str, Any], list]:
-        return self.plugin.check(self.urn, olds if olds is not None else self.inputs, {**news, "__provider": self.blob})
-
-    def checked(self, news: dict[str, Any]) -> dict[str, Any]:
-        inputs, failures = self.check(news)
-        assert failures == []
-        return inputs
-
-    def create(self, news: dict[str, Any]) -> dict[str, Any]:
-        self.inputs = self.checked(news)
-        self.id, self.outputs = self.plugin.create(self.urn, self.inputs)
-        return self.outputs
-
-    def diff(self, news: dict[str, Any]):
-        return self.plugin.diff(self.urn, self.id, self.outputs, self.checked(news))
-
-    def read(self) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
-        return self.plugin.read(self.urn, self.id, self.outputs, self.inputs)
-
-    def refresh(self) -> None:
-        id_, outs, inputs = self.read()
-        self.id, self.outputs, self.inputs = id_, outs, inputs or self.inputs
-
-    def update(self, news: dict[str, Any]) -> dict[str, Any]:
-        inputs = self.checked(news)
-        self.outputs = self.plugin.update(self.urn, self.id, self.outputs, inputs)
-        self.inputs = inputs
-        return self.outputs
-
-    def delete(self) -> None:
-        self.plugin.delete(self.urn, self.id, self.outputs)
-
-
-def fresh_plugin(sandbox: Sandbox, **config: str) -> Plugin:
-    """A new plugin process, as each `pulumi up` / `pulumi destroy` starts its own."""
-    return Plugin(plugin_config(sandbox, **config), env={"OPENAI_ADMIN_KEY": ""})
-
 
 ALERT = {"threshold_usd": 250, "recipients": ["finops@example.com"]}
 

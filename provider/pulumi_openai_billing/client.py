@@ -92,9 +92,12 @@ class BillingClient:
     def delete(self, path: str) -> dict[str, Any]:
         return self.request("DELETE", path)
 
-    def post(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
-        """POST; ``idempotent`` says whether sending it twice is harmless (upserts, full replaces)."""
-        return self.request("POST", path, json=body, idempotent=idempotent)
+    def post(
+        self, path: str, body: Mapping[str, Any], *, idempotent: bool, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST; ``idempotent`` says whether sending it twice is harmless (upserts, full replaces, or a
+        request carrying an ``Idempotency-Key`` the server honours)."""
+        return self.request("POST", path, json=body, idempotent=idempotent, headers=headers)
 
     def request(
         self,
@@ -104,13 +107,14 @@ class BillingClient:
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Send with bounded retries; a non-idempotent request is re-sent only when it surely was not
         processed (refused with 429, or the connection was never made)."""
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path.lstrip("/"), params=params, json=json)
+                response = self._http.request(method, path.lstrip("/"), params=params, json=json, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 failure: Exception = RequestFailed(
                     f"{method} {path}: could not connect to {self.settings.base_url}: {scrub(str(exc))}"

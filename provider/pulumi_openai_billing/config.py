@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ NAMESPACE = "openai-billing"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_PURCHASE_USD = Decimal("1000")
 
 MISSING_KEY_MESSAGE = (
     "no OpenAI admin key is configured: run `pulumi config set --secret openai-billing:adminKey sk-admin-...` "
@@ -31,7 +33,9 @@ _ENV = {
     "timeoutSeconds": "OPENAI_BILLING_TIMEOUT_SECONDS",
     "maxRetries": "OPENAI_BILLING_MAX_RETRIES",
     "debug": "OPENAI_BILLING_DEBUG",
+    "maxPurchaseUsd": "OPENAI_BILLING_MAX_PURCHASE_USD",
 }
+SETTING_NAMES = tuple(_ENV)
 
 _lock = threading.Lock()
 _process_config: dict[str, Any] = {}
@@ -96,6 +100,7 @@ class Settings:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_retries: int = DEFAULT_MAX_RETRIES
     debug: bool = False
+    max_purchase_usd: Decimal = DEFAULT_MAX_PURCHASE_USD
 
     @property
     def organization_binding(self) -> str:
@@ -129,18 +134,31 @@ def resolve(overrides: Mapping[str, Any] | None = None) -> Settings:
         base_url=base_url,
         organization=get("organization"),
         timeout_seconds=_number(get("timeoutSeconds"), "timeoutSeconds", float, DEFAULT_TIMEOUT_SECONDS),
-        max_retries=_number(get("maxRetries"), "maxRetries", int, DEFAULT_MAX_RETRIES),
+        max_retries=_number(get("maxRetries"), "maxRetries", int, DEFAULT_MAX_RETRIES, "whole number"),
         debug=(get("debug") or "").lower() in ("1", "true", "yes"),
+        max_purchase_usd=_number(
+            get("maxPurchaseUsd"), "maxPurchaseUsd", _dollars, DEFAULT_MAX_PURCHASE_USD, "dollar amount"
+        ),
     )
 
 
-def _number(raw: str | None, name: str, kind: type, default: Any) -> Any:
+def _dollars(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    if not value.is_finite():
+        raise ValueError(raw)
+    return value
+
+
+def _number(raw: str | None, name: str, kind: Callable[[str], Any], default: Any, what: str = "number") -> Any:
     if raw is None:
         return default
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"openai-billing:{name} must be a {kind.__name__}, got {raw!r}") from None
+        raise ConfigError(f"openai-billing:{name} must be a {what}, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"openai-billing:{name} must not be negative, got {raw!r}")
     return value

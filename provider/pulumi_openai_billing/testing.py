@@ -98,9 +98,18 @@ class Diff:
 class Plugin:
     """The dynamic-provider plugin server in a subprocess, driven over gRPC as the engine does."""
 
-    def __init__(self, config: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        log_file: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """``log_file`` collects the server's standard error (appended); without it a temporary file holds it
+        while the server runs and is removed on close."""
         self._config = dict(config or {})
         self._env = env
+        self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: grpc.Channel | None = None
         self.stderr_path: str | None = None
@@ -115,7 +124,10 @@ class Plugin:
     def start(self) -> None:
         from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-        self._stderr = tempfile.NamedTemporaryFile(prefix="openai-billing-plugin-", suffix=".log", delete=False)  # noqa: SIM115 (closed in close())
+        if self._log_file is not None:
+            self._stderr = open(self._log_file, "ab")  # noqa: SIM115 (closed in close())
+        else:
+            self._stderr = tempfile.NamedTemporaryFile(prefix="openai-billing-plugin-", suffix=".log", delete=False)  # noqa: SIM115
         self.stderr_path = self._stderr.name
         env = {**os.environ, **(self._env or {})}
         self._process = subprocess.Popen(
@@ -151,6 +163,8 @@ class Plugin:
                 self._process.stdout.close()
             self._process = None
             self._stderr.close()
+            if self._log_file is None and self.stderr_path:
+                Path(self.stderr_path).unlink(missing_ok=True)
 
     def _call(self, method: str, request: Any) -> Any:
         try:
@@ -259,8 +273,11 @@ class Stack:
         stack: str = "test",
         secret_config_keys: tuple[str, ...] = ("openai-billing:adminKey",),
         env: Mapping[str, str] | None = None,
+        log_file: str | os.PathLike[str] | None = None,
     ) -> None:
+        """``log_file``, when given, collects the plugin servers' standard error (provider logs) of every step."""
         self.program = Path(program)
+        self.log_file = log_file
         self.config = dict(config or {})
         self.secret_config_keys = secret_config_keys
         self.project = project or self._project_name()
@@ -318,7 +335,7 @@ class Stack:
 
     # -- steps ------------------------------------------------------------------------------------------
     def _plugin(self) -> Plugin:
-        return Plugin(self.config, self.env)
+        return Plugin(self.config, self.env, log_file=self.log_file)
 
     def preview(self) -> StepResult:
         """What ``up`` would do: check and diff only, no write."""

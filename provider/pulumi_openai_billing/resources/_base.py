@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -35,22 +36,64 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _usd_validator(minimum: Decimal):
+def usd_validator(minimum: Decimal) -> BeforeValidator:
+    """Dollars (int, float, str or Decimal) -> the canonical two-decimal string, at least ``minimum``."""
+
     def validate(value: object, info: ValidationInfo) -> str:
         return format_usd(parse_usd(value, info.field_name or "amount", minimum=minimum))
 
     return BeforeValidator(validate)
 
 
-UsdAmount = Annotated[str, _usd_validator(Decimal("0"))]
+UsdAmount = Annotated[str, usd_validator(Decimal("0"))]
 """A dollar amount ≥ 0 with at most two decimals, canonical as a two-decimal string."""
 
-PositiveUsdAmount = Annotated[str, _usd_validator(Decimal("0.01"))]
+PositiveUsdAmount = Annotated[str, usd_validator(Decimal("0.01"))]
 """A dollar amount ≥ 0.01 with at most two decimals, canonical as a two-decimal string."""
 
 ProjectId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
+
+
+_CARD_SEPARATORS = re.compile(r"[\s-]")
+CARD_NUMBER_MESSAGE = (
+    "looks like a payment card number: card numbers never belong in a program, its state or its logs. "
+    "Create a payment method token with your payment processor (such as pm_card_visa or pm_1Abc…) and pass "
+    "the token instead"
+)
+
+
+def looks_like_card_number(value: object) -> bool:
+    """13 to 19 digits (spaces and dashes allowed between them) that pass the Luhn check."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return False
+    digits = _CARD_SEPARATORS.sub("", str(value))
+    if not 13 <= len(digits) <= 19 or not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def contains_card_number(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(contains_card_number(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_card_number(v) for v in value)
+    return looks_like_card_number(value)
+
+
+_CAPABILITIES: dict[str, tuple[str, bool]] = {
+    "payment_methods": ("payment methods", True),
+    "auto_reload": ("credit top-up (auto-reload) policies", True),
+    "credit_purchases": ("credit purchases", True),
+    "credit_balance": ("the credit balance", False),
+    "invoices": ("invoices", True),
+}
+EXTENSION_DOC = "docs/billing-extension.md"
 
 
 def project_not_visible(project_id: str, organization: str) -> ProviderError:
@@ -65,6 +108,7 @@ class Context:
 
     _scope_locks: ClassVar[dict[str, threading.Lock]] = {}
     _claims: ClassVar[dict[str, set[str]]] = {}
+    _capabilities: ClassVar[dict[tuple[str, str | None], frozenset[str] | None]] = {}
     _guard = threading.Lock()
 
     def __init__(self, settings: config.Settings) -> None:
@@ -98,6 +142,43 @@ class Context:
     def claimed(self, scope: str) -> set[str]:
         with self._guard:
             return set(self._claims.get(scope, ()))
+
+    def extension(self) -> frozenset[str] | None:
+        """The billing-extension capabilities of the configured API (None: no extension), probed once."""
+        key = (self.settings.base_url, self.settings.organization)
+        with self._guard:
+            if key in self._capabilities:
+                return self._capabilities[key]
+        try:
+            answer = self.client.get("organization/billing/capabilities")
+            found: frozenset[str] | None = frozenset(str(c) for c in answer.get("capabilities") or ())
+        except OpenAIError as exc:
+            if exc.status not in (404, 405):
+                raise
+            found = None
+        with self._guard:
+            self._capabilities[key] = found
+        return found
+
+    def capability_problem(self, capability: str) -> str | None:
+        """Why ``capability`` cannot be used here, or None when the API offers it."""
+        offered = self.extension()
+        if offered is not None and capability in offered:
+            return None
+        what, plural = _CAPABILITIES.get(capability, (capability, True))
+        where = f"{what} {'are' if plural else 'is'} not available at {self.settings.base_url}"
+        if offered is None:
+            return (
+                f"{where}: OpenAI has no public API for {'them' if plural else 'it'}; use the sandbox or a "
+                f"gateway that implements {EXTENSION_DOC}"
+            )
+        offers = ", ".join(sorted(offered)) or "nothing"
+        return f"{where}: its billing extension does not offer {capability!r} (it offers: {offers})"
+
+    def require_capability(self, capability: str) -> None:
+        problem = self.capability_problem(capability)
+        if problem:
+            raise ProviderError(problem)
 
     def require_project(self, project_id: str) -> dict[str, Any]:
         """The project object; a project the key cannot see is an error, never "gone"."""
@@ -140,9 +221,17 @@ class Kind(ABC):
     replace_on: ClassVar[frozenset[str]] = frozenset()
     create_only: ClassVar[frozenset[str]] = frozenset()
     delete_before_replace: ClassVar[bool] = False
+    capability: ClassVar[str | None] = None
+    """The billing-extension capability the kind needs (None: a real Admin API endpoint)."""
+    secret_inputs: ClassVar[frozenset[str]] = frozenset()
+    """Inputs the resource wraps as secrets; never echoed back when check fails."""
+
+    def check_change(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
+        """Changes refused at preview, from the previous canonical inputs (empty on create)."""
+        return []
 
     def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        """Checks at preview that need the API (e.g. the project exists); only known values are given."""
+        """Checks at preview that need settings or the API (e.g. the project exists); known values only."""
         return []
 
     @abstractmethod
@@ -171,7 +260,8 @@ def _plain(value: Any) -> Any:
 
 
 class BillingResource(pulumi.dynamic.Resource):
-    """Base of the public resources: registers inputs plus every output name with the kind's provider."""
+    """Base of the public resources: registers inputs plus every output name with the kind's provider;
+    secret inputs are wrapped as secrets and stay secret as outputs."""
 
     _kind: ClassVar[type[Kind]]
 
@@ -183,6 +273,12 @@ class BillingResource(pulumi.dynamic.Resource):
         props: dict[str, Any] = {k: _plain(v) for k, v in inputs.items() if v is not None}
         for name in (*kind.inputs.model_fields, *kind.computed, "organization", "schema_version"):
             props.setdefault(name, None)
+        secret = sorted(kind.secret_inputs)
+        if secret:
+            for name in secret:
+                if props[name] is not None:
+                    props[name] = pulumi.Output.secret(props[name])
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret))
         providers = importlib.import_module("pulumi_openai_billing.providers")
         provider = getattr(providers, f"{kind.name}Provider")()
         super().__init__(provider, resource_name, props, opts)

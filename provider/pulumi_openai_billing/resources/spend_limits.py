@@ -8,7 +8,6 @@ from typing import Any, ClassVar, Literal
 import pulumi
 from pydantic import StrictBool
 
-from ..client import OpenAIError
 from ..money import to_cents
 from ._base import (
     MONTH,
@@ -16,7 +15,6 @@ from ._base import (
     BillingResource,
     Context,
     InputModel,
-    Kind,
     PositiveUsdAmount,
     ProjectId,
     ProviderError,
@@ -24,6 +22,7 @@ from ._base import (
     check_currency,
     usd_from_cents,
 )
+from ._singleton import SingletonKind
 
 ORGANIZATION_ID = "organization"
 
@@ -38,48 +37,53 @@ class ProjectSpendLimitInputs(OrganizationSpendLimitInputs):
     project_id: ProjectId
 
 
-class _SpendLimitKind(Kind):
+class _SpendLimitKind(SingletonKind):
     computed = ("monthly_limit_cents", "currency", "interval", "enforcement_status")
-    create_only = frozenset({"adopt_existing"})
+    family = "limit"
 
-    def _path(self, project_id: str | None) -> str:
-        return f"organization/projects/{project_id}/spend_limit" if project_id else "organization/spend_limit"
+    def path(self, scope: str | None) -> str:
+        return f"organization/projects/{scope}/spend_limit" if scope else "organization/spend_limit"
 
-    def _scope(self, project_id: str | None) -> str:
-        return f"limit:{project_id or ORGANIZATION_ID}"
+    def id_of(self, scope: str | None) -> str:
+        return scope or ORGANIZATION_ID
 
-    def _describe(self, project_id: str | None) -> str:
-        return f"project {project_id}" if project_id else "the organization"
+    def scope_from_id(self, id_: str) -> str | None:
+        return None if id_ == ORGANIZATION_ID else id_
 
-    def live_limit(self, ctx: Context, project_id: str | None) -> dict[str, Any] | None:
-        """The live limit, or None when the scope has none (a 404 or a zero-amount inactive object)."""
-        try:
-            live = ctx.client.get(self._path(project_id))
-        except OpenAIError as exc:
-            if exc.status != 404:
-                raise
-            if project_id:
-                ctx.require_project(project_id)
-            return None
-        check_currency(live, f"the spend limit of {self._describe(project_id)}")
+    def scope_of(self, props: dict[str, Any]) -> str | None:
+        return props.get("project_id")
+
+    def describe(self, scope: str | None) -> str:
+        return f"project {scope}" if scope else "the organization"
+
+    def show(self, live: dict[str, Any]) -> str:
+        return f"a monthly spend limit of {self.usd(live)} USD"
+
+    def body(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"threshold_amount": to_cents(Decimal(values["monthly_limit_usd"])), "currency": USD, "interval": MONTH}
+
+    def validate(self, live: dict[str, Any], scope: str | None) -> None:
+        check_currency(live, f"the spend limit of {self.describe(scope)}")
+
+    def is_empty(self, live: dict[str, Any]) -> bool:
         status = (live.get("enforcement") or {}).get("status")
-        if cents_field(live) == 0 and status in (None, "inactive"):
-            return None
-        return live
+        return cents_field(live) == 0 and status in (None, "inactive")
 
-    def _set(self, ctx: Context, project_id: str | None, monthly_limit_usd: str) -> dict[str, Any]:
-        body = {"threshold_amount": to_cents(Decimal(monthly_limit_usd)), "currency": USD, "interval": MONTH}
-        live = ctx.client.post(self._path(project_id), body, idempotent=True)
-        ctx.claim(self._scope(project_id), "write")
-        check_currency(live, f"the spend limit of {self._describe(project_id)}")
-        return live
+    def on_missing(self, ctx: Context, scope: str | None) -> None:
+        if scope:
+            ctx.require_project(scope)
 
     @staticmethod
     def usd(live: dict[str, Any]) -> str:
         return usd_from_cents(cents_field(live))
 
-    @staticmethod
-    def live_outputs(live: dict[str, Any]) -> dict[str, Any]:
+    def live_inputs(self, live: dict[str, Any], scope: str | None) -> dict[str, Any]:
+        values: dict[str, Any] = {"monthly_limit_usd": self.usd(live)}
+        if scope:
+            values["project_id"] = scope
+        return values
+
+    def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
         return {
             "monthly_limit_cents": cents_field(live),
             "currency": live.get("currency", USD),
@@ -87,68 +91,14 @@ class _SpendLimitKind(Kind):
             "enforcement_status": (live.get("enforcement") or {}).get("status", "inactive"),
         }
 
-    @staticmethod
-    def _project(props: dict[str, Any]) -> str | None:
-        return props.get("project_id")
-
     def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        project_id = self._project(inputs)
+        project_id = self.scope_of(inputs)
         if project_id:
             try:
                 ctx.require_project(project_id)
             except ProviderError as exc:
                 return [("project_id", str(exc))]
         return []
-
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        project_id = self._project(inputs)
-        scope = self._scope(project_id)
-        with ctx.scope_lock(scope):
-            live = self.live_limit(ctx, project_id)
-            if live is not None and not inputs.get("adopt_existing"):
-                raise ProviderError(
-                    f"{self._describe(project_id)} already has a monthly spend limit of "
-                    f"{usd_from_cents(cents_field(live))} USD; set adopt_existing=True to take it over "
-                    "(it will be set to the declared value)"
-                )
-            declared = to_cents(Decimal(inputs["monthly_limit_usd"]))
-            if live is None or cents_field(live) != declared:
-                live = self._set(ctx, project_id, inputs["monthly_limit_usd"])
-            else:
-                ctx.claim(scope, "adopt")
-        return project_id or ORGANIZATION_ID, self.live_outputs(live)
-
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        project_id = None if id_ == ORGANIZATION_ID else id_
-        live = self.live_limit(ctx, project_id)
-        if live is None:
-            return None
-        values: dict[str, Any] = {"monthly_limit_usd": self.usd(live)}
-        if project_id:
-            values["project_id"] = project_id
-        return values, self.live_outputs(live)
-
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        project_id = self._project(news)
-        if olds.get("monthly_limit_usd") != news["monthly_limit_usd"]:
-            return self.live_outputs(self._set(ctx, project_id, news["monthly_limit_usd"]))
-        return {name: olds.get(name) for name in self.computed}
-
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
-        if olds.get("on_delete", "retain") != "remove":
-            return
-        project_id = None if id_ == ORGANIZATION_ID else id_
-        if ctx.claimed(self._scope(project_id)):
-            # Another resource of this run took the scope over (a rename or a move): removing the limit now
-            # would remove theirs.
-            return
-        try:
-            ctx.client.delete(self._path(project_id))
-        except OpenAIError as exc:
-            if exc.status != 404:
-                raise
-            if project_id:
-                ctx.require_project(project_id)
 
 
 class OrganizationSpendLimitKind(_SpendLimitKind):

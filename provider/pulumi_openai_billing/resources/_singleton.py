@@ -1,0 +1,126 @@
+"""Settings an account holds at most once per scope (a spend limit, the auto-reload policy).
+
+They share the rules that keep money safe: create reads the scope first and refuses a live setting unless
+``adopt_existing=True``; an adoption that changes nothing writes nothing; update is the upsert POST;
+``on_delete="retain"`` (the default) leaves the live setting in place, and ``"remove"`` is skipped when
+another resource of this process wrote the same scope (a rename or a move took it over).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+from ..client import OpenAIError
+from ._base import Context, Kind, ProviderError
+
+
+class SingletonKind(Kind):
+    """A kind whose live object is addressed by its scope alone (no id of its own)."""
+
+    create_only = frozenset({"adopt_existing"})
+    family: ClassVar[str]
+    """Names the scope for locks and claims, e.g. ``limit`` -> ``limit:proj_123``."""
+
+    @abstractmethod
+    def path(self, scope: str | None) -> str: ...
+
+    @abstractmethod
+    def describe(self, scope: str | None) -> str:
+        """Who holds the setting, for messages: ``the organization``, ``project proj_1``…"""
+
+    @abstractmethod
+    def show(self, live: dict[str, Any]) -> str:
+        """The live setting in words, e.g. ``a monthly spend limit of 1500.00 USD``."""
+
+    @abstractmethod
+    def body(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The upsert body for canonical input values."""
+
+    @abstractmethod
+    def live_inputs(self, live: dict[str, Any], scope: str | None) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]: ...
+
+    def scope_of(self, props: dict[str, Any]) -> str | None:
+        return None
+
+    def id_of(self, scope: str | None) -> str:
+        return scope or self.family
+
+    def scope_from_id(self, id_: str) -> str | None:
+        return None if id_ == self.family else id_
+
+    def validate(self, live: dict[str, Any], scope: str | None) -> None:
+        """Refuse an answer that cannot be read safely (e.g. another currency)."""
+
+    def is_empty(self, live: dict[str, Any]) -> bool:
+        """An answer that stands for "no setting" rather than a setting."""
+        return False
+
+    def on_missing(self, ctx: Context, scope: str | None) -> None:
+        """Called on a 404: raise when it means something else than "not set" (an invisible project)."""
+
+    def _key(self, scope: str | None) -> str:
+        return f"{self.family}:{scope or 'organization'}"
+
+    def live(self, ctx: Context, scope: str | None) -> dict[str, Any] | None:
+        """The live setting, or None when the scope has none."""
+        try:
+            live = ctx.client.get(self.path(scope))
+        except OpenAIError as exc:
+            if exc.status != 404:
+                raise
+            self.on_missing(ctx, scope)
+            return None
+        self.validate(live, scope)
+        return None if self.is_empty(live) else live
+
+    def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
+        ctx.claim(self._key(scope), "write")
+        self.validate(live, scope)
+        return live
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        scope = self.scope_of(inputs)
+        with ctx.scope_lock(self._key(scope)):
+            live = self.live(ctx, scope)
+            if live is not None and not inputs.get("adopt_existing"):
+                raise ProviderError(
+                    f"{self.describe(scope)} already has {self.show(live)}; set adopt_existing=True to take it "
+                    "over (it will be set to the declared values)"
+                )
+            if live is None or self.body(self.live_inputs(live, scope)) != self.body(inputs):
+                live = self._set(ctx, scope, inputs)
+            else:
+                ctx.claim(self._key(scope), "adopt")
+        return self.id_of(scope), self.live_outputs(live)
+
+    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        scope = self.scope_from_id(id_)
+        live = self.live(ctx, scope)
+        if live is None:
+            return None
+        return self.live_inputs(live, scope), self.live_outputs(live)
+
+    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        if self.body(olds) != self.body(news):
+            return self.live_outputs(self._set(ctx, self.scope_of(news), news))
+        return {name: olds.get(name) for name in self.computed}
+
+    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+        if olds.get("on_delete", "retain") != "remove":
+            return
+        scope = self.scope_from_id(id_)
+        if ctx.claimed(self._key(scope)):
+            # Another resource of this run took the scope over (a rename or a move): removing the setting
+            # now would remove theirs.
+            return
+        try:
+            ctx.client.delete(self.path(scope))
+        except OpenAIError as exc:
+            if exc.status != 404:
+                raise
+            self.on_missing(ctx, scope)
