@@ -1,30 +1,54 @@
-"""OpenAI billing configuration as Pulumi resources: spend limits and spend alerts, as code."""
+"""OpenAI billing configuration as Pulumi resources: spend limits and alerts (the Admin API), and payment
+methods, auto-reload and prepaid credits (the billing extension, experimental)."""
 
 __version__ = "0.1.0"
 
 from .functions import (
+    BillingOverview,
+    CostResult,
+    Invoice,
     Project,
+    ScopeOverview,
     SpendAlert,
     SpendLimit,
+    TopUpPolicy,
+    get_billing_overview,
+    get_costs,
     get_project,
     get_spend_limit,
+    list_invoices,
     list_projects,
     list_spend_alerts,
 )
+from .resources.credit_purchases import CreditPurchase
+from .resources.payment_methods import DefaultPaymentMethod, PaymentMethod
 from .resources.spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
 from .resources.spend_limits import OrganizationSpendLimit, ProjectSpendLimit
+from .resources.top_up import CreditTopUpPolicy
 
 __all__ = [
+    "BillingOverview",
+    "CostResult",
+    "CreditPurchase",
+    "CreditTopUpPolicy",
+    "DefaultPaymentMethod",
+    "Invoice",
     "OrganizationSpendAlert",
     "OrganizationSpendLimit",
+    "PaymentMethod",
     "Project",
     "ProjectSpendAlert",
     "ProjectSpendLimit",
+    "ScopeOverview",
     "SpendAlert",
     "SpendLimit",
+    "TopUpPolicy",
     "__version__",
+    "get_billing_overview",
+    "get_costs",
     "get_project",
     "get_spend_limit",
+    "list_invoices",
     "list_projects",
     "list_spend_alerts",
 ]

@@ -16,7 +16,15 @@ def _sandbox(args: argparse.Namespace) -> int:
     if not admin_key:
         print("openai-billing sandbox: --admin-key (or OPENAI_ADMIN_KEY) is required", file=sys.stderr)
         return 2
-    serve(admin_key, host=args.host, port=args.port, db_path=args.db, org_id=args.org_id, empty_limit=args.empty_limit)
+    serve(
+        admin_key,
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        org_id=args.org_id,
+        empty_limit=args.empty_limit,
+        billing_extension=not args.no_billing_extension,
+    )
     return 0
 
 
@@ -42,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("404", "zero"),
         default="404",
         help="how GET answers a scope with no limit (OpenAI does not document it)",
+    )
+    sandbox.add_argument(
+        "--no-billing-extension",
+        action="store_true",
+        help="serve the Admin API alone, as api.openai.com does (no payment methods, credits or auto-reload)",
     )
     sandbox.set_defaults(func=_sandbox)
 

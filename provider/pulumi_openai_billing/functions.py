@@ -1,16 +1,21 @@
-"""Read live billing configuration from a Pulumi program or a script: projects, limits and alerts.
+"""Read the live account from a Pulumi program or a script: projects, limits, alerts, costs, credit.
 
 These run where they are called (the program's process), with the same settings as the provider.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from .resources._base import Context, ProviderError
+from .money import MoneyError, cost_to_decimal, from_cents
+from .resources._base import Context, ProviderError, cents_field, check_currency
 from .resources.spend_alerts import OrganizationSpendAlertKind, live_values
 from .resources.spend_limits import OrganizationSpendLimitKind
+from .resources.top_up import CreditTopUpPolicyKind
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,11 @@ def get_project(*, name: str | None = None, id: str | None = None, include_archi
 def get_spend_limit(project_id: str | None = None) -> SpendLimit | None:
     """The live monthly spend limit of the organization (or of a project), or None when there is none."""
     ctx = Context.current()
-    live = OrganizationSpendLimitKind().live_limit(ctx, project_id)
+    kind = OrganizationSpendLimitKind()
+    live = kind.live(ctx, project_id)
     if live is None:
         return None
-    outputs = OrganizationSpendLimitKind.live_outputs(live)
+    outputs = kind.live_outputs(live)
     return SpendLimit(project_id, OrganizationSpendLimitKind.usd(live), **outputs)
 
 
@@ -95,3 +101,186 @@ def list_spend_alerts(project_id: str | None = None) -> list[SpendAlert]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class CostResult:
+    """One result of a daily cost bucket: exact dollars (costs are fractional, never rounded to cents)."""
+
+    start_time: int
+    end_time: int
+    amount_usd: Decimal
+    project_id: str | None = None
+    line_item: str | None = None
+
+
+@dataclass(frozen=True)
+class TopUpPolicy:
+    enabled: bool
+    balance_threshold_usd: str
+    target_balance_usd: str
+    monthly_reload_limit_usd: str
+    payment_method_id: str | None
+    reloaded_this_month_usd: str | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True)
+class ScopeOverview:
+    """One scope (the organization when ``project_id`` is None): its spend, limit and alerts."""
+
+    project_id: str | None
+    name: str
+    month_to_date_spend_usd: Decimal
+    spend_limit: SpendLimit | None
+    spend_alerts: tuple[SpendAlert, ...]
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    """The account at a glance. Credit figures are None where the API has no billing extension."""
+
+    organization: str
+    month: str
+    month_to_date_spend_usd: Decimal
+    credit_balance_usd: Decimal | None
+    top_up_policy: TopUpPolicy | None
+    scopes: tuple[ScopeOverview, ...]
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    amount_usd: Decimal
+    status: str
+    description: str
+    created_at: int
+    purchase_id: str | None
+    charge_id: str | None
+
+
+def _unix(value: datetime | int) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("give timezone-aware datetimes (UTC), not naive ones")
+        return int(value.timestamp())
+    return int(value)
+
+
+def get_costs(
+    start: datetime | int, end: datetime | int | None = None, group_by: Sequence[str] = ()
+) -> list[CostResult]:
+    """Daily costs from ``GET /organization/costs`` in ``[start, end)``, every page followed, in exact Decimal."""
+    client = Context.current().client
+    params: dict[str, Any] = {"start_time": _unix(start), "bucket_width": "1d", "limit": 180}
+    if end is not None:
+        params["end_time"] = _unix(end)
+    if group_by:
+        params["group_by[]"] = list(group_by)
+    results: list[CostResult] = []
+    while True:
+        page = client.get("organization/costs", params)
+        for bucket in page.get("data") or []:
+            for result in bucket.get("results") or []:
+                amount = result.get("amount") or {}
+                currency = str(amount.get("currency", "usd"))
+                if currency.lower() != "usd":
+                    raise ProviderError(f"the costs endpoint answered an amount in {currency!r}, not USD")
+                try:
+                    value = cost_to_decimal(amount.get("value", 0))
+                except MoneyError as exc:
+                    raise ProviderError(f"the costs endpoint answered an unreadable amount: {exc}") from None
+                results.append(
+                    CostResult(
+                        bucket["start_time"],
+                        bucket["end_time"],
+                        value,
+                        result.get("project_id"),
+                        result.get("line_item"),
+                    )
+                )
+        if not page.get("has_more") or not page.get("next_page"):
+            return results
+        params["page"] = page["next_page"]
+
+
+def _month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month holding ``now``, as ``[start, end)``."""
+    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    return start, datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def _top_up_policy(ctx: Context) -> TopUpPolicy | None:
+    kind = CreditTopUpPolicyKind()
+    live = kind.live(ctx, None)
+    if live is None:
+        return None
+    values = kind.live_inputs(live, None)
+    reloaded = live.get("reloaded_this_month_amount")
+    return TopUpPolicy(
+        values["enabled"],
+        values["balance_threshold_usd"],
+        values["target_balance_usd"],
+        values["monthly_reload_limit_usd"],
+        values["payment_method_id"],
+        None if reloaded is None else str(from_cents(cents_field(live, "reloaded_this_month_amount"))),
+        live.get("disabled_reason"),
+    )
+
+
+def get_billing_overview(now: datetime | None = None) -> BillingOverview:
+    """Month-to-date spend (from the costs endpoint), limits and alerts of the organization and of every
+    active project, and, where the billing extension exists, the credit balance and top-up policy."""
+    ctx = Context.current()
+    now = now or datetime.now(timezone.utc)
+    start, end = _month_bounds(now)
+    spend: dict[str | None, Decimal] = {}
+    for cost in get_costs(start, end, group_by=["project_id"]):
+        spend[cost.project_id] = spend.get(cost.project_id, Decimal(0)) + cost.amount_usd
+    total = sum(spend.values(), Decimal(0))
+    scopes = [ScopeOverview(None, ctx.organization, total, get_spend_limit(), tuple(list_spend_alerts()))]
+    for project in list_projects():
+        scopes.append(
+            ScopeOverview(
+                project.id,
+                project.name,
+                spend.get(project.id, Decimal(0)),
+                get_spend_limit(project.id),
+                tuple(list_spend_alerts(project.id)),
+            )
+        )
+    offered = ctx.extension() or frozenset()
+    balance = None
+    if "credit_balance" in offered:
+        answer = ctx.client.get("organization/billing/credit_balance")
+        check_currency(answer, "the credit balance")
+        balance = from_cents(cents_field(answer, "available_amount"))
+    return BillingOverview(
+        organization=ctx.organization,
+        month=f"{start.year:04d}-{start.month:02d}",
+        month_to_date_spend_usd=total,
+        credit_balance_usd=balance,
+        top_up_policy=_top_up_policy(ctx) if "auto_reload" in offered else None,
+        scopes=tuple(scopes),
+    )
+
+
+def list_invoices() -> list[Invoice]:
+    """Invoices of the account (billing extension only: an error names the missing capability)."""
+    ctx = Context.current()
+    ctx.require_capability("invoices")
+    invoices = []
+    for obj in ctx.client.list_all("organization/billing/invoices"):
+        check_currency(obj, f"invoice {obj.get('id')}")
+        invoices.append(
+            Invoice(
+                obj["id"],
+                from_cents(cents_field(obj, "amount")),
+                str(obj.get("status", "")),
+                str(obj.get("description") or ""),
+                int(obj.get("created_at") or 0),
+                obj.get("purchase_id"),
+                obj.get("charge_id"),
+            )
+        )
+    return invoices

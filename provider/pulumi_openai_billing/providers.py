@@ -24,9 +24,12 @@ from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
 from . import config
-from .resources._base import SCHEMA_VERSION, Context, Kind, ProviderError
+from .resources._base import CARD_NUMBER_MESSAGE, SCHEMA_VERSION, Context, Kind, ProviderError, contains_card_number
+from .resources.credit_purchases import CreditPurchaseKind
+from .resources.payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
 from .resources.spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
 from .resources.spend_limits import OrganizationSpendLimitKind, ProjectSpendLimitKind
+from .resources.top_up import CreditTopUpPolicyKind
 
 PROVIDER_KEY = "__provider"
 _BOOKKEEPING = frozenset({PROVIDER_KEY, "organization", "schema_version"})
@@ -62,8 +65,7 @@ class BillingProvider(ResourceProvider):
     kind: ClassVar[Kind]
 
     def configure(self, req: ConfigureRequest) -> None:
-        keys = ("adminKey", "baseUrl", "organization", "timeoutSeconds", "maxRetries", "debug")
-        raw = {f"{config.NAMESPACE}:{k}": req.config.get(f"{config.NAMESPACE}:{k}") for k in keys}
+        raw = {f"{config.NAMESPACE}:{k}": req.config.get(f"{config.NAMESPACE}:{k}") for k in config.SETTING_NAMES}
         config.set_process_config({k: v for k, v in raw.items() if v is not None})
 
     # -- inputs ---------------------------------------------------------------------------------------
@@ -90,23 +92,24 @@ class BillingProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         declared = self._declared(news)
         unknown = {k for k, v in declared.items() if _has_unknown(v)}
-        failures: list[CheckFailure] = []
+        cards = {k for k, v in declared.items() if k not in unknown and contains_card_number(v)}
+        failures = [CheckFailure(prop, f"{prop} {CARD_NUMBER_MESSAGE}") for prop in sorted(cards)]
         try:
             canonical = self.kind.inputs.model_validate(
-                {k: v for k, v in declared.items() if k not in unknown}
+                {k: v for k, v in declared.items() if k not in unknown | cards}
             ).model_dump(mode="json")
         except ValidationError as exc:
             canonical = None
             for error in exc.errors():
                 prop = str(error["loc"][0]) if error["loc"] else "inputs"
-                if prop not in unknown:
+                if prop not in unknown | cards:
                     failures.append(CheckFailure(prop, _reason(prop, error)))
 
         try:
             settings = config.resolve()
         except config.ConfigError as exc:
             failures.append(CheckFailure("openai-billing", str(exc)))
-            return CheckResult(news, failures)
+            return self._refused(news, failures)
         if not settings.admin_key:
             failures.append(CheckFailure("adminKey", config.MISSING_KEY_MESSAGE))
         organization = settings.organization_binding
@@ -121,14 +124,26 @@ class BillingProvider(ResourceProvider):
                 )
             )
         if failures:
-            return CheckResult(news, failures)
+            return self._refused(news, failures)
         if canonical is None:
             canonical = self._partial(declared, unknown)
         known = {k: v for k, v in canonical.items() if k not in unknown}
-        for prop, reason in self.kind.check_live(Context(settings), known):
-            failures.append(CheckFailure(prop, reason if reason.startswith(prop) else f"{prop}: {reason}"))
-        inputs = {**known, **{k: declared[k] for k in unknown}, "organization": organization}
-        return CheckResult(inputs, failures)
+        ctx = Context(settings)
+        missing = ctx.capability_problem(self.kind.capability) if self.kind.capability else None
+        if missing:
+            return self._refused(news, [CheckFailure("baseUrl", missing)])
+        problems = self.kind.check_change(self._inputs_of(olds), known) if olds else []
+        if not problems:
+            problems = self.kind.check_live(ctx, known)
+        failures = [CheckFailure(p, r if r.startswith(p) else f"{p}: {r}") for p, r in problems]
+        if failures:
+            return self._refused(news, failures)
+        return CheckResult({**known, **{k: declared[k] for k in unknown}, "organization": organization}, [])
+
+    def _refused(self, news: dict[str, Any], failures: list[CheckFailure]) -> CheckResult:
+        """A failed check echoes no secret input and no card number back to the engine."""
+        safe = {k: v for k, v in news.items() if k not in self.kind.secret_inputs and not contains_card_number(v)}
+        return CheckResult(safe, failures)
 
     def _partial(self, declared: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
         """Canonical values of the known fields when a required one is still unknown (preview)."""
@@ -214,3 +229,19 @@ class OrganizationSpendAlertProvider(BillingProvider):
 
 class ProjectSpendAlertProvider(BillingProvider):
     kind = ProjectSpendAlertKind()
+
+
+class PaymentMethodProvider(BillingProvider):
+    kind = PaymentMethodKind()
+
+
+class DefaultPaymentMethodProvider(BillingProvider):
+    kind = DefaultPaymentMethodKind()
+
+
+class CreditTopUpPolicyProvider(BillingProvider):
+    kind = CreditTopUpPolicyKind()
+
+
+class CreditPurchaseProvider(BillingProvider):
+    kind = CreditPurchaseKind()

@@ -450,7 +450,7 @@ class _Engine:
                 secrets = sorted(
                     {k for k, v in raw.items() if rpc.is_rpc_secret(v)} | set(request.additionalSecretOutputs)
                 )
-                inputs = {k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()}
+                inputs = _unknowns_as_sentinel({k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()})
                 id_, state = engine.register(urn, request.type, request.name, inputs, secrets)
                 obj = _sync_await(rpc.serialize_properties(state, {}))
                 return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
@@ -496,6 +496,7 @@ class _Engine:
                 exports[key] = _sync_await(pulumi.Output.from_input(value).future())
             except Exception as exc:
                 exports[key] = f"<error: {exc}>"
+        set_all_config({}, [])  # the stack's config must not outlive its run in this process
         return exports
 
     def register(

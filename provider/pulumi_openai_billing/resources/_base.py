@@ -66,6 +66,8 @@ CARD_NUMBER_MESSAGE = (
 
 def looks_like_card_number(value: object) -> bool:
     """13 to 19 digits (spaces and dashes allowed between them) that pass the Luhn check."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a JSON number, as a card typed without quotes arrives through the engine
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return False
     digits = _CARD_SEPARATORS.sub("", str(value))

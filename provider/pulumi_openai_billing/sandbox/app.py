@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import alerts, control, costs, limits, projects
-from .deps import EmptyLimit, Settings
+from . import alerts, billing, control, costs, limits, projects
+from .deps import Clock, EmptyLimit, Settings
 from .errors import install_error_handlers
 from .faults import Faults, quiet_dropped_connections
 from .gateway import Gateway, RequestLog
+from .ledger import Ledger
 from .store import Store
 
 
@@ -21,18 +22,22 @@ def create_app(
     org_id: str = "org-sandbox",
     db_path: str | None = None,
     empty_limit: EmptyLimit = "404",
+    billing_extension: bool = True,
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
     ``db_path=None`` is a fresh in-memory account; a file keeps it across restarts. ``empty_limit`` picks
     how a scope without a spend limit reads: ``"404"`` or a zero-amount inactive object (OpenAI does not
-    document which it does, so clients must handle both).
+    document which it does, so clients must handle both). ``billing_extension=False`` serves the Admin API
+    alone, as api.openai.com does (the extension's paths answer 404).
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
     if empty_limit not in ("404", "zero"):
         raise ValueError(f"empty_limit must be '404' or 'zero', not {empty_limit!r}")
-    settings = Settings(admin_key=admin_key, org_id=org_id, empty_limit=empty_limit)
+    settings = Settings(
+        admin_key=admin_key, org_id=org_id, empty_limit=empty_limit, billing_extension=billing_extension
+    )
     store = Store(db_path)
 
     @asynccontextmanager
@@ -45,10 +50,12 @@ def create_app(
     app = FastAPI(title="OpenAI billing sandbox", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.clock = Clock()
+    app.state.ledger = Ledger(store)
     app.state.faults = Faults()
     app.state.requests = RequestLog()
     install_error_handlers(app)
-    for module in (projects, limits, alerts, costs, control):
+    for module in (projects, limits, alerts, costs, control, *((billing,) if billing_extension else ())):
         app.include_router(module.router, prefix="/v1")
     app.add_middleware(Gateway, settings=settings, faults=app.state.faults, log=app.state.requests)
     quiet_dropped_connections()

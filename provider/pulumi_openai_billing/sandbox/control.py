@@ -1,24 +1,30 @@
 """Sandbox-only endpoints under ``/v1/sandbox/`` (same admin-key auth), for tests and demos:
 
-- ``POST /sandbox/usage`` records synthetic spend (feeds costs and limit enforcement);
-- ``GET /sandbox/state`` is the whole account, deterministically ordered, to compare before/after;
+- ``POST /sandbox/usage`` records synthetic spend: it is refused (429) once a limit is reached, consumes
+  credit, fires alerts (``notifications``) and triggers auto-reload (``reload``); see ``ledger``;
+- ``GET /sandbox/notifications`` lists every alert notification sent (one per alert per UTC month);
+- ``GET|POST|DELETE /sandbox/clock`` reads, freezes or moves (``now`` / ``advance_seconds``), or resets the
+  account's clock, so a test can live through a month in seconds;
+- ``GET /sandbox/openapi.json`` is the sandbox's OpenAPI document;
+- ``GET /sandbox/state`` is the whole account (ledger included, never a token), deterministically
+  ordered, to compare before/after;
 - ``GET|DELETE /sandbox/requests`` reads / clears the request log;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from . import wire
-from .deps import SettingsDep, StoreDep
+from .deps import Clock, ClockDep, SettingsDep, StoreDep
 from .errors import project_not_found
 from .faults import Faults
 from .gateway import RequestLog
-from .models import FaultsIn, UsageIn
+from .ledger import AUTO_RELOAD, Ledger
+from .models import ClockIn, FaultsIn, UsageIn
 from .store import ORG
 
 router = APIRouter(prefix="/sandbox")
@@ -32,17 +38,73 @@ def _log(request: Request) -> RequestLog:
     return request.app.state.requests
 
 
+def _ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
 @router.post("/usage")
-def record_usage(body: UsageIn, store: StoreDep) -> dict[str, Any]:
+def record_usage(body: UsageIn, store: StoreDep, clock: ClockDep, request: Request) -> dict[str, Any]:
     if store.project(body.project_id) is None:
         raise project_not_found(body.project_id)
-    timestamp = int(time.time()) if body.timestamp is None else body.timestamp
-    return {"object": "sandbox.usage", **store.add_usage(body.project_id, body.line_item, body.amount_usd, timestamp)}
+    timestamp = clock.now() if body.timestamp is None else body.timestamp
+    recorded = _ledger(request).record_usage(body.project_id, body.line_item, body.amount_usd, timestamp)
+    return {"object": "sandbox.usage", **recorded}
+
+
+@router.get("/notifications")
+def notifications(store: StoreDep) -> dict[str, Any]:
+    return {"object": "list", "data": [wire.notification(row) for row in store.rows("notifications")]}
+
+
+def _clock_object(clock: Clock) -> dict[str, Any]:
+    return {"object": "sandbox.clock", "now": clock.now(), "frozen": clock.frozen}
+
+
+@router.get("/clock")
+def get_clock(clock: ClockDep) -> dict[str, Any]:
+    return _clock_object(clock)
+
+
+@router.post("/clock")
+def set_clock(body: ClockIn, clock: ClockDep) -> dict[str, Any]:
+    if body.now is not None:
+        clock.freeze(body.now)
+    if body.advance_seconds is not None:
+        clock.advance(body.advance_seconds)
+    return _clock_object(clock)
+
+
+@router.delete("/clock")
+def reset_clock(clock: ClockDep) -> dict[str, Any]:
+    clock.reset()
+    return _clock_object(clock)
+
+
+@router.get("/openapi.json")
+def openapi(request: Request) -> dict[str, Any]:
+    return request.app.openapi()
+
+
+def _ledger_state(ledger: Ledger, now: int) -> dict[str, Any]:
+    store = ledger.store
+    default = ledger.default()
+    policy = ledger.policy()
+    return {
+        "payment_methods": [wire.payment_method(r, default) for r in ledger.payment_methods()],
+        "default_payment_method": default,
+        AUTO_RELOAD: None if policy is None else wire.auto_reload(policy, ledger.reloaded(now)),
+        "credit_purchases": [wire.credit_purchase(r) for r in store.rows("credit_purchases")],
+        "credit_grants": [wire.credit_grant(r) for r in store.rows("credit_grants")],
+        "charges": [wire.charge(r) for r in store.rows("charges")],
+        "invoices": [wire.invoice(r) for r in store.rows("invoices")],
+        "notifications": [wire.notification(r) for r in store.rows("notifications")],
+    }
 
 
 @router.get("/state")
-def state(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    limits = {row["scope"]: wire.spend_limit(store, row["scope"], row) for row in store.limits()}
+def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Request) -> dict[str, Any]:
+    now = clock.now()
+    limits = {row["scope"]: wire.spend_limit(store, row["scope"], row, now) for row in store.limits()}
     alerts: dict[str, list[dict[str, Any]]] = {}
     for row in store.alerts():
         alerts.setdefault(row["scope"], []).append(wire.spend_alert(row))
@@ -58,6 +120,7 @@ def state(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
             "projects": {scope: alerts[scope] for scope in sorted(alerts) if scope != ORG},
         },
         "usage": store.usage(),
+        **_ledger_state(_ledger(request), now),
     }
 
 

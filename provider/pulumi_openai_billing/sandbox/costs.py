@@ -7,14 +7,13 @@ Array parameters are read in both spellings: ``group_by[]=x`` (the official SDK'
 
 import base64
 import binascii
-import time
 from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from .deps import StoreDep
+from .deps import ClockDep, StoreDep
 from .errors import ApiError
 
 router = APIRouter()
@@ -65,6 +64,7 @@ def _result(key: dict[str, Any], amount: Decimal) -> dict[str, Any]:
 @router.get("/organization/costs")
 def costs(
     store: StoreDep,
+    clock: ClockDep,
     start_time: Annotated[int, Query(ge=0)],
     group_by: Annotated[list[GroupBy], _repeated("group_by", GroupBy)],
     project_ids: Annotated[list[str], _repeated("project_ids", str)],
@@ -76,7 +76,7 @@ def costs(
     page: str | None = None,
 ) -> dict[str, Any]:
     """Daily cost buckets; sandbox usage carries no API key or user, so an ``api_key_ids`` filter matches none."""
-    end = int(time.time()) if end_time is None else end_time
+    end = clock.now() if end_time is None else end_time
     if end <= start_time:
         raise ApiError(400, "Invalid 'end_time': it must be after start_time.", param="end_time", code="invalid_value")
     first = start_time - start_time % _DAY

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -20,9 +22,38 @@ class Settings:
     admin_key: str
     org_id: str
     empty_limit: EmptyLimit
+    billing_extension: bool = True
 
     def __repr__(self) -> str:
         return f"Settings(org_id={self.org_id!r}, empty_limit={self.empty_limit!r})"
+
+
+class Clock:
+    """The account's time: real time, or frozen at an instant that tests move forward (months in seconds)."""
+
+    def __init__(self) -> None:
+        self._frozen: int | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> int:
+        with self._lock:
+            return int(time.time()) if self._frozen is None else self._frozen
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+    def freeze(self, at: int) -> None:
+        with self._lock:
+            self._frozen = at
+
+    def advance(self, seconds: int) -> None:
+        with self._lock:
+            self._frozen = (int(time.time()) if self._frozen is None else self._frozen) + seconds
+
+    def reset(self) -> None:
+        with self._lock:
+            self._frozen = None
 
 
 def _store(request: Request) -> Store:
@@ -33,7 +64,12 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 

@@ -11,7 +11,17 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_CENTS = 2**53 - 1
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
@@ -113,3 +123,57 @@ class FaultsIn(_Body):
     """Sandbox-only: faults to install, consumed in the order given."""
 
     faults: list[FaultIn]
+
+
+class PaymentMethodIn(_Body):
+    """Attach a payment method from a processor token (never a card number)."""
+
+    token: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
+class DefaultPaymentMethodIn(_Body):
+    payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
+class AutoReloadIn(_Body):
+    """The whole auto-reload policy (an upsert); amounts in integer cents."""
+
+    enabled: StrictBool
+    balance_threshold_amount: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+    target_balance_amount: Annotated[StrictInt, Field(ge=500, le=MAX_CENTS)]
+    monthly_reload_limit_amount: Annotated[StrictInt, Field(ge=500, le=MAX_CENTS)]
+    currency: Literal["USD"]
+    payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+
+    @field_validator("target_balance_amount")
+    @classmethod
+    def _reload_of_at_least_five_dollars(cls, value: int, info: ValidationInfo) -> int:
+        threshold = info.data.get("balance_threshold_amount")
+        if threshold is not None and value < threshold + 500:
+            raise ValueError("must be at least 500 (5 USD) above balance_threshold_amount")
+        return value
+
+
+MAX_PURCHASE_CENTS = 1_000_000_000
+
+
+class CreditPurchaseIn(_Body):
+    """A prepaid credit purchase; the ``Idempotency-Key`` header names it."""
+
+    amount: Annotated[StrictInt, Field(ge=500, le=MAX_PURCHASE_CENTS)]
+    currency: Literal["USD"]
+    payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+
+
+class BillingListQuery(BaseModel):
+    """Query of a billing-extension list: cursor paging by id, in creation order."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    after: str | None = None
+
+
+class ClockIn(_Body):
+    """Sandbox-only: freeze the clock at ``now``, or move it ``advance_seconds`` forward."""
+
+    now: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None
+    advance_seconds: Annotated[StrictInt, Field(ge=0, le=2**36)] | None = None

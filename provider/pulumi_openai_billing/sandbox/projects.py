@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from . import wire
-from .deps import ProjectScope, StoreDep
+from .deps import ClockDep, ProjectScope, StoreDep
 from .errors import project_not_found
 from .models import ProjectCreateIn, ProjectListQuery, ProjectUpdateIn
 from .store import Store
@@ -37,8 +37,8 @@ def list_projects(query: Annotated[ProjectListQuery, Query()], store: StoreDep) 
 
 
 @router.post("/organization/projects")
-def create_project(body: ProjectCreateIn, store: StoreDep) -> dict[str, Any]:
-    return wire.project(store.create_project(body.name))
+def create_project(body: ProjectCreateIn, store: StoreDep, clock: ClockDep) -> dict[str, Any]:
+    return wire.project(store.create_project(body.name, clock.now()))
 
 
 @router.get("/organization/projects/{project_id}")
@@ -54,6 +54,6 @@ def update_project(project_id: ProjectScope, body: ProjectUpdateIn, store: Store
 
 
 @router.post("/organization/projects/{project_id}/archive")
-def archive_project(project_id: ProjectScope, store: StoreDep) -> dict[str, Any]:
-    store.archive_project(project_id)
+def archive_project(project_id: ProjectScope, store: StoreDep, clock: ClockDep) -> dict[str, Any]:
+    store.archive_project(project_id, clock.now())
     return _project(store, project_id)

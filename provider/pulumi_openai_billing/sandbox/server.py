@@ -66,13 +66,17 @@ def serve(
     db_path: str | None = None,
     org_id: str = "org-sandbox",
     empty_limit: EmptyLimit = "404",
+    billing_extension: bool = True,
     out: TextIO = sys.stdout,
 ) -> None:
     """Serve a sandbox until SIGINT/SIGTERM; the first line written to ``out`` is its base URL.
 
     ``port=0`` picks a free port. Returns normally after a graceful shutdown.
     """
-    server = _server(create_app(admin_key, org_id=org_id, db_path=db_path, empty_limit=empty_limit))
+    app = create_app(
+        admin_key, org_id=org_id, db_path=db_path, empty_limit=empty_limit, billing_extension=billing_extension
+    )
+    server = _server(app)
     sock = _bind(host, port)
     out.write(_base_url(host, sock) + "\n")
     out.flush()
@@ -101,8 +105,10 @@ class Sandbox:
         org_id: str = "org-sandbox",
         db_path: str | None = None,
         empty_limit: EmptyLimit = "404",
+        billing_extension: bool = True,
     ) -> None:
         self.admin_key = admin_key
+        self.billing_extension = billing_extension
         self.org_id = org_id
         self.db_path = db_path
         self.empty_limit = empty_limit
@@ -117,7 +123,13 @@ class Sandbox:
         """Start serving and return once the server accepts requests."""
         if self._server is not None:
             raise RuntimeError("this sandbox is already running")
-        app = create_app(self.admin_key, org_id=self.org_id, db_path=self.db_path, empty_limit=self.empty_limit)
+        app = create_app(
+            self.admin_key,
+            org_id=self.org_id,
+            db_path=self.db_path,
+            empty_limit=self.empty_limit,
+            billing_extension=self.billing_extension,
+        )
         sock = _bind("127.0.0.1", 0)
         server = _server(app)
         thread = threading.Thread(

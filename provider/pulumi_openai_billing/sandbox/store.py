@@ -1,4 +1,5 @@
-"""The sandbox account in SQLite: projects, spend limits, spend alerts and recorded usage.
+"""The sandbox account in SQLite: projects, spend limits, spend alerts, recorded usage and the billing
+ledger (payment methods, settings, credit grants, charges, invoices, purchases, alert notifications).
 
 One connection (``check_same_thread=False``) guarded by a lock serves FastAPI's worker threads; every
 write commits before the handler answers, so a dropped response never loses a change. ``None`` as the
@@ -12,7 +13,6 @@ import secrets
 import sqlite3
 import string
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -53,10 +53,79 @@ CREATE TABLE IF NOT EXISTS usage (
     timestamp INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_time ON usage (timestamp);
+CREATE TABLE IF NOT EXISTS payment_methods (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL,
+    brand TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    exp_month INTEGER NOT NULL,
+    exp_year INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    declines INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    detached INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS credit_grants (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    remaining_usd TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    purchase_id TEXT
+);
+CREATE TABLE IF NOT EXISTS charges (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    amount INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    failure_code TEXT,
+    reason TEXT NOT NULL,
+    payment_method_id TEXT NOT NULL,
+    purchase_id TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS invoices (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    amount INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    charge_id TEXT NOT NULL,
+    purchase_id TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_purchases (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    purchase_key TEXT NOT NULL UNIQUE,
+    amount INTEGER NOT NULL,
+    payment_method_id TEXT NOT NULL,
+    credit_grant_id TEXT NOT NULL,
+    invoice_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    alert_id TEXT NOT NULL,
+    project_id TEXT,
+    threshold_amount INTEGER NOT NULL,
+    month TEXT NOT NULL,
+    spend_usd TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject_prefix TEXT,
+    created_at INTEGER NOT NULL,
+    UNIQUE (alert_id, month)
+);
 """
+_TABLES = frozenset({"payment_methods", "credit_grants", "charges", "invoices", "credit_purchases", "notifications"})
 
 
-def _new_id(prefix: str, alphabet: str = _ALPHANUM, length: int = 24) -> str:
+def new_id(prefix: str, alphabet: str = _ALPHANUM, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
 
 
@@ -96,11 +165,11 @@ class Store:
 
     # -- projects ---------------------------------------------------------------------------------------
 
-    def create_project(self, name: str) -> dict[str, Any]:
+    def create_project(self, name: str, now: int) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "id": _new_id("proj_"),
+            "id": new_id("proj_"),
             "name": name,
-            "created_at": int(time.time()),
+            "created_at": now,
             "archived_at": None,
         }
         with self._write() as db:
@@ -120,11 +189,11 @@ class Store:
         with self._write() as db:
             db.execute("UPDATE projects SET name = ? WHERE id = ?", (name, project_id))
 
-    def archive_project(self, project_id: str) -> None:
+    def archive_project(self, project_id: str, now: int) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE projects SET archived_at = ? WHERE id = ? AND archived_at IS NULL",
-                (int(time.time()), project_id),
+                (now, project_id),
             )
 
     # -- spend limits -----------------------------------------------------------------------------------
@@ -168,7 +237,7 @@ class Store:
         return int(row["seq"]) if row else None
 
     def create_alert(self, scope: str, values: dict[str, Any]) -> dict[str, Any]:
-        row = {**values, "id": _new_id("alert_", "0123456789abcdef"), "scope": scope, "deleted": 0}
+        row = {**values, "id": new_id("alert_", "0123456789abcdef"), "scope": scope, "deleted": 0}
         with self._write() as db:
             row["seq"] = db.execute(
                 "INSERT INTO spend_alerts (id, scope, threshold_amount, currency, interval, notification_channel) "
@@ -194,6 +263,46 @@ class Store:
                 ).rowcount
                 > 0
             )
+
+    # -- billing ledger rows (the extension); ``table`` is one of ``_TABLES`` ---------------------------------
+
+    def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        assert table in _TABLES
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self._write() as db:
+            seq = db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())).lastrowid
+        return {**row, "seq": seq}
+
+    def rows(self, table: str, where: str = "1", *args: Any) -> list[dict[str, Any]]:
+        """Rows of ``table`` matching a fixed ``where`` clause (arguments bound), in creation order."""
+        assert table in _TABLES
+        return self._all(f"SELECT * FROM {table} WHERE {where} ORDER BY seq", *args)
+
+    def row(self, table: str, where: str, *args: Any) -> dict[str, Any] | None:
+        rows = self.rows(table, where, *args)
+        return rows[0] if rows else None
+
+    def set_fields(self, table: str, row_id: str, **values: Any) -> None:
+        assert table in _TABLES
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with self._write() as db:
+            db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))
+
+    def setting(self, name: str) -> Any:
+        row = self._one("SELECT value FROM settings WHERE name = ?", name)
+        return None if row is None else json.loads(row["value"])
+
+    def put_setting(self, name: str, value: Any) -> None:
+        with self._write() as db:
+            if value is None:
+                db.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                db.execute(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = "
+                    "excluded.value",
+                    (name, json.dumps(value)),
+                )
 
     # -- usage ------------------------------------------------------------------------------------------
 

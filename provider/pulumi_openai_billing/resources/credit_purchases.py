@@ -1,0 +1,190 @@
+"""Prepaid credit purchases, made exactly once per ``purchase_key`` (billing extension only).
+
+The key travels as the ``Idempotency-Key``, which the extension keeps for good: re-sending it (a lost
+answer, a renamed resource, another stack, destroy then up) returns the original purchase and charges
+nothing. A purchase is never changed or refunded through the provider.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+import pulumi
+from pydantic import StringConstraints
+
+from ..client import OpenAIError, RequestFailed
+from ..money import format_usd, to_cents
+from ._base import (
+    USD,
+    BillingResource,
+    Context,
+    InputModel,
+    Kind,
+    ProviderError,
+    cents_field,
+    check_currency,
+    usd_from_cents,
+    usd_validator,
+)
+from .payment_methods import PaymentMethodId, check_payment_method
+
+CREDIT_PURCHASES = "organization/billing/credit_purchases"
+MIN_PURCHASE_USD = Decimal("5")
+
+PurchaseKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class CreditPurchaseInputs(InputModel):
+    amount_usd: Annotated[str, usd_validator(MIN_PURCHASE_USD)]
+    purchase_key: PurchaseKey
+    payment_method_id: PaymentMethodId | None = None
+
+
+def _timestamp(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CreditPurchaseKind(Kind):
+    name = "CreditPurchase"
+    inputs = CreditPurchaseInputs
+    computed = ("purchase_id", "amount_cents", "currency", "granted_cents", "expires_at", "invoice_id", "status")
+    replace_on = frozenset({"purchase_key"})
+    create_only = frozenset({"payment_method_id"})
+    capability = "credit_purchases"
+
+    def check_change(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
+        same_key = olds.get("purchase_key") == news.get("purchase_key")
+        if same_key and olds.get("amount_usd") and news.get("amount_usd") not in (None, olds["amount_usd"]):
+            return [
+                (
+                    "amount_usd",
+                    f"amount_usd cannot change from {olds['amount_usd']} to {news['amount_usd']}: purchase "
+                    f"{olds['purchase_key']!r} is made. Declare a new CreditPurchase with a new purchase_key to "
+                    "buy more credits",
+                )
+            ]
+        return []
+
+    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        amount = inputs.get("amount_usd")
+        cap = ctx.settings.max_purchase_usd
+        if amount is not None and Decimal(amount) > cap:
+            problems.append(
+                (
+                    "amount_usd",
+                    f"amount_usd {amount} is above openai-billing:maxPurchaseUsd ({format_usd(cap)} USD); if this "
+                    f"purchase is intended, raise the cap: pulumi config set openai-billing:maxPurchaseUsd {amount}",
+                )
+            )
+        key = inputs.get("purchase_key")
+        if amount is not None and key is not None:
+            earlier = next((p for p in ctx.client.list_all(CREDIT_PURCHASES) if p.get("purchase_key") == key), None)
+            if earlier is not None and cents_field(earlier, "amount") != to_cents(Decimal(amount)):
+                problems.append(("purchase_key", self._reused(key, earlier)))
+        return problems + check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+
+    @staticmethod
+    def _reused(key: str, earlier: dict[str, Any]) -> str:
+        return (
+            f"purchase_key {key!r} already bought {usd_from_cents(cents_field(earlier, 'amount'))} USD "
+            f"({earlier.get('id')}): a key names one purchase for good. Use a new purchase_key to buy again"
+        )
+
+    @staticmethod
+    def _outputs(live: dict[str, Any]) -> dict[str, Any]:
+        check_currency(live, f"credit purchase {live.get('id')}")
+        return {
+            "purchase_id": live["id"],
+            "amount_cents": cents_field(live, "amount"),
+            "currency": live.get("currency", USD),
+            "granted_cents": cents_field(live, "granted_amount"),
+            "expires_at": _timestamp(live.get("expires_at")),
+            "invoice_id": live.get("invoice_id"),
+            "status": live.get("status"),
+        }
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        key, amount = inputs["purchase_key"], inputs["amount_usd"]
+        body = {"amount": to_cents(Decimal(amount)), "currency": USD, "payment_method_id": inputs["payment_method_id"]}
+        try:
+            live = ctx.client.post(CREDIT_PURCHASES, body, idempotent=True, headers={"Idempotency-Key": key})
+        except OpenAIError as exc:
+            if exc.status == 409:
+                raise ProviderError(
+                    f"purchase_key {key!r} was already used for another amount: {exc.message} A key names one "
+                    "purchase for good: use a new purchase_key to buy again"
+                ) from None
+            if exc.status == 402:
+                raise ProviderError(
+                    f"the charge of {amount} USD was declined ({exc.code or 'payment failed'}): nothing was bought. "
+                    "Fix or replace the payment method and run `pulumi up` again; the same purchase_key is safe "
+                    "to retry"
+                ) from None
+            raise
+        except RequestFailed as exc:
+            raise ProviderError(
+                f"{exc} The purchase may or may not have been made. Running `pulumi up` again is safe: the "
+                f"purchase_key {key!r} makes the billing API return the original purchase instead of charging again"
+            ) from None
+        if live.get("status") != "succeeded":
+            raise ProviderError(f"credit purchase {live.get('id')} ended {live.get('status')!r}: no credits granted")
+        return live["id"], self._outputs(live)
+
+    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        try:
+            live = ctx.client.get(f"{CREDIT_PURCHASES}/{id_}")
+        except OpenAIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        values = {"amount_usd": usd_from_cents(cents_field(live, "amount")), "purchase_key": live.get("purchase_key")}
+        return values, self._outputs(live)
+
+    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        return {name: olds.get(name) for name in self.computed}
+
+    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+        """Purchased credits stay on the account: deleting the resource refunds nothing."""
+
+
+class CreditPurchase(BillingResource, module="openai-billing", name="CreditPurchase"):
+    """A one-off purchase of prepaid credits (experimental: billing extension only).
+
+    ``purchase_key`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
+    never charge twice, under any resource name or stack. The amount of a made purchase cannot change
+    (declare a new purchase); destroying the resource refunds nothing. Purchases above
+    ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview.
+    """
+
+    _kind: ClassVar = CreditPurchaseKind
+
+    amount_usd: pulumi.Output[str]
+    purchase_key: pulumi.Output[str]
+    payment_method_id: pulumi.Output[str | None]
+    purchase_id: pulumi.Output[str]
+    amount_cents: pulumi.Output[int]
+    currency: pulumi.Output[str]
+    granted_cents: pulumi.Output[int]
+    expires_at: pulumi.Output[str]
+    invoice_id: pulumi.Output[str]
+    status: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        amount_usd: pulumi.Input[int | float | str | Decimal],
+        purchase_key: pulumi.Input[str],
+        payment_method_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            resource_name,
+            {"amount_usd": amount_usd, "purchase_key": purchase_key, "payment_method_id": payment_method_id},
+            opts,
+        )

@@ -1,0 +1,221 @@
+"""Payment methods on file and the account's default one (billing extension, not api.openai.com).
+
+A method is attached from a processor token, never from a card number. The default is a singleton of
+its own, never a flag on each method, so two resources cannot fight over it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+import pulumi
+from pydantic import StringConstraints
+
+from ..client import OpenAIError
+from ._base import BillingResource, Context, InputModel, Kind, ProviderError
+
+PAYMENT_METHODS = "organization/billing/payment_methods"
+DEFAULT_PAYMENT_METHOD = "organization/billing/default_payment_method"
+AUTO_RELOAD = "organization/billing/auto_reload"
+DEFAULT_ID = "default_payment_method"
+
+PaymentToken = Annotated[
+    str, StringConstraints(min_length=3, max_length=255, pattern=r"^[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+$")
+]
+"""A processor token such as ``pm_card_visa``: letters, an underscore, then letters, digits, underscores."""
+
+PaymentMethodId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+
+
+class PaymentMethodInputs(InputModel):
+    token: PaymentToken
+    on_delete: Literal["remove", "retain"] = "remove"
+
+
+class DefaultPaymentMethodInputs(InputModel):
+    payment_method_id: PaymentMethodId
+
+
+def check_payment_method(ctx: Context, payment_method_id: str | None, prop: str) -> list[tuple[str, str]]:
+    """At preview: a known payment method id must be on file."""
+    if not payment_method_id:
+        return []
+    try:
+        ctx.client.get(f"{PAYMENT_METHODS}/{payment_method_id}")
+    except OpenAIError as exc:
+        if exc.status != 404:
+            raise
+        return [(prop, f"{prop}: no payment method {payment_method_id} is on file in {ctx.organization}")]
+    return []
+
+
+def _card(olds: dict[str, Any]) -> str:
+    brand, last4 = olds.get("brand"), olds.get("last4")
+    return f" ({brand} ending {last4})" if brand and last4 else ""
+
+
+class PaymentMethodKind(Kind):
+    name = "PaymentMethod"
+    inputs = PaymentMethodInputs
+    computed = ("payment_method_id", "brand", "last4", "exp_month", "exp_year", "fingerprint", "is_default")
+    replace_on = frozenset({"token"})
+    capability = "payment_methods"
+    secret_inputs = frozenset({"token"})
+
+    @staticmethod
+    def _outputs(live: dict[str, Any]) -> dict[str, Any]:
+        last4 = live.get("last4")
+        return {
+            "payment_method_id": live["id"],
+            "brand": live.get("brand"),
+            "last4": None if last4 is None else str(last4),
+            "exp_month": live.get("exp_month"),
+            "exp_year": live.get("exp_year"),
+            "fingerprint": live.get("fingerprint"),
+            "is_default": bool(live.get("is_default")),
+        }
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        try:
+            # Attaching an attached token answers the same method, so a retry never adds a second one.
+            live = ctx.client.post(PAYMENT_METHODS, {"token": inputs["token"]}, idempotent=True)
+        except OpenAIError as exc:
+            if exc.status == 400 and exc.param == "token":
+                raise ProviderError(f"token was refused by the billing API: {exc.message}") from None
+            raise
+        return live["id"], self._outputs(live)
+
+    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        try:
+            live = ctx.client.get(f"{PAYMENT_METHODS}/{id_}")
+        except OpenAIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return {}, self._outputs(live)
+
+    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        return {name: olds.get(name) for name in self.computed}
+
+    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+        if olds.get("on_delete", "remove") != "remove":
+            return
+        if _used_by_auto_reload(ctx, id_):
+            raise self._in_use(id_, olds)
+        try:
+            ctx.client.delete(f"{PAYMENT_METHODS}/{id_}")
+        except OpenAIError as exc:
+            if exc.status == 409:
+                raise self._in_use(id_, olds) from None
+            if exc.status != 404:
+                raise
+
+    @staticmethod
+    def _in_use(id_: str, olds: dict[str, Any]) -> ProviderError:
+        return ProviderError(
+            f"payment method {id_}{_card(olds)} is used by the live auto-reload policy, which would stop topping "
+            "up credits: point the CreditTopUpPolicy at another payment method (or remove the policy) first, or "
+            'set on_delete="retain" on this PaymentMethod to keep it on file'
+        )
+
+
+def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
+    """Whether the live policy charges this method: by name, or enabled and relying on the default."""
+    try:
+        policy = ctx.client.get(AUTO_RELOAD)
+    except OpenAIError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    named = policy.get("payment_method_id")
+    if named:
+        return named == payment_method_id
+    if not policy.get("enabled"):
+        return False
+    return ctx.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id") == payment_method_id
+
+
+class DefaultPaymentMethodKind(Kind):
+    name = "DefaultPaymentMethod"
+    inputs = DefaultPaymentMethodInputs
+    computed = ()
+    capability = "payment_methods"
+
+    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+
+    def _set(self, ctx: Context, payment_method_id: str) -> None:
+        try:
+            ctx.client.post(DEFAULT_PAYMENT_METHOD, {"payment_method_id": payment_method_id}, idempotent=True)
+        except OpenAIError as exc:
+            if exc.status in (400, 404) and exc.param == "payment_method_id":
+                raise ProviderError(f"payment_method_id: no payment method {payment_method_id} is on file") from None
+            raise
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self._set(ctx, inputs["payment_method_id"])
+        return DEFAULT_ID, {}
+
+    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        live = ctx.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id")
+        return ({"payment_method_id": live}, {}) if live else None
+
+    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        self._set(ctx, news["payment_method_id"])
+        return {}
+
+    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+        """The account keeps its default: clearing it could stop an auto-reload policy that relies on it."""
+
+
+class PaymentMethod(BillingResource, module="openai-billing", name="PaymentMethod"):
+    """A payment method on file, attached from a processor token (experimental: billing extension only).
+
+    ``token`` is kept secret in state. Changing it attaches the new method before detaching the old one.
+    ``on_delete="remove"`` (the default) detaches the method on destroy, which is refused while the live
+    auto-reload policy charges it; ``"retain"`` keeps it on file.
+    """
+
+    _kind: ClassVar = PaymentMethodKind
+
+    token: pulumi.Output[str]
+    on_delete: pulumi.Output[str]
+    payment_method_id: pulumi.Output[str]
+    brand: pulumi.Output[str]
+    last4: pulumi.Output[str]
+    exp_month: pulumi.Output[int]
+    exp_year: pulumi.Output[int]
+    fingerprint: pulumi.Output[str]
+    is_default: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        token: pulumi.Input[str],
+        on_delete: pulumi.Input[str] = "remove",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, {"token": token, "on_delete": on_delete}, opts)
+
+
+class DefaultPaymentMethod(BillingResource, module="openai-billing", name="DefaultPaymentMethod"):
+    """The account's default payment method (a singleton; experimental: billing extension only).
+
+    Destroying it leaves the default in place: an auto-reload policy may rely on it.
+    """
+
+    _kind: ClassVar = DefaultPaymentMethodKind
+
+    payment_method_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        payment_method_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(resource_name, {"payment_method_id": payment_method_id}, opts)

@@ -1,0 +1,184 @@
+"""The credit top-up (auto-reload) policy: a singleton that buys credits when the balance runs low.
+
+Experimental: served by the billing extension, not by api.openai.com. ``monthly_reload_limit_usd`` is
+required, so a policy can never charge without a monthly bound.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+import pulumi
+from pydantic import StrictBool, ValidationInfo, field_validator
+
+from ..money import format_usd, to_cents
+from ._base import (
+    USD,
+    BillingResource,
+    Context,
+    InputModel,
+    PositiveUsdAmount,
+    UsdAmount,
+    cents_field,
+    check_currency,
+    usd_from_cents,
+    usd_validator,
+)
+from ._singleton import SingletonKind
+from .payment_methods import AUTO_RELOAD, PaymentMethodId, check_payment_method
+
+MIN_RELOAD_USD = Decimal("5")
+
+
+class CreditTopUpPolicyInputs(InputModel):
+    balance_threshold_usd: UsdAmount
+    target_balance_usd: PositiveUsdAmount
+    monthly_reload_limit_usd: Annotated[str, usd_validator(MIN_RELOAD_USD)]
+    enabled: StrictBool = True
+    payment_method_id: PaymentMethodId | None = None
+    on_delete: Literal["retain", "remove"] = "retain"
+    adopt_existing: StrictBool = False
+
+    @field_validator("target_balance_usd")
+    @classmethod
+    def _above_threshold(cls, value: str, info: ValidationInfo) -> str:
+        threshold = info.data.get("balance_threshold_usd")
+        if threshold is not None and Decimal(value) - Decimal(threshold) < MIN_RELOAD_USD:
+            raise ValueError(
+                f"target_balance_usd ({value}) must be at least {format_usd(MIN_RELOAD_USD)} USD above "
+                f"balance_threshold_usd ({threshold}): every reload tops the balance up to the target and is at "
+                f"least {format_usd(MIN_RELOAD_USD)} USD"
+            )
+        return value
+
+    @field_validator("monthly_reload_limit_usd")
+    @classmethod
+    def _allows_a_reload(cls, value: str, info: ValidationInfo) -> str:
+        threshold, target = info.data.get("balance_threshold_usd"), info.data.get("target_balance_usd")
+        if threshold is not None and target is not None:
+            smallest = Decimal(target) - Decimal(threshold)
+            if Decimal(value) < smallest:
+                raise ValueError(
+                    f"monthly_reload_limit_usd ({value}) is below the smallest reload (target_balance_usd - "
+                    f"balance_threshold_usd = {format_usd(smallest)}): the policy could never reload"
+                )
+        return value
+
+
+_AMOUNTS = {
+    "balance_threshold_usd": "balance_threshold_amount",
+    "target_balance_usd": "target_balance_amount",
+    "monthly_reload_limit_usd": "monthly_reload_limit_amount",
+}
+
+
+class CreditTopUpPolicyKind(SingletonKind):
+    name = "CreditTopUpPolicy"
+    inputs = CreditTopUpPolicyInputs
+    computed = (
+        "balance_threshold_cents",
+        "target_balance_cents",
+        "monthly_reload_limit_cents",
+        "currency",
+        "disabled_reason",
+    )
+    capability = "auto_reload"
+    family = "auto_reload"
+
+    def path(self, scope: str | None) -> str:
+        return AUTO_RELOAD
+
+    def describe(self, scope: str | None) -> str:
+        return "the organization"
+
+    def show(self, live: dict[str, Any]) -> str:
+        values = self.live_inputs(live, None)
+        state = "an enabled" if values["enabled"] else "a disabled"
+        return (
+            f"{state} auto-reload policy (below {values['balance_threshold_usd']} USD reload to "
+            f"{values['target_balance_usd']} USD, at most {values['monthly_reload_limit_usd']} USD a month)"
+        )
+
+    def body(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "enabled": bool(values["enabled"]),
+            **{wire: to_cents(Decimal(values[field])) for field, wire in _AMOUNTS.items()},
+            "currency": USD,
+            "payment_method_id": values.get("payment_method_id"),
+        }
+
+    def validate(self, live: dict[str, Any], scope: str | None) -> None:
+        check_currency(live, "the auto-reload policy")
+
+    def live_inputs(self, live: dict[str, Any], scope: str | None) -> dict[str, Any]:
+        return {
+            "enabled": bool(live.get("enabled")),
+            **{field: usd_from_cents(cents_field(live, wire)) for field, wire in _AMOUNTS.items()},
+            "payment_method_id": live.get("payment_method_id") or None,
+        }
+
+    def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "balance_threshold_cents": cents_field(live, "balance_threshold_amount"),
+            "target_balance_cents": cents_field(live, "target_balance_amount"),
+            "monthly_reload_limit_cents": cents_field(live, "monthly_reload_limit_amount"),
+            "currency": live.get("currency", USD),
+            "disabled_reason": live.get("disabled_reason"),
+        }
+
+    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+
+
+class CreditTopUpPolicy(BillingResource, module="openai-billing", name="CreditTopUpPolicy"):
+    """Auto-reload: when the credit balance falls below ``balance_threshold_usd``, buy credits up to
+    ``target_balance_usd``, never more than ``monthly_reload_limit_usd`` in a UTC month (experimental:
+    billing extension only).
+
+    Charges ``payment_method_id``, else the default payment method. Like spend limits, creating it where a
+    live policy exists needs ``adopt_existing=True``, and ``on_delete="retain"`` (the default) leaves the
+    live policy running on destroy so credits never run out by accident.
+    """
+
+    _kind: ClassVar = CreditTopUpPolicyKind
+
+    enabled: pulumi.Output[bool]
+    balance_threshold_usd: pulumi.Output[str]
+    target_balance_usd: pulumi.Output[str]
+    monthly_reload_limit_usd: pulumi.Output[str]
+    payment_method_id: pulumi.Output[str | None]
+    on_delete: pulumi.Output[str]
+    adopt_existing: pulumi.Output[bool]
+    balance_threshold_cents: pulumi.Output[int]
+    target_balance_cents: pulumi.Output[int]
+    monthly_reload_limit_cents: pulumi.Output[int]
+    currency: pulumi.Output[str]
+    disabled_reason: pulumi.Output[str | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        balance_threshold_usd: pulumi.Input[int | float | str | Decimal],
+        target_balance_usd: pulumi.Input[int | float | str | Decimal],
+        monthly_reload_limit_usd: pulumi.Input[int | float | str | Decimal],
+        enabled: pulumi.Input[bool] = True,
+        payment_method_id: pulumi.Input[str] | None = None,
+        on_delete: pulumi.Input[str] = "retain",
+        adopt_existing: pulumi.Input[bool] = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            resource_name,
+            {
+                "balance_threshold_usd": balance_threshold_usd,
+                "target_balance_usd": target_balance_usd,
+                "monthly_reload_limit_usd": monthly_reload_limit_usd,
+                "enabled": enabled,
+                "payment_method_id": payment_method_id,
+                "on_delete": on_delete,
+                "adopt_existing": adopt_existing,
+            },
+            opts,
+        )
