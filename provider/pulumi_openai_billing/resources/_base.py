@@ -182,6 +182,15 @@ class Context:
         if problem:
             raise ProviderError(problem)
 
+    def find(self, path: str) -> dict[str, Any] | None:
+        """The object at ``path``, or None when the API answers 404."""
+        try:
+            return self.client.get(path)
+        except OpenAIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def require_project(self, project_id: str) -> dict[str, Any]:
         """The project object; a project the key cannot see is an error, never "gone"."""
         try:
@@ -227,6 +236,10 @@ class Kind(ABC):
     """The billing-extension capability the kind needs (None: a real Admin API endpoint)."""
     secret_inputs: ClassVar[frozenset[str]] = frozenset()
     """Inputs the resource wraps as secrets; never echoed back when check fails."""
+
+    def kept(self, olds: dict[str, Any]) -> dict[str, Any]:
+        """The previous computed outputs, for an update that sends nothing."""
+        return {name: olds.get(name) for name in self.computed}
 
     def check_change(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
         """Changes refused at preview, from the previous canonical inputs (empty on create)."""

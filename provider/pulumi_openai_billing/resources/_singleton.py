@@ -108,7 +108,7 @@ class SingletonKind(Kind):
     def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         if self.body(olds) != self.body(news):
             return self.live_outputs(self._set(ctx, self.scope_of(news), news))
-        return {name: olds.get(name) for name in self.computed}
+        return self.kept(olds)
 
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
         if olds.get("on_delete", "retain") != "remove":

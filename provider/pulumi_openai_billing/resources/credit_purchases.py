@@ -136,17 +136,14 @@ class CreditPurchaseKind(Kind):
         return live["id"], self._outputs(live)
 
     def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        try:
-            live = ctx.client.get(f"{CREDIT_PURCHASES}/{id_}")
-        except OpenAIError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        live = ctx.find(f"{CREDIT_PURCHASES}/{id_}")
+        if live is None:
+            return None
         values = {"amount_usd": usd_from_cents(cents_field(live, "amount")), "purchase_key": live.get("purchase_key")}
         return values, self._outputs(live)
 
     def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        return {name: olds.get(name) for name in self.computed}
+        return self.kept(olds)
 
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
         """Purchased credits stay on the account: deleting the resource refunds nothing."""

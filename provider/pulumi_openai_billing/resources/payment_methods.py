@@ -42,11 +42,7 @@ def check_payment_method(ctx: Context, payment_method_id: str | None, prop: str)
     """At preview: a known payment method id must be on file."""
     if not payment_method_id:
         return []
-    try:
-        ctx.client.get(f"{PAYMENT_METHODS}/{payment_method_id}")
-    except OpenAIError as exc:
-        if exc.status != 404:
-            raise
+    if ctx.find(f"{PAYMENT_METHODS}/{payment_method_id}") is None:
         return [(prop, f"{prop}: no payment method {payment_method_id} is on file in {ctx.organization}")]
     return []
 
@@ -88,16 +84,11 @@ class PaymentMethodKind(Kind):
         return live["id"], self._outputs(live)
 
     def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        try:
-            live = ctx.client.get(f"{PAYMENT_METHODS}/{id_}")
-        except OpenAIError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return {}, self._outputs(live)
+        live = ctx.find(f"{PAYMENT_METHODS}/{id_}")
+        return None if live is None else ({}, self._outputs(live))
 
     def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        return {name: olds.get(name) for name in self.computed}
+        return self.kept(olds)
 
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
         if olds.get("on_delete", "remove") != "remove":
@@ -123,12 +114,9 @@ class PaymentMethodKind(Kind):
 
 def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
     """Whether the live policy charges this method: by name, or enabled and relying on the default."""
-    try:
-        policy = ctx.client.get(AUTO_RELOAD)
-    except OpenAIError as exc:
-        if exc.status == 404:
-            return False
-        raise
+    policy = ctx.find(AUTO_RELOAD)
+    if policy is None:
+        return False
     named = policy.get("payment_method_id")
     if named:
         return named == payment_method_id
