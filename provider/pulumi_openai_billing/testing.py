@@ -402,6 +402,7 @@ class Stack:
         with self._plugin() as plugin:
             engine = _Engine(self, plugin, preview=preview)
             exports = engine.run()
+            engine.settle()
             if not engine.errors and not preview:
                 engine.delete_unregistered()
             elif not engine.errors:
@@ -426,6 +427,8 @@ class _Engine:
         self.errors: list[str] = []
         self.registered: set[str] = set()
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0
 
     def run(self) -> dict[str, Any]:
         import pulumi
@@ -505,6 +508,7 @@ class _Engine:
         stack = self.stack
         with self._lock:
             self.registered.add(urn)
+            self._in_flight += 1
             old = next((r for r in stack._resources if r.urn == urn), None)
         try:
             return self._step(urn, type_, name, news, secrets, old)
@@ -512,6 +516,16 @@ class _Engine:
             with self._lock:
                 self.errors.append(f"{name}: {exc}")
             raise
+        finally:
+            with self._settled:
+                self._in_flight -= 1
+                self._settled.notify_all()
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Wait for registrations still talking to the plugin (the program stops at its first failure while
+        other resources' calls are in flight), so the plugin is never closed under them."""
+        with self._settled:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout)
 
     def _step(
         self, urn: str, type_: str, name: str, news: dict[str, Any], secrets: list[str], old: _Resource | None
