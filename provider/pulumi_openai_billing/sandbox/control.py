@@ -2,12 +2,15 @@
 
 - ``POST /sandbox/usage`` records synthetic spend: it is refused (429) once a limit is reached, consumes
   credit, fires alerts (``notifications``) and triggers auto-reload (``reload``); see ``ledger``;
-- ``GET /sandbox/notifications`` lists every alert notification sent (one per alert per UTC month);
-- ``GET|POST|DELETE /sandbox/clock`` reads, freezes or moves (``now`` / ``advance_seconds``), or resets the
-  account's clock, so a test can live through a month in seconds;
+- ``GET /sandbox/notifications`` lists every alert notification sent (one per alert per UTC month), in
+  creation order, as ``{"object": "list", "data": [...]}`` (no paging);
+- ``GET|POST|DELETE /sandbox/clock`` reads, freezes or moves (``now`` / ``advance_seconds``, at least one;
+  both freeze then move), or resets the account's clock to real time, so a test can live through a month in
+  seconds. The clock is not part of the stored account: a restarted sandbox runs on real time;
 - ``GET /sandbox/openapi.json`` is the sandbox's OpenAPI document;
 - ``GET /sandbox/state`` is the whole account (ledger included, never a token), deterministically
-  ordered, to compare before/after;
+  ordered, to compare before/after; its ``clock`` is ``{"frozen", "now"}`` with ``now`` null on real time,
+  so the state does not change by itself;
 - ``GET|DELETE /sandbox/requests`` reads / clears the request log;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
 """
@@ -121,6 +124,7 @@ def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Requ
         },
         "usage": store.usage(),
         **_ledger_state(_ledger(request), now),
+        "clock": {"object": "sandbox.clock", "now": now if clock.frozen else None, "frozen": clock.frozen},
     }
 
 

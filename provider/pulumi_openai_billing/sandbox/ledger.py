@@ -2,8 +2,10 @@
 grants, charges, invoices, and what recorded usage does to them.
 
 Every operation runs under one lock, so a purchase key is checked and charged atomically and usage is
-enforced, consumed, notified and reloaded as one step. Usage beyond the available credit is recorded but
-not refused (OpenAI would answer 429 ``insufficient_quota``; the sandbox keeps the account postpaid).
+enforced, consumed, notified and reloaded as one step (one SQLite transaction: all of it or nothing). Usage
+beyond the available credit is recorded but not refused (OpenAI would answer 429 ``insufficient_quota``; the
+sandbox keeps the account postpaid). No error message repeats a token, a card number or an id the sandbox
+did not issue.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TEST_CARDS: dict[str, tuple[str, str, bool]] = {
 """Processor test tokens -> (brand, card number, whether its charges are declined)."""
 
 _SEPARATORS = re.compile(r"[\s-]")
+_ISSUED_ID = re.compile(r"^pm_[A-Za-z0-9]{24}$")
 
 
 def looks_like_card_number(value: str) -> bool:
@@ -50,10 +53,23 @@ def looks_like_card_number(value: str) -> bool:
     return total % 10 == 0
 
 
+def card_number_refused(param: str) -> ApiError:
+    return ApiError(
+        400,
+        f"'{param}' looks like a payment card number, which is never accepted: payment methods are attached "
+        "from a token of your payment processor.",
+        code="card_number_refused",
+        param=param,
+    )
+
+
 def payment_method_not_found(payment_method_id: str, param: str | None = None) -> ApiError:
+    """404 (or 400 naming ``param``); the id is repeated only when it has the shape of one the sandbox issues,
+    so a token or card number sent in its place is never echoed."""
+    which = f"id '{payment_method_id}'" if _ISSUED_ID.match(payment_method_id) else "this id"
     return ApiError(
         400 if param else 404,
-        f"No payment method found with id '{payment_method_id}'.",
+        f"No payment method found with {which}.",
         code="payment_method_not_found",
         param=param,
     )
@@ -87,12 +103,7 @@ class Ledger:
     def attach(self, token: str, now: int) -> dict[str, Any]:
         """The method of this token: the attached one when there is one (attach is idempotent), else new."""
         if looks_like_card_number(token):
-            raise ApiError(
-                400,
-                "Card numbers are not accepted: attach a payment method token from your payment processor.",
-                code="card_number_refused",
-                param="token",
-            )
+            raise card_number_refused("token")
         card = TEST_CARDS.get(token)
         if card is None:
             raise ApiError(400, "The payment token is unknown or expired.", code="invalid_token", param="token")
@@ -198,7 +209,8 @@ class Ledger:
     def _charge(
         self, method: dict[str, Any], amount: int, reason: str, purchase_id: str | None, now: int
     ) -> dict[str, Any]:
-        """One charge attempt; a successful one writes its invoice (the row carries ``invoice_id``)."""
+        """One charge attempt; a successful one writes its invoice (the row carries ``invoice_id``). A declined
+        charge bought nothing, so it names no purchase."""
         declined = bool(method["declines"])
         charge = self.store.insert(
             "charges",
@@ -209,7 +221,7 @@ class Ledger:
                 "failure_code": "card_declined" if declined else None,
                 "reason": reason,
                 "payment_method_id": method["id"],
-                "purchase_id": purchase_id,
+                "purchase_id": None if declined else purchase_id,
                 "created_at": now,
             },
         )
@@ -245,6 +257,8 @@ class Ledger:
 
     def purchase(self, key: str, amount: int, payment_method_id: str | None, now: int) -> dict[str, Any]:
         """The purchase of this key: the original one (no new charge) or a new, charged one."""
+        if looks_like_card_number(key):
+            raise card_number_refused("Idempotency-Key")
         with self.lock:
             earlier = self.store.row("credit_purchases", "purchase_key = ?", key)
             if earlier is not None:
@@ -258,23 +272,26 @@ class Ledger:
                 return earlier
             method = self._paying_method(payment_method_id)
             purchase_id = new_id("cp_")
-            charge = self._charge(method, amount, "credit_purchase", purchase_id, now)
+            with self.store.transaction():
+                charge = self._charge(method, amount, "credit_purchase", purchase_id, now)
+                if charge["status"] == "succeeded":
+                    grant = self._grant(amount, "purchase", purchase_id, now)
+                    purchase = self.store.insert(
+                        "credit_purchases",
+                        {
+                            "id": purchase_id,
+                            "purchase_key": key,
+                            "amount": amount,
+                            "payment_method_id": method["id"],
+                            "credit_grant_id": grant["id"],
+                            "invoice_id": charge["invoice_id"],
+                            "created_at": now,
+                            "expires_at": grant["expires_at"],
+                        },
+                    )
             if charge["status"] != "succeeded":
                 raise ApiError(402, "Your card was declined.", code="card_declined", type="card_error")
-            grant = self._grant(amount, "purchase", purchase_id, now)
-            return self.store.insert(
-                "credit_purchases",
-                {
-                    "id": purchase_id,
-                    "purchase_key": key,
-                    "amount": amount,
-                    "payment_method_id": method["id"],
-                    "credit_grant_id": grant["id"],
-                    "invoice_id": charge["invoice_id"],
-                    "created_at": now,
-                    "expires_at": grant["expires_at"],
-                },
-            )
+            return purchase
 
     def grants(self, now: int) -> list[dict[str, Any]]:
         """Usable grants at ``now``, oldest first."""
@@ -288,7 +305,7 @@ class Ledger:
 
     def record_usage(self, project_id: str, line_item: str, amount: Decimal, timestamp: int) -> dict[str, Any]:
         """Enforce limits, record, consume credit, notify alerts and reload, as one step."""
-        with self.lock:
+        with self.lock, self.store.transaction():
             self._enforce(project_id, timestamp)
             usage = self.store.add_usage(project_id, line_item, amount, timestamp)
             self._consume(amount, timestamp)
@@ -361,7 +378,10 @@ class Ledger:
         amount = math.ceil(Decimal(policy["target_balance_amount"]) - balance * 100)
         if self.reloaded(timestamp) + amount > policy["monthly_reload_limit_amount"]:
             return None
-        method = self._paying_method(policy["payment_method_id"])
+        chosen = policy["payment_method_id"] or self.default()
+        method = self.store.row("payment_methods", "id = ? AND detached = 0", chosen) if chosen else None
+        if method is None:
+            return None
         charge = self._charge(method, amount, "auto_reload", None, timestamp)
         if charge["status"] == "succeeded":
             self._grant(amount, "auto_reload", None, timestamp)

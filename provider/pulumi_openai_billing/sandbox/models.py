@@ -21,6 +21,7 @@ from pydantic import (
     StrictStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 MAX_CENTS = 2**53 - 1
@@ -173,7 +174,13 @@ class BillingListQuery(BaseModel):
 
 
 class ClockIn(_Body):
-    """Sandbox-only: freeze the clock at ``now``, or move it ``advance_seconds`` forward."""
+    """Sandbox-only: freeze the clock at ``now``, and/or move it ``advance_seconds`` forward; at least one."""
 
     now: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None
     advance_seconds: Annotated[StrictInt, Field(ge=0, le=2**36)] | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ClockIn:
+        if self.now is None and self.advance_seconds is None:
+            raise ValueError("give 'now' (unix seconds) or 'advance_seconds'")
+        return self

@@ -144,9 +144,18 @@ class Store:
             self._db.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes committed together, or none of them if the block raises."""
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction under the lock."""
+        """One committed transaction under the lock; inside ``transaction()`` it joins the open one."""
         with self._lock:
+            if self._db.in_transaction:
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
