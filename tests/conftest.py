@@ -17,6 +17,19 @@ from pulumi_openai_billing.testing import Plugin
 ADMIN_KEY = "sk-admin-test-key-0123456789"  # a fake key: only the sandbox knows it
 
 
+def policy_body(**fields: Any) -> dict[str, Any]:
+    """An auto-reload POST body: below 20 USD reload to 100, at most 300 a month, unless ``fields`` say else."""
+    return {
+        "enabled": True,
+        "balance_threshold_amount": 2000,
+        "target_balance_amount": 10000,
+        "monthly_reload_limit_amount": 30000,
+        "currency": "USD",
+        "payment_method_id": None,
+        **fields,
+    }
+
+
 class Api:
     """Direct access to the sandbox, as a person editing the dashboard (and to read its state)."""
 
@@ -66,16 +79,7 @@ class Api:
         self.post("organization/billing/default_payment_method", {"payment_method_id": payment_method_id})
 
     def set_policy(self, **fields: Any) -> dict[str, Any]:
-        body = {
-            "enabled": True,
-            "balance_threshold_amount": 2000,
-            "target_balance_amount": 10000,
-            "monthly_reload_limit_amount": 30000,
-            "currency": "USD",
-            "payment_method_id": None,
-            **fields,
-        }
-        return self.post("organization/billing/auto_reload", body)
+        return self.post("organization/billing/auto_reload", policy_body(**fields))
 
     def charges(self, status: str = "succeeded") -> list[dict[str, Any]]:
         return [c for c in self.billing("charges", limit=100)["data"] if c["status"] == status]

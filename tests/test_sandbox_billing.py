@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Api
+from conftest import ADMIN_KEY, Api, policy_body
 from pulumi_openai_billing.sandbox import Sandbox
 
 CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "billing-extension.md"
@@ -166,15 +166,8 @@ def test_policy_rules_and_payment_methods_in_use(api: Api) -> None:
 
 
 def _policy(**fields: Any) -> dict[str, Any]:
-    return {
-        "enabled": True,
-        "balance_threshold_amount": 2000,
-        "target_balance_amount": 10000,
-        "monthly_reload_limit_amount": 25000,
-        "currency": "USD",
-        "payment_method_id": None,
-        **fields,
-    }
+    """The month test's policy: at most 250 USD of reloads a month."""
+    return policy_body(**{"monthly_reload_limit_amount": 25000, **fields})
 
 
 # -- a simulated month -------------------------------------------------------------------------------------

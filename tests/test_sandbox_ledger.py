@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Api
+from conftest import Api, policy_body
 
 DAY = 86400
 START = int(datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp())
@@ -141,7 +141,11 @@ def test_unknown_ids_are_echoed_only_when_shaped_like_issued_ones(api: Api) -> N
                 "payment_method_id",
             ),
             (purchase(api, "k", 1000, value), 400, "payment_method_id"),
-            (api.http.post(f"{BILLING}/auto_reload", json=policy(payment_method_id=value)), 400, "payment_method_id"),
+            (
+                api.http.post(f"{BILLING}/auto_reload", json=policy_body(payment_method_id=value)),
+                400,
+                "payment_method_id",
+            ),
         ]:
             error = failure(response, status)
             assert (error["code"], error["param"]) == ("payment_method_not_found", param)
@@ -153,30 +157,25 @@ def test_unknown_ids_are_echoed_only_when_shaped_like_issued_ones(api: Api) -> N
 # -- refused bodies change nothing ------------------------------------------------------------------------
 
 
-def policy(**fields: Any) -> dict[str, Any]:
-    return {
-        "enabled": True,
-        "balance_threshold_amount": 2000,
-        "target_balance_amount": 10000,
-        "monthly_reload_limit_amount": 30000,
-        "currency": "USD",
-        "payment_method_id": None,
-        **fields,
-    }
-
-
 def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != name}
 
 
 PURCHASE = {"amount": 1000, "currency": "USD", "payment_method_id": None}
 BAD = [
-    ("policy no enabled", "auto_reload", _without(policy(), "enabled"), None, "enabled", "missing_required_parameter"),
-    ("policy string bool", "auto_reload", policy(enabled="true"), None, "enabled", "invalid_value"),
+    (
+        "policy no enabled",
+        "auto_reload",
+        _without(policy_body(), "enabled"),
+        None,
+        "enabled",
+        "missing_required_parameter",
+    ),
+    ("policy string bool", "auto_reload", policy_body(enabled="true"), None, "enabled", "invalid_value"),
     (
         "policy negative",
         "auto_reload",
-        policy(balance_threshold_amount=-1),
+        policy_body(balance_threshold_amount=-1),
         None,
         "balance_threshold_amount",
         "invalid_value",
@@ -184,7 +183,7 @@ BAD = [
     (
         "policy float",
         "auto_reload",
-        policy(target_balance_amount=10000.0),
+        policy_body(target_balance_amount=10000.0),
         None,
         "target_balance_amount",
         "invalid_value",
@@ -192,7 +191,7 @@ BAD = [
     (
         "policy narrow",
         "auto_reload",
-        policy(target_balance_amount=2499),
+        policy_body(target_balance_amount=2499),
         None,
         "target_balance_amount",
         "invalid_value",
@@ -200,13 +199,13 @@ BAD = [
     (
         "policy small limit",
         "auto_reload",
-        policy(monthly_reload_limit_amount=499),
+        policy_body(monthly_reload_limit_amount=499),
         None,
         "monthly_reload_limit_amount",
         "invalid_value",
     ),
-    ("policy euro", "auto_reload", policy(currency="EUR"), None, "currency", "invalid_value"),
-    ("policy extra", "auto_reload", policy(name="x"), None, "name", None),
+    ("policy euro", "auto_reload", policy_body(currency="EUR"), None, "currency", "invalid_value"),
+    ("policy extra", "auto_reload", policy_body(name="x"), None, "name", None),
     ("default missing", "default_payment_method", {}, None, "payment_method_id", "missing_required_parameter"),
     ("default extra", "default_payment_method", {"payment_method_id": "x", "why": 1}, None, "why", None),
     ("token empty", "payment_methods", {"token": ""}, None, "token", "invalid_value"),
@@ -418,7 +417,7 @@ def test_no_token_or_card_number_is_kept_or_echoed(api: Api) -> None:
         assert (error["code"], error["param"]) == ("card_number_refused", "token")
         answers.append(refused)
         answers.append(api.http.post(f"{BILLING}/default_payment_method", json={"payment_method_id": number}))
-        answers.append(api.http.post(f"{BILLING}/auto_reload", json=policy(payment_method_id=number)))
+        answers.append(api.http.post(f"{BILLING}/auto_reload", json=policy_body(payment_method_id=number)))
         key = number.replace(" ", "-")
         answers.append(purchase(api, key, 1000))
     for token in [*TOKENS, "pm_card_unknown"]:
