@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -34,6 +35,15 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(use_cli=args.cli)
 
 
+_COMMANDS = (
+    ("whoami", "whoami", "show which API, organization and key the settings point at, and whether the key works"),
+    ("export", "export", "write a Pulumi program (or YAML) declaring every live spend limit and alert"),
+    ("plan-report", "plan_report", "summarise a `pulumi preview --json` as Markdown, per changed scope"),
+    ("schema", "schema", "print the Pulumi package schema (or its Markdown reference) to standard output"),
+)
+"""Commands in their own modules: each has ``add_arguments(parser)`` and ``run(args) -> int``."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="openai-billing", description="OpenAI billing as Pulumi resources")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -63,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cli", choices=("auto", "yes", "no"), default="auto", help="use the pulumi CLI (auto: when installed)"
     )
     demo.set_defaults(func=_demo)
+
+    for name, module, help_ in _COMMANDS:
+        command = importlib.import_module(f"{__package__}.{module}")
+        sub = commands.add_parser(name, help=help_, description=command.__doc__)
+        command.add_arguments(sub)
+        sub.set_defaults(func=command.run)
 
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
