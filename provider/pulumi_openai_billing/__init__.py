@@ -20,6 +20,7 @@ from .functions import (
     list_projects,
     list_spend_alerts,
 )
+from .resources.budget import Budget
 from .resources.credit_purchases import CreditPurchase
 from .resources.payment_methods import DefaultPaymentMethod, PaymentMethod
 from .resources.spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
@@ -28,6 +29,7 @@ from .resources.top_up import CreditTopUpPolicy
 
 __all__ = [
     "BillingOverview",
+    "Budget",
     "CostResult",
     "CreditPurchase",
     "CreditTopUpPolicy",

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from .money import MoneyError, cost_to_decimal, from_cents
+from .costs import CostResult, CostsError, month_bounds, month_name, read_costs, spend_by_project
+from .money import from_cents
 from .resources._base import Context, ProviderError, cents_field, check_currency
 from .resources.spend_alerts import OrganizationSpendAlertKind, live_values
 from .resources.spend_limits import OrganizationSpendLimitKind
@@ -104,17 +105,6 @@ def list_spend_alerts(project_id: str | None = None) -> list[SpendAlert]:
 
 
 @dataclass(frozen=True)
-class CostResult:
-    """One result of a daily cost bucket: exact dollars (costs are fractional, never rounded to cents)."""
-
-    start_time: int
-    end_time: int
-    amount_usd: Decimal
-    project_id: str | None = None
-    line_item: str | None = None
-
-
-@dataclass(frozen=True)
 class TopUpPolicy:
     enabled: bool
     balance_threshold_usd: str
@@ -159,55 +149,14 @@ class Invoice:
     charge_id: str | None
 
 
-def _unix(value: datetime | int) -> int:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("give timezone-aware datetimes (UTC), not naive ones")
-        return int(value.timestamp())
-    return int(value)
-
-
 def get_costs(
     start: datetime | int, end: datetime | int | None = None, group_by: Sequence[str] = ()
 ) -> list[CostResult]:
     """Daily costs from ``GET /organization/costs`` in ``[start, end)``, every page followed, in exact Decimal."""
-    client = Context.current().client
-    params: dict[str, Any] = {"start_time": _unix(start), "bucket_width": "1d", "limit": 180}
-    if end is not None:
-        params["end_time"] = _unix(end)
-    if group_by:
-        params["group_by[]"] = list(group_by)
-    results: list[CostResult] = []
-    while True:
-        page = client.get("organization/costs", params)
-        for bucket in page.get("data") or []:
-            for result in bucket.get("results") or []:
-                amount = result.get("amount") or {}
-                currency = str(amount.get("currency", "usd"))
-                if currency.lower() != "usd":
-                    raise ProviderError(f"the costs endpoint answered an amount in {currency!r}, not USD")
-                try:
-                    value = cost_to_decimal(amount.get("value", 0))
-                except MoneyError as exc:
-                    raise ProviderError(f"the costs endpoint answered an unreadable amount: {exc}") from None
-                results.append(
-                    CostResult(
-                        bucket["start_time"],
-                        bucket["end_time"],
-                        value,
-                        result.get("project_id"),
-                        result.get("line_item"),
-                    )
-                )
-        if not page.get("has_more") or not page.get("next_page"):
-            return results
-        params["page"] = page["next_page"]
-
-
-def _month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """The UTC calendar month holding ``now``, as ``[start, end)``."""
-    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
-    return start, datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+    try:
+        return read_costs(Context.current().client, start, end, group_by)
+    except CostsError as exc:
+        raise ProviderError(str(exc)) from None
 
 
 def _top_up_policy(ctx: Context) -> TopUpPolicy | None:
@@ -233,10 +182,11 @@ def get_billing_overview(now: datetime | None = None) -> BillingOverview:
     active project, and, where the billing extension exists, the credit balance and top-up policy."""
     ctx = Context.current()
     now = now or datetime.now(timezone.utc)
-    start, end = _month_bounds(now)
-    spend: dict[str | None, Decimal] = {}
-    for cost in get_costs(start, end, group_by=["project_id"]):
-        spend[cost.project_id] = spend.get(cost.project_id, Decimal(0)) + cost.amount_usd
+    start, end = month_bounds(now)
+    try:
+        spend = spend_by_project(ctx.client, start, end)
+    except CostsError as exc:
+        raise ProviderError(str(exc)) from None
     total = sum(spend.values(), Decimal(0))
     scopes = [ScopeOverview(None, ctx.organization, total, get_spend_limit(), tuple(list_spend_alerts()))]
     for project in list_projects():
@@ -257,7 +207,7 @@ def get_billing_overview(now: datetime | None = None) -> BillingOverview:
         balance = from_cents(cents_field(answer, "available_amount"))
     return BillingOverview(
         organization=ctx.organization,
-        month=f"{start.year:04d}-{start.month:02d}",
+        month=month_name(start),
         month_to_date_spend_usd=total,
         credit_balance_usd=balance,
         top_up_policy=_top_up_policy(ctx) if "auto_reload" in offered else None,

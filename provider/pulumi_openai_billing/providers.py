@@ -24,7 +24,15 @@ from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
 from . import config
-from .resources._base import CARD_NUMBER_MESSAGE, SCHEMA_VERSION, Context, Kind, ProviderError, contains_card_number
+from .resources._base import (
+    CARD_NUMBER_MESSAGE,
+    SCHEMA_VERSION,
+    Context,
+    Kind,
+    ProviderError,
+    contains_card_number,
+    field_problem,
+)
 from .resources.credit_purchases import CreditPurchaseKind
 from .resources.payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
 from .resources.spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
@@ -41,21 +49,6 @@ def _has_unknown(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_unknown(v) for v in value)
     return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
-
-
-def _reason(prop: str, error: dict[str, Any]) -> str:
-    """An actionable sentence that starts with the property's name."""
-    if error.get("type") == "missing":
-        return f"{prop} is required"
-    if error.get("type") == "extra_forbidden":
-        return f"{prop} is not a property of this resource"
-    message = str(error.get("msg", "is invalid"))
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    message = message.replace("Input should be", "must be").replace("String should", "must")
-    if len(error.get("loc", ())) > 1:
-        message = f"item {error['loc'][1]} {message}"
-    return message if message.startswith(prop) else f"{prop} {message}"
 
 
 class BillingProvider(ResourceProvider):
@@ -103,7 +96,7 @@ class BillingProvider(ResourceProvider):
             for error in exc.errors():
                 prop = str(error["loc"][0]) if error["loc"] else "inputs"
                 if prop not in unknown | cards:
-                    failures.append(CheckFailure(prop, _reason(prop, error)))
+                    failures.append(CheckFailure(prop, field_problem(prop, error)))
 
         try:
             settings = config.resolve()

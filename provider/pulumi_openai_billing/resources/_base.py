@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 import pulumi
 import pulumi.dynamic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from .. import config
 from ..client import BillingClient, OpenAIError, get_client
@@ -36,6 +36,30 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def field_problem(prop: str, error: dict[str, Any]) -> str:
+    """An actionable sentence that starts with the property's name."""
+    if error.get("type") == "missing":
+        return f"{prop} is required"
+    if error.get("type") == "extra_forbidden":
+        return f"{prop} is not a property of this resource"
+    message = str(error.get("msg", "is invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = message.replace("Input should be", "must be").replace("String should", "must")
+    if len(error.get("loc", ())) > 1:
+        message = f"item {error['loc'][1]} {message}"
+    return message if message.startswith(prop) else f"{prop} {message}"
+
+
+class OutputModel(BaseModel):
+    """Base of each kind's computed outputs: their types and descriptions (schema.json and the docs)."""
+
+
+def described(text: str) -> Any:
+    """A field description: it reaches ``schema.json``, ``docs/reference.md`` and the CLI help."""
+    return Field(description=text)
+
+
 def usd_validator(minimum: Decimal) -> BeforeValidator:
     """Dollars (int, float, str or Decimal) -> the canonical two-decimal string, at least ``minimum``."""
 
@@ -55,6 +79,8 @@ ProjectId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
 
+AcknowledgedMonth = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+"""A UTC calendar month as ``YYYY-MM``."""
 
 _CARD_SEPARATORS = re.compile(r"[\s-]")
 CARD_NUMBER_MESSAGE = (
@@ -228,7 +254,9 @@ class Kind(ABC):
 
     name: ClassVar[str]
     inputs: ClassVar[type[InputModel]]
-    computed: ClassVar[tuple[str, ...]]
+    outputs: ClassVar[type[OutputModel]]
+    """The computed outputs (outputs also repeat every input, plus ``organization`` and ``schema_version``)."""
+    computed: ClassVar[tuple[str, ...]] = ()
     replace_on: ClassVar[frozenset[str]] = frozenset()
     create_only: ClassVar[frozenset[str]] = frozenset()
     delete_before_replace: ClassVar[bool] = False
@@ -236,6 +264,11 @@ class Kind(ABC):
     """The billing-extension capability the kind needs (None: a real Admin API endpoint)."""
     secret_inputs: ClassVar[frozenset[str]] = frozenset()
     """Inputs the resource wraps as secrets; never echoed back when check fails."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "outputs" in cls.__dict__:
+            cls.computed = tuple(cls.outputs.model_fields)
 
     def kept(self, olds: dict[str, Any]) -> dict[str, Any]:
         """The previous computed outputs, for an update that sends nothing."""

@@ -22,9 +22,11 @@ from ._base import (
     Context,
     InputModel,
     Kind,
+    OutputModel,
     ProviderError,
     cents_field,
     check_currency,
+    described,
     usd_from_cents,
     usd_validator,
 )
@@ -37,9 +39,35 @@ PurchaseKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pat
 
 
 class CreditPurchaseInputs(InputModel):
-    amount_usd: Annotated[str, usd_validator(MIN_PURCHASE_USD)]
-    purchase_key: PurchaseKey
-    payment_method_id: PaymentMethodId | None = None
+    amount_usd: Annotated[
+        str,
+        usd_validator(MIN_PURCHASE_USD),
+        described(
+            f"US dollars to buy (at least {MIN_PURCHASE_USD}, at most openai-billing:maxPurchaseUsd); cannot change "
+            "once bought."
+        ),
+    ]
+    purchase_key: Annotated[
+        PurchaseKey,
+        described(
+            "Your name for this purchase, sent as the Idempotency-Key: the same key never buys twice. A new key "
+            "replaces (a new purchase)."
+        ),
+    ]
+    payment_method_id: Annotated[
+        PaymentMethodId | None,
+        described("The payment method charged; none means the default. Create-only: never diffs or buys again."),
+    ] = None
+
+
+class CreditPurchaseOutputs(OutputModel):
+    purchase_id: Annotated[str, described("The purchase's id.")]
+    amount_cents: Annotated[int, described("The amount charged, in integer cents.")]
+    currency: Annotated[str, described('Always "USD".')]
+    granted_cents: Annotated[int, described("Credits granted, in integer cents.")]
+    expires_at: Annotated[str | None, described("When the granted credits expire (UTC, ISO 8601).")]
+    invoice_id: Annotated[str | None, described("The invoice of the charge.")]
+    status: Annotated[str, described("The purchase's status, e.g. succeeded.")]
 
 
 def _timestamp(value: object) -> str | None:
@@ -51,7 +79,7 @@ def _timestamp(value: object) -> str | None:
 class CreditPurchaseKind(Kind):
     name = "CreditPurchase"
     inputs = CreditPurchaseInputs
-    computed = ("purchase_id", "amount_cents", "currency", "granted_cents", "expires_at", "invoice_id", "status")
+    outputs = CreditPurchaseOutputs
     replace_on = frozenset({"purchase_key"})
     create_only = frozenset({"payment_method_id"})
     capability = "credit_purchases"

@@ -12,7 +12,7 @@ import pulumi
 from pydantic import StringConstraints
 
 from ..client import OpenAIError
-from ._base import BillingResource, Context, InputModel, Kind, ProviderError
+from ._base import BillingResource, Context, InputModel, Kind, OutputModel, ProviderError, described
 
 PAYMENT_METHODS = "organization/billing/payment_methods"
 DEFAULT_PAYMENT_METHOD = "organization/billing/default_payment_method"
@@ -30,12 +30,36 @@ PaymentMethodId = Annotated[
 
 
 class PaymentMethodInputs(InputModel):
-    token: PaymentToken
-    on_delete: Literal["remove", "retain"] = "remove"
+    token: Annotated[
+        PaymentToken,
+        described(
+            "A payment processor token (pm_card_visa, pm_1Abc…), never a card number; secret. Changing it replaces."
+        ),
+    ]
+    on_delete: Annotated[
+        Literal["remove", "retain"],
+        described('"remove" (default) detaches the card on destroy; "retain" leaves it on file.'),
+    ] = "remove"
 
 
 class DefaultPaymentMethodInputs(InputModel):
-    payment_method_id: PaymentMethodId
+    payment_method_id: Annotated[
+        PaymentMethodId, described("The payment method (pm_…) charged when nothing names another.")
+    ]
+
+
+class PaymentMethodOutputs(OutputModel):
+    payment_method_id: Annotated[str, described("The id the account gave the attached card.")]
+    brand: Annotated[str | None, described("Card brand, e.g. visa.")]
+    last4: Annotated[str | None, described("The card's last four digits.")]
+    exp_month: Annotated[int | None, described("Expiry month, 1-12.")]
+    exp_year: Annotated[int | None, described("Expiry year.")]
+    fingerprint: Annotated[str | None, described("The same card gives the same fingerprint.")]
+    is_default: Annotated[bool, described("Whether it is the account's default payment method.")]
+
+
+class DefaultPaymentMethodOutputs(OutputModel):
+    pass
 
 
 def check_payment_method(ctx: Context, payment_method_id: str | None, prop: str) -> list[tuple[str, str]]:
@@ -55,7 +79,7 @@ def _card(olds: dict[str, Any]) -> str:
 class PaymentMethodKind(Kind):
     name = "PaymentMethod"
     inputs = PaymentMethodInputs
-    computed = ("payment_method_id", "brand", "last4", "exp_month", "exp_year", "fingerprint", "is_default")
+    outputs = PaymentMethodOutputs
     replace_on = frozenset({"token"})
     capability = "payment_methods"
     secret_inputs = frozenset({"token"})
@@ -128,7 +152,7 @@ def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
 class DefaultPaymentMethodKind(Kind):
     name = "DefaultPaymentMethod"
     inputs = DefaultPaymentMethodInputs
-    computed = ()
+    outputs = DefaultPaymentMethodOutputs
     capability = "payment_methods"
 
     def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:

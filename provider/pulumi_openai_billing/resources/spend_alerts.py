@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 import pulumi
-from pydantic import AfterValidator, Field, StrictStr, field_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
 from ..client import OpenAIError, OutcomeUnknown, RequestFailed
 from ..money import to_cents
@@ -18,11 +18,13 @@ from ._base import (
     Context,
     InputModel,
     Kind,
+    OutputModel,
     ProjectId,
     ProviderError,
     UsdAmount,
     cents_field,
     check_currency,
+    described,
     usd_from_cents,
 )
 
@@ -61,10 +63,38 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 class OrganizationSpendAlertInputs(InputModel):
-    threshold_usd: UsdAmount
-    recipients: Annotated[list[StrictStr], AfterValidator(_check_recipients)]
-    subject_prefix: Annotated[StrictStr | None, Field(max_length=255), AfterValidator(_blank_to_none)] = None
-    adopt_alert_id: StrictStr | None = None
+    threshold_usd: Annotated[
+        UsdAmount,
+        described("Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month)."),
+    ]
+    recipients: Annotated[
+        list[StrictStr],
+        AfterValidator(_check_recipients),
+        described(
+            f"E-mail addresses (1 to {MAX_RECIPIENTS}); stored trimmed, with domains lower-cased, de-duplicated and "
+            "sorted, so order and case never diff."
+        ),
+    ]
+    subject_prefix: Annotated[
+        StrictStr | None,
+        Field(max_length=255),
+        AfterValidator(_blank_to_none),
+        described("Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none)."),
+    ] = None
+    adopt_alert_id: Annotated[
+        StrictStr | None,
+        described(
+            "Take over this live alert (alert_…) instead of creating one; it is set to the declared values. "
+            "Create-only: never diffs."
+        ),
+    ] = None
+    allow_above_limit: Annotated[
+        StrictBool,
+        described(
+            "Allow a threshold above the scope's live spend limit (such an alert can never fire: traffic stops at "
+            "the limit); preview refuses it otherwise. Never diffs."
+        ),
+    ] = False
 
     @field_validator("adopt_alert_id")
     @classmethod
@@ -75,7 +105,14 @@ class OrganizationSpendAlertInputs(InputModel):
 
 
 class ProjectSpendAlertInputs(OrganizationSpendAlertInputs):
-    project_id: ProjectId
+    project_id: Annotated[ProjectId, described("The project (proj_…) whose spend is watched; changing it replaces.")]
+
+
+class SpendAlertOutputs(OutputModel):
+    alert_id: Annotated[str, described("The live alert's id (alert_…).")]
+    threshold_cents: Annotated[int, described("The live threshold in integer cents.")]
+    currency: Annotated[str, described('Always "USD".')]
+    interval: Annotated[str, described('Always "month" (UTC calendar months).')]
 
 
 def _body(values: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +143,8 @@ def _same(alert: dict[str, Any], values: dict[str, Any]) -> bool:
 
 
 class _SpendAlertKind(Kind):
-    computed = ("alert_id", "threshold_cents", "currency", "interval")
-    create_only = frozenset({"adopt_alert_id"})
+    outputs = SpendAlertOutputs
+    create_only = frozenset({"adopt_alert_id", "allow_above_limit"})
 
     @staticmethod
     def _collection(project_id: str | None) -> str:
@@ -256,6 +293,8 @@ class _SpendAlertResource(BillingResource):
     recipients: pulumi.Output[list[str]]
     subject_prefix: pulumi.Output[str | None]
     alert_id: pulumi.Output[str]
+    adopt_alert_id: pulumi.Output[str | None]
+    allow_above_limit: pulumi.Output[bool]
     currency: pulumi.Output[str]
     interval: pulumi.Output[str]
 
@@ -276,6 +315,7 @@ class OrganizationSpendAlert(_SpendAlertResource, module="openai-billing", name=
         recipients: pulumi.Input[list[pulumi.Input[str]]],
         subject_prefix: pulumi.Input[str] | None = None,
         adopt_alert_id: pulumi.Input[str] | None = None,
+        allow_above_limit: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -285,6 +325,7 @@ class OrganizationSpendAlert(_SpendAlertResource, module="openai-billing", name=
                 "recipients": recipients,
                 "subject_prefix": subject_prefix,
                 "adopt_alert_id": adopt_alert_id,
+                "allow_above_limit": allow_above_limit,
             },
             opts,
         )
@@ -306,6 +347,7 @@ class ProjectSpendAlert(_SpendAlertResource, module="openai-billing", name="Proj
         recipients: pulumi.Input[list[pulumi.Input[str]]],
         subject_prefix: pulumi.Input[str] | None = None,
         adopt_alert_id: pulumi.Input[str] | None = None,
+        allow_above_limit: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -316,6 +358,7 @@ class ProjectSpendAlert(_SpendAlertResource, module="openai-billing", name="Proj
                 "recipients": recipients,
                 "subject_prefix": subject_prefix,
                 "adopt_alert_id": adopt_alert_id,
+                "allow_above_limit": allow_above_limit,
             },
             opts,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
 from pydantic import StrictBool
@@ -12,14 +12,17 @@ from ..money import to_cents
 from ._base import (
     MONTH,
     USD,
+    AcknowledgedMonth,
     BillingResource,
     Context,
     InputModel,
+    OutputModel,
     PositiveUsdAmount,
     ProjectId,
     ProviderError,
     cents_field,
     check_currency,
+    described,
     usd_from_cents,
 )
 from ._singleton import SingletonKind
@@ -28,18 +31,54 @@ ORGANIZATION_ID = "organization"
 
 
 class OrganizationSpendLimitInputs(InputModel):
-    monthly_limit_usd: PositiveUsdAmount
-    on_delete: Literal["retain", "remove"] = "retain"
-    adopt_existing: StrictBool = False
+    monthly_limit_usd: Annotated[
+        PositiveUsdAmount,
+        described(
+            "The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "
+            '"100.00" are the same); API traffic is refused once month-to-date spend reaches it.'
+        ),
+    ]
+    on_delete: Annotated[
+        Literal["retain", "remove"],
+        described(
+            '"retain" (default) leaves the live limit in place on destroy, rename or move, so the scope is never '
+            'left uncapped by accident; "remove" deletes it.'
+        ),
+    ] = "retain"
+    adopt_existing: Annotated[
+        StrictBool,
+        described(
+            "Take over a limit that already exists in the scope (create refuses otherwise); it is set to the "
+            "declared value, and nothing is written when they are equal. Create-only: never diffs."
+        ),
+    ] = False
+    acknowledge_until: Annotated[
+        AcknowledgedMonth | None,
+        described(
+            "The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering "
+            "the limit below 110% of month-to-date spend, or by more than half. Expires by itself with the month; "
+            "never diffs."
+        ),
+    ] = None
 
 
 class ProjectSpendLimitInputs(OrganizationSpendLimitInputs):
-    project_id: ProjectId
+    project_id: Annotated[ProjectId, described("The project (proj_…) whose traffic it caps; changing it replaces.")]
+
+
+class SpendLimitOutputs(OutputModel):
+    monthly_limit_cents: Annotated[int, described("The live limit in integer cents.")]
+    currency: Annotated[str, described('Always "USD".')]
+    interval: Annotated[str, described('Always "month" (UTC calendar months).')]
+    enforcement_status: Annotated[
+        str, described('"active" once month-to-date spend has reached the limit (traffic refused), else "inactive".')
+    ]
 
 
 class _SpendLimitKind(SingletonKind):
-    computed = ("monthly_limit_cents", "currency", "interval", "enforcement_status")
+    outputs = SpendLimitOutputs
     family = "limit"
+    create_only = frozenset({"adopt_existing", "acknowledge_until"})
 
     def path(self, scope: str | None) -> str:
         return f"organization/projects/{scope}/spend_limit" if scope else "organization/spend_limit"
@@ -123,6 +162,7 @@ class _SpendLimitResource(BillingResource):
     enforcement_status: pulumi.Output[str]
     on_delete: pulumi.Output[str]
     adopt_existing: pulumi.Output[bool]
+    acknowledge_until: pulumi.Output[str | None]
 
 
 class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name="OrganizationSpendLimit"):
@@ -141,11 +181,17 @@ class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name=
         monthly_limit_usd: pulumi.Input[int | float | str | Decimal],
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
+        acknowledge_until: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
             resource_name,
-            {"monthly_limit_usd": monthly_limit_usd, "on_delete": on_delete, "adopt_existing": adopt_existing},
+            {
+                "monthly_limit_usd": monthly_limit_usd,
+                "on_delete": on_delete,
+                "adopt_existing": adopt_existing,
+                "acknowledge_until": acknowledge_until,
+            },
             opts,
         )
 
@@ -164,6 +210,7 @@ class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="Proj
         monthly_limit_usd: pulumi.Input[int | float | str | Decimal],
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
+        acknowledge_until: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -173,6 +220,7 @@ class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="Proj
                 "monthly_limit_usd": monthly_limit_usd,
                 "on_delete": on_delete,
                 "adopt_existing": adopt_existing,
+                "acknowledge_until": acknowledge_until,
             },
             opts,
         )

@@ -18,10 +18,12 @@ from ._base import (
     BillingResource,
     Context,
     InputModel,
+    OutputModel,
     PositiveUsdAmount,
     UsdAmount,
     cents_field,
     check_currency,
+    described,
     usd_from_cents,
     usd_validator,
 )
@@ -32,13 +34,38 @@ MIN_RELOAD_USD = Decimal("5")
 
 
 class CreditTopUpPolicyInputs(InputModel):
-    balance_threshold_usd: UsdAmount
-    target_balance_usd: PositiveUsdAmount
-    monthly_reload_limit_usd: Annotated[str, usd_validator(MIN_RELOAD_USD)]
-    enabled: StrictBool = True
-    payment_method_id: PaymentMethodId | None = None
-    on_delete: Literal["retain", "remove"] = "retain"
-    adopt_existing: StrictBool = False
+    balance_threshold_usd: Annotated[
+        UsdAmount, described("Reload when the credit balance falls below this many US dollars.")
+    ]
+    target_balance_usd: Annotated[
+        PositiveUsdAmount,
+        described(
+            f"Each reload buys credits up to this balance; at least {MIN_RELOAD_USD} USD above balance_threshold_usd."
+        ),
+    ]
+    monthly_reload_limit_usd: Annotated[
+        str,
+        usd_validator(MIN_RELOAD_USD),
+        described(
+            "Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, "
+            "never partial."
+        ),
+    ]
+    enabled: Annotated[StrictBool, described("false keeps the policy on file without reloading.")] = True
+    payment_method_id: Annotated[
+        PaymentMethodId | None, described("The payment method charged; none means the default payment method.")
+    ] = None
+    on_delete: Annotated[
+        Literal["retain", "remove"],
+        described(
+            '"retain" (default) leaves the live policy running on destroy, so credits never run out by accident; '
+            '"remove" deletes it.'
+        ),
+    ] = "retain"
+    adopt_existing: Annotated[
+        StrictBool,
+        described("Take over a live policy (create refuses otherwise). Create-only: never diffs."),
+    ] = False
 
     @field_validator("target_balance_usd")
     @classmethod
@@ -66,6 +93,16 @@ class CreditTopUpPolicyInputs(InputModel):
         return value
 
 
+class CreditTopUpPolicyOutputs(OutputModel):
+    balance_threshold_cents: Annotated[int, described("balance_threshold_usd in integer cents, as live.")]
+    target_balance_cents: Annotated[int, described("target_balance_usd in integer cents, as live.")]
+    monthly_reload_limit_cents: Annotated[int, described("monthly_reload_limit_usd in integer cents, as live.")]
+    currency: Annotated[str, described('Always "USD".')]
+    disabled_reason: Annotated[
+        str | None, described("Why the account disabled the policy (e.g. repeated declines), else null.")
+    ]
+
+
 _AMOUNTS = {
     "balance_threshold_usd": "balance_threshold_amount",
     "target_balance_usd": "target_balance_amount",
@@ -76,13 +113,7 @@ _AMOUNTS = {
 class CreditTopUpPolicyKind(SingletonKind):
     name = "CreditTopUpPolicy"
     inputs = CreditTopUpPolicyInputs
-    computed = (
-        "balance_threshold_cents",
-        "target_balance_cents",
-        "monthly_reload_limit_cents",
-        "currency",
-        "disabled_reason",
-    )
+    outputs = CreditTopUpPolicyOutputs
     capability = "auto_reload"
     family = "auto_reload"
 

@@ -1,0 +1,98 @@
+"""Reading ``GET /organization/costs`` exactly: every page followed, fractional dollars as Decimal, USD only.
+
+Shared by the read functions, the preview guardrails and the plan report. The endpoint lags real usage by
+minutes to hours, so figures are "spend known so far".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from .client import BillingClient
+from .money import MoneyError, cost_to_decimal
+
+
+class CostsError(Exception):
+    """The costs endpoint answered something that cannot be read as US dollars."""
+
+
+@dataclass(frozen=True)
+class CostResult:
+    """One result of a daily cost bucket: exact dollars (costs are fractional, never rounded to cents)."""
+
+    start_time: int
+    end_time: int
+    amount_usd: Decimal
+    project_id: str | None = None
+    line_item: str | None = None
+
+
+def unix(value: datetime | int) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("give timezone-aware datetimes (UTC), not naive ones")
+        return int(value.timestamp())
+    return int(value)
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month holding ``now``, as ``[start, end)``."""
+    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    return start, datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def previous_month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start, _ = month_bounds(now)
+    return month_bounds(datetime(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1, tzinfo=timezone.utc))
+
+
+def month_name(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def read_costs(
+    client: BillingClient, start: datetime | int, end: datetime | int | None = None, group_by: Sequence[str] = ()
+) -> list[CostResult]:
+    """Daily costs in ``[start, end)``, every page followed."""
+    params: dict[str, Any] = {"start_time": unix(start), "bucket_width": "1d", "limit": 180}
+    if end is not None:
+        params["end_time"] = unix(end)
+    if group_by:
+        params["group_by[]"] = list(group_by)
+    results: list[CostResult] = []
+    while True:
+        page = client.get("organization/costs", params)
+        for bucket in page.get("data") or []:
+            for result in bucket.get("results") or []:
+                amount = result.get("amount") or {}
+                currency = str(amount.get("currency", "usd"))
+                if currency.lower() != "usd":
+                    raise CostsError(f"the costs endpoint answered an amount in {currency!r}, not USD")
+                try:
+                    value = cost_to_decimal(amount.get("value", 0))
+                except MoneyError as exc:
+                    raise CostsError(f"the costs endpoint answered an unreadable amount: {exc}") from None
+                results.append(
+                    CostResult(
+                        bucket["start_time"],
+                        bucket["end_time"],
+                        value,
+                        result.get("project_id"),
+                        result.get("line_item"),
+                    )
+                )
+        if not page.get("has_more") or not page.get("next_page"):
+            return results
+        params["page"] = page["next_page"]
+
+
+def spend_by_project(client: BillingClient, start: datetime, end: datetime) -> dict[str | None, Decimal]:
+    """Spend per project id in ``[start, end)`` (None: costs the endpoint attributes to no project)."""
+    spend: dict[str | None, Decimal] = {}
+    for cost in read_costs(client, start, end, group_by=["project_id"]):
+        spend[cost.project_id] = spend.get(cost.project_id, Decimal(0)) + cost.amount_usd
+    return spend

@@ -1,0 +1,181 @@
+"""``Budget``: a monthly budget for the organization or one project, as alerts at percentages of it and,
+only when asked, a hard limit.
+
+Like every cloud budget it alerts and does not block traffic unless ``hard_limit_percent`` is set. Its
+children are ordinary resources, so everything about them (adoption, retention, guardrails) holds.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import AfterValidator, BeforeValidator, StrictStr, ValidationError
+
+from ..money import MoneyError, format_usd, parse_usd
+from ._base import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
+from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert, _check_recipients
+from .spend_limits import OrganizationSpendLimit, ProjectSpendLimit
+
+DEFAULT_ALERT_PERCENTS = (50, 80, 100)
+_MAX_PERCENT = Decimal(1000)
+_CENT = Decimal("0.01")
+
+
+def _percent(value: object) -> Decimal:
+    try:
+        percent = parse_usd(value, "percentage", minimum=_CENT)
+    except MoneyError as exc:
+        raise ValueError(str(exc).replace(" USD", "").replace("dollar amount", "percentage")) from None
+    if percent > _MAX_PERCENT:
+        raise ValueError(f"percentages must be at most {_MAX_PERCENT}, got {percent.normalize():f}")
+    return percent
+
+
+def _percents(values: object) -> list[str]:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError("alert_at_percent must be a non-empty list of percentages such as [50, 80, 100]")
+    percents = [_percent(v) for v in values]
+    seen: set[Decimal] = set()
+    duplicates = sorted({p for p in percents if p in seen or seen.add(p)})
+    if duplicates:
+        shown = ", ".join(f"{p.normalize():f}" for p in duplicates)
+        raise ValueError(f"alert_at_percent names {shown} more than once: one alert per percentage")
+    return [percent_text(p) for p in sorted(percents)]
+
+
+def _optional_percent(value: object) -> str | None:
+    return None if value is None else percent_text(_percent(value))
+
+
+def percent_text(percent: Decimal) -> str:
+    """``80`` for 80, ``12.5`` for 12.50: the spelling used in child names and subject prefixes."""
+    return f"{percent.normalize():f}"
+
+
+class BudgetInputs(InputModel):
+    monthly_budget_usd: Annotated[PositiveUsdAmount, described("The budget in US dollars for one UTC calendar month.")]
+    recipients: Annotated[
+        list[StrictStr], AfterValidator(_check_recipients), described("E-mail addresses every alert goes to.")
+    ]
+    alert_at_percent: Annotated[
+        list[str],
+        BeforeValidator(_percents),
+        described(
+            "Percentages of the budget that each send an alert (one child alert per percentage, its threshold "
+            "rounded half up to whole cents); duplicates are refused."
+        ),
+    ] = [str(p) for p in DEFAULT_ALERT_PERCENTS]
+    project_id: Annotated[
+        ProjectId | None, described("The project the budget watches; none means the whole organization.")
+    ] = None
+    hard_limit_percent: Annotated[
+        str | None,
+        BeforeValidator(_optional_percent),
+        described(
+            "Also declare a hard spend limit at this percentage of the budget (traffic is refused once reached). "
+            "None (default): the budget only alerts."
+        ),
+    ] = None
+
+
+def amount_at(budget_usd: str, percent: str) -> str:
+    """``percent`` of ``budget_usd``, rounded half up to whole cents."""
+    return format_usd((Decimal(budget_usd) * Decimal(percent) / 100).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+class Budget(pulumi.ComponentResource):
+    """A monthly budget: one spend alert per percentage in ``alert_at_percent`` (default 50, 80 and 100%) and,
+    when ``hard_limit_percent`` is set, a hard spend limit.
+
+    Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
+    is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
+    (plain values), because they decide which children exist. Extra keyword arguments reach the limit
+    (``on_delete``, ``adopt_existing``, ``acknowledge_until``).
+    """
+
+    limit: ProjectSpendLimit | OrganizationSpendLimit | None
+    alerts: dict[str, ProjectSpendAlert | OrganizationSpendAlert]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        monthly_budget_usd: int | float | str | Decimal,
+        recipients: list[str],
+        alert_at_percent: list[int | float | str | Decimal] | None = None,
+        project_id: str | None = None,
+        hard_limit_percent: int | float | str | Decimal | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **limit_options: Any,
+    ) -> None:
+        values: dict[str, Any] = {
+            "monthly_budget_usd": str(monthly_budget_usd)
+            if isinstance(monthly_budget_usd, Decimal)
+            else monthly_budget_usd,
+            "recipients": recipients,
+            "project_id": project_id,
+            "hard_limit_percent": hard_limit_percent,
+        }
+        if alert_at_percent is not None:
+            values["alert_at_percent"] = list(alert_at_percent)
+        try:
+            inputs = BudgetInputs.model_validate({k: v for k, v in values.items() if v is not None})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            prop = str(error["loc"][0]) if error["loc"] else "inputs"
+            raise ValueError(f"Budget {resource_name!r}: {field_problem(prop, error)}") from None
+        unknown = set(limit_options) - {"on_delete", "adopt_existing", "acknowledge_until"}
+        if unknown:
+            raise TypeError(f"Budget {resource_name!r} got unexpected arguments: {', '.join(sorted(unknown))}")
+        hard = inputs.hard_limit_percent
+        never = [p for p in inputs.alert_at_percent if hard is not None and Decimal(p) > Decimal(hard)]
+        if never:
+            raise ValueError(
+                f"Budget {resource_name!r}: alerts at {', '.join(p + '%' for p in never)} are above "
+                f"hard_limit_percent ({hard}%): traffic stops at the limit, so they could never fire"
+            )
+
+        super().__init__("openai-billing:index:Budget", resource_name, inputs.model_dump(mode="json"), opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.limit = None
+        if hard is not None:
+            amount = amount_at(inputs.monthly_budget_usd, hard)
+            if inputs.project_id:
+                self.limit = ProjectSpendLimit(
+                    f"{resource_name}-limit",
+                    project_id=inputs.project_id,
+                    monthly_limit_usd=amount,
+                    opts=child,
+                    **limit_options,
+                )
+            else:
+                self.limit = OrganizationSpendLimit(
+                    f"{resource_name}-limit", monthly_limit_usd=amount, opts=child, **limit_options
+                )
+        elif limit_options:
+            raise TypeError(f"Budget {resource_name!r}: {', '.join(sorted(limit_options))} need hard_limit_percent")
+        # Alerts are checked after the limit, so the guardrail sees the limit this program declares.
+        alert_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.limit] if self.limit else None)
+        self.alerts = {}
+        for percent in inputs.alert_at_percent:
+            common: dict[str, Any] = {
+                "threshold_usd": amount_at(inputs.monthly_budget_usd, percent),
+                "recipients": inputs.recipients,
+                "subject_prefix": f"[budget {resource_name} {percent}%]",
+                "opts": alert_opts,
+            }
+            name = f"{resource_name}-alert-{percent}"
+            self.alerts[percent] = (
+                ProjectSpendAlert(name, project_id=inputs.project_id, **common)
+                if inputs.project_id
+                else OrganizationSpendAlert(name, **common)
+            )
+        self.register_outputs(
+            {
+                "monthly_budget_usd": inputs.monthly_budget_usd,
+                "alert_thresholds_usd": {p: amount_at(inputs.monthly_budget_usd, p) for p in inputs.alert_at_percent},
+                "monthly_limit_usd": amount_at(inputs.monthly_budget_usd, hard) if hard is not None else None,
+            }
+        )
