@@ -28,10 +28,10 @@ def test_organization_limit_lifecycle_with_drift(plugin: Plugin, api: Api) -> No
     assert outs["on_delete"] == "retain" and outs["organization"] == "127.0.0.1"
     assert api.get("organization/spend_limit")["threshold_amount"] == 150000
 
-    api.set_limit(9000)  # someone edits the dashboard
+    api.set_limit(2500)  # someone edits the dashboard
     id_, live, inputs = limit.read()
-    assert id_ == "organization" and live["monthly_limit_usd"] == "9000.00"
-    assert inputs is not None and inputs["monthly_limit_usd"] == "9000.00" and inputs["on_delete"] == "retain"
+    assert id_ == "organization" and live["monthly_limit_usd"] == "2500.00"
+    assert inputs is not None and inputs["monthly_limit_usd"] == "2500.00" and inputs["on_delete"] == "retain"
     limit.refresh()
     diff = limit.diff({"monthly_limit_usd": "1500"})
     assert diff.changes is True and diff.replaces == []
@@ -115,8 +115,8 @@ def test_remove_is_skipped_when_another_resource_took_the_scope_over(sandbox: Sa
 def test_project_change_replaces_delete_before_create(plugin: Plugin, api: Api) -> None:
     a, b = api.project("a"), api.project("b")
     limit = Resource(plugin, "ProjectSpendLimit")
-    limit.create({"project_id": a, "monthly_limit_usd": 100})
-    diff = limit.diff({"project_id": b, "monthly_limit_usd": 100})
+    limit.create({"project_id": a, "monthly_limit_usd": 500})
+    diff = limit.diff({"project_id": b, "monthly_limit_usd": 500})
     assert diff.changes is True and diff.replaces == ["project_id"] and diff.delete_before_replace is True
 
     alert = Resource(plugin, "ProjectSpendAlert")

@@ -24,6 +24,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
 from . import config
+from .client import OpenAIError, RequestFailed
 from .resources._base import (
     CARD_NUMBER_MESSAGE,
     SCHEMA_VERSION,
@@ -125,9 +126,13 @@ class BillingProvider(ResourceProvider):
         missing = ctx.capability_problem(self.kind.capability) if self.kind.capability else None
         if missing:
             return self._refused(news, [CheckFailure("baseUrl", missing)])
-        problems = self.kind.check_change(self._inputs_of(olds), known) if olds else []
+        old_inputs = self._inputs_of(olds) if olds else {}
+        problems = self.kind.check_change(old_inputs, known) if olds else []
         if not problems:
-            problems = self.kind.check_live(ctx, known)
+            try:
+                problems = self.kind.check_live(ctx, known, old_inputs)
+            except (OpenAIError, RequestFailed, ProviderError) as exc:
+                problems = [("openai-billing", f"openai-billing: the check could not read the live account: {exc}")]
         failures = [CheckFailure(p, r if r.startswith(p) else f"{p}: {r}") for p, r in problems]
         if failures:
             return self._refused(news, failures)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import importlib
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -20,6 +21,7 @@ from .. import config
 from ..client import BillingClient, OpenAIError, get_client
 from ..money import format_usd, from_cents, parse_usd
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1
 TYPE_MODULE = "openai-billing"
 USD = "USD"
@@ -131,12 +133,19 @@ def project_not_visible(project_id: str, organization: str) -> ProviderError:
     )
 
 
+LIVE_FIGURES_TTL = 30.0
+"""Seconds a live figure read for a preview check is reused by other checks of the same process."""
+
+
 class Context:
     """Per-call access to settings and the process's pooled client, plus process-wide coordination."""
 
     _scope_locks: ClassVar[dict[str, threading.Lock]] = {}
     _claims: ClassVar[dict[str, set[str]]] = {}
     _capabilities: ClassVar[dict[tuple[str, str | None], frozenset[str] | None]] = {}
+    _figures: ClassVar[dict[tuple[str, str | None, str], tuple[float, Any]]] = {}
+    _figure_locks: ClassVar[dict[tuple[str, str | None, str], threading.Lock]] = {}
+    _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
     _guard = threading.Lock()
 
     def __init__(self, settings: config.Settings) -> None:
@@ -170,6 +179,37 @@ class Context:
     def claimed(self, scope: str) -> set[str]:
         with self._guard:
             return set(self._claims.get(scope, ()))
+
+    def _figure_key(self, key: str) -> tuple[str, str | None, str]:
+        return (self.settings.base_url, self.settings.organization, key)
+
+    def figure(self, key: str, fetch: Callable[[], T]) -> T:
+        """A live figure (``spend:2026-11``, ``limit:proj_1``…) shared by every check of this process for
+        :data:`LIVE_FIGURES_TTL` seconds, with one fetch in flight per key. Errors are not kept."""
+        full = self._figure_key(key)
+        with self._guard:
+            lock = self._figure_locks.setdefault(full, threading.Lock())
+        with lock:
+            hit = self._figures.get(full)
+            if hit is not None and time.monotonic() - hit[0] < LIVE_FIGURES_TTL:
+                return hit[1]
+            value = fetch()
+            self._figures[full] = (time.monotonic(), value)
+            return value
+
+    def forget(self, key: str) -> None:
+        """Drop a live figure after this process changed it."""
+        with self._guard:
+            self._figures.pop(self._figure_key(key), None)
+
+    def declare(self, key: str, value: Any) -> None:
+        """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""
+        with self._guard:
+            self._declared[self._figure_key(key)] = value
+
+    def declared(self, key: str) -> Any:
+        with self._guard:
+            return self._declared.get(self._figure_key(key))
 
     def extension(self) -> frozenset[str] | None:
         """The billing-extension capabilities of the configured API (None: no extension), probed once."""
@@ -216,6 +256,20 @@ class Context:
             if exc.status == 404:
                 return None
             raise
+
+    def project_problem(self, project_id: str) -> str | None:
+        """Why a resource cannot be declared in ``project_id`` (invisible or archived), else None."""
+        try:
+            project = self.figure(f"project:{project_id}", lambda: self.require_project(project_id))
+        except ProviderError as exc:
+            return str(exc)
+        if project.get("status") == "archived":
+            name = project.get("name")
+            return (
+                f"project {project_id}{f' ({name})' if name else ''} is archived: it serves no traffic, so its "
+                "limits and alerts mean nothing; remove them from the program"
+            )
+        return None
 
     def require_project(self, project_id: str) -> dict[str, Any]:
         """The project object; a project the key cannot see is an error, never "gone"."""
@@ -278,8 +332,9 @@ class Kind(ABC):
         """Changes refused at preview, from the previous canonical inputs (empty on create)."""
         return []
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        """Checks at preview that need settings or the API (e.g. the project exists); known values only."""
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        """Checks at preview that need settings or the API (e.g. the project exists); known values only.
+        ``olds`` are the previous canonical inputs (empty on create)."""
         return []
 
     @abstractmethod
@@ -294,6 +349,11 @@ class Kind(ABC):
 
     @abstractmethod
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None: ...
+
+
+def unknown_scope(kind: Kind, inputs: dict[str, Any]) -> bool:
+    """A project resource whose ``project_id`` is not known yet (preview): its scope cannot be checked."""
+    return "project_id" in kind.inputs.model_fields and not inputs.get("project_id")
 
 
 def _plain(value: Any) -> Any:

@@ -97,7 +97,7 @@ class CreditPurchaseKind(Kind):
             ]
         return []
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         amount = inputs.get("amount_usd")
         cap = ctx.settings.max_purchase_usd

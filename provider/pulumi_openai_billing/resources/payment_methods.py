@@ -155,7 +155,7 @@ class DefaultPaymentMethodKind(Kind):
     outputs = DefaultPaymentMethodOutputs
     capability = "payment_methods"
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
 
     def _set(self, ctx: Context, payment_method_id: str) -> None:

@@ -10,7 +10,7 @@ import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
 from ..client import OpenAIError, OutcomeUnknown, RequestFailed
-from ..money import to_cents
+from ..money import format_usd, to_cents
 from ._base import (
     MONTH,
     USD,
@@ -25,8 +25,10 @@ from ._base import (
     cents_field,
     check_currency,
     described,
+    unknown_scope,
     usd_from_cents,
 )
+from .spend_limits import scope_limit
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -175,14 +177,29 @@ class _SpendAlertKind(Kind):
         if project_id:
             ctx.require_project(project_id)
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        if unknown_scope(self, inputs):
+            return []
         project_id = inputs.get("project_id")
         if project_id:
-            try:
-                ctx.require_project(project_id)
-            except ProviderError as exc:
-                return [("project_id", str(exc))]
-        return []
+            problem = ctx.project_problem(project_id)
+            if problem:
+                return [("project_id", problem)]
+        if inputs.get("threshold_usd") is None or inputs.get("allow_above_limit"):
+            return []
+        limit = scope_limit(ctx, project_id)
+        threshold = Decimal(inputs["threshold_usd"])
+        if limit is None or threshold <= limit:
+            return []
+        who = f"project {project_id}" if project_id else "the organization"
+        return [
+            (
+                "threshold_usd",
+                f"threshold_usd ({inputs['threshold_usd']} USD) is above the spend limit of {who} "
+                f"({format_usd(limit)} USD): traffic stops at the limit, so this alert could never fire. Lower the "
+                "threshold, raise the limit, or set allow_above_limit=True",
+            )
+        ]
 
     def list_live(self, ctx: Context, project_id: str | None) -> list[dict[str, Any]]:
         try:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import StrictBool
 
-from ..money import to_cents
+from ..money import from_cents, to_cents
 from ._base import (
     MONTH,
     USD,
@@ -19,12 +19,13 @@ from ._base import (
     OutputModel,
     PositiveUsdAmount,
     ProjectId,
-    ProviderError,
     cents_field,
     check_currency,
     described,
+    unknown_scope,
     usd_from_cents,
 )
+from ._guardrails import lowering_problems
 from ._singleton import SingletonKind
 
 ORGANIZATION_ID = "organization"
@@ -130,14 +131,40 @@ class _SpendLimitKind(SingletonKind):
             "enforcement_status": (live.get("enforcement") or {}).get("status", "inactive"),
         }
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        project_id = self.scope_of(inputs)
-        if project_id:
-            try:
-                ctx.require_project(project_id)
-            except ProviderError as exc:
-                return [("project_id", str(exc))]
-        return []
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        if unknown_scope(self, inputs):
+            return []
+        scope = self.scope_of(inputs)
+        if scope:
+            problem = ctx.project_problem(scope)
+            if problem:
+                return [("project_id", problem)]
+        if inputs.get("monthly_limit_usd") is None:
+            return []
+        declared = Decimal(inputs["monthly_limit_usd"])
+        ctx.declare(self._key(scope), declared)
+        same_scope = olds.get("monthly_limit_usd") is not None and self.scope_of(olds) == scope
+        current = Decimal(olds["monthly_limit_usd"]) if same_scope else self.live_limit(ctx, scope)
+        return lowering_problems(ctx, self.describe(scope), scope, current, declared, inputs.get("acknowledge_until"))
+
+    def live_limit(self, ctx: Context, scope: str | None) -> Decimal | None:
+        """The scope's live limit in dollars (None: no limit), shared by every check of this process."""
+
+        def fetch() -> Decimal | None:
+            live = self.live(ctx, scope)
+            return None if live is None else from_cents(cents_field(live))
+
+        return ctx.figure(self._key(scope), fetch)
+
+    def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        ctx.forget(self._key(scope))
+        return super()._set(ctx, scope, values)
+
+
+def scope_limit(ctx: Context, project_id: str | None) -> Decimal | None:
+    """The limit that will hold in a scope after this run: the one its program declares, else the live one."""
+    declared = ctx.declared(_LIMITS._key(project_id))
+    return declared if declared is not None else _LIMITS.live_limit(ctx, project_id)
 
 
 class OrganizationSpendLimitKind(_SpendLimitKind):
@@ -150,6 +177,9 @@ class ProjectSpendLimitKind(_SpendLimitKind):
     inputs = ProjectSpendLimitInputs
     replace_on = frozenset({"project_id"})
     delete_before_replace = True
+
+
+_LIMITS = ProjectSpendLimitKind()
 
 
 class _SpendLimitResource(BillingResource):

@@ -158,7 +158,7 @@ class CreditTopUpPolicyKind(SingletonKind):
             "disabled_reason": live.get("disabled_reason"),
         }
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
 
 

@@ -1,0 +1,80 @@
+"""Preview guardrails for changes that could stop traffic, from live figures shared by the process's checks.
+
+A limit lowered below 110% of its scope's month-to-date spend, or by more than half in one change, needs
+``acknowledge_until`` naming the current UTC month: an acknowledgement that expires by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+from ..costs import CostsError, month_bounds, month_name, spend_by_project
+from ..money import format_usd
+from ._base import Context, ProviderError
+
+SPEND_MARGIN = Decimal("1.10")
+"""A limit below month-to-date spend times this blocks traffic at once or within days."""
+
+_CENT = Decimal("0.01")
+
+
+def utc_month(now: datetime | None = None) -> str:
+    return month_name(now or datetime.now(timezone.utc))
+
+
+def month_to_date_spend(ctx: Context, project_id: str | None) -> Decimal:
+    """Spend so far this UTC month in a scope (the organization when ``project_id`` is None); one costs
+    read serves every scope of the process."""
+    start, end = month_bounds(datetime.now(timezone.utc))
+
+    def fetch() -> dict[str | None, Decimal]:
+        try:
+            return spend_by_project(ctx.client, start, end)
+        except CostsError as exc:
+            raise ProviderError(str(exc)) from None
+
+    spend = ctx.figure(f"spend:{month_name(start)}", fetch)
+    if project_id is None:
+        return sum(spend.values(), Decimal(0))
+    return spend.get(project_id, Decimal(0))
+
+
+def lowering_problems(
+    ctx: Context, who: str, scope: str | None, current: Decimal | None, declared: Decimal, acknowledged: str | None
+) -> list[tuple[str, str]]:
+    """Why setting ``who``'s limit from ``current`` (None: no limit) to ``declared`` needs an acknowledgement."""
+    if current is not None and declared >= current:
+        return []
+    reasons = []
+    spend = month_to_date_spend(ctx, scope)
+    floor = (spend * SPEND_MARGIN).quantize(_CENT, rounding=ROUND_CEILING)
+    if declared < floor:
+        reasons.append(
+            f"month-to-date spend is {format_usd(spend.quantize(_CENT, rounding=ROUND_HALF_UP))} USD, and a limit "
+            f"below 110% of it ({format_usd(floor)} USD) blocks traffic now or within days"
+        )
+    if current is not None and declared < current / 2:
+        reasons.append(f"it cuts the limit by more than half in one change (half is {format_usd(current / 2)} USD)")
+    month = utc_month()
+    if not reasons or acknowledged == month:
+        return []
+    change = (
+        f"setting a limit of {format_usd(declared)} USD on {who}"
+        if current is None
+        else f"lowering the limit of {who} from {format_usd(current)} to {format_usd(declared)} USD"
+    )
+    stale = ""
+    if acknowledged:
+        stale = (
+            f" acknowledge_until={acknowledged!r} has expired (the current UTC month is {month})."
+            if acknowledged < month
+            else f" acknowledge_until={acknowledged!r} is not the current UTC month ({month})."
+        )
+    return [
+        (
+            "monthly_limit_usd",
+            f"monthly_limit_usd: {change} needs an acknowledgement: {'; and '.join(reasons)}.{stale} Set "
+            f'acknowledge_until="{month}" to go ahead (the acknowledgement expires with the month)',
+        )
+    ]
