@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -175,6 +176,14 @@ class Resource:
 
     def delete(self) -> None:
         self.plugin.delete(self.urn, self.id, self.outputs)
+
+
+def write_program(tmp_path: Path, body: str) -> Path:
+    program = tmp_path / "program"
+    program.mkdir(exist_ok=True)
+    (program / "Pulumi.yaml").write_text("name: billing-test\nruntime: python\n")
+    (program / "__main__.py").write_text("import pulumi\nimport pulumi_openai_billing as billing\n" + body)
+    return program
 
 
 def fresh_plugin(sandbox: Sandbox, **config: str) -> Plugin:

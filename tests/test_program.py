@@ -7,20 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_KEY, Api, plugin_config
+from conftest import ADMIN_KEY, Api, plugin_config, write_program
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import SECRET_MARKER, DeploymentError, Stack
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 QUICKSTART_NAMES = {"org-limit", "org-alert-50", "org-alert-80", "org-alert-100", "team-a-limit", "team-a-alert"}
-
-
-def write_program(tmp_path: Path, body: str) -> Path:
-    program = tmp_path / "program"
-    program.mkdir(exist_ok=True)
-    (program / "Pulumi.yaml").write_text("name: billing-test\nruntime: python\n")
-    (program / "__main__.py").write_text("import pulumi\nimport pulumi_openai_billing as billing\n" + body)
-    return program
 
 
 def test_quickstart_preview_up_drift_refresh_up_destroy(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:

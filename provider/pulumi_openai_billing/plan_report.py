@@ -1,13 +1,277 @@
-"""Not built yet."""
+"""Summarise a ``pulumi preview --json`` (or ``pulumi_openai_billing.testing``'s
+``StepResult.to_preview_json()``) as Markdown for a pull request: per changed scope the old and new limit,
+month-to-date and last month's spend, and alerts added, changed or removed.
+
+Spend figures are read live from the account's costs endpoint when the report is written (never from
+state), so the nightly ``--expect-no-changes`` check never sees them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+TYPE_PREFIX = "pulumi-python:dynamic/openai-billing:"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_LIMITS = {"OrganizationSpendLimit", "ProjectSpendLimit"}
+_ALERTS = {"OrganizationSpendAlert", "ProjectSpendAlert"}
+_OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
+"""Steps worth a line; ``create-replacement``/``delete-replaced`` repeat a ``replace``, ``same`` changes nothing."""
+_ORGANIZATION = "organization"
+
+
+@dataclass
+class _Step:
+    op: str
+    kind: str
+    name: str
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+    def value(self, key: str, *, old: bool = False) -> Any:
+        source = self.old if old else self.new
+        return source.get(key)
+
+
+@dataclass
+class _Scope:
+    key: str
+    limit: list[_Step] = field(default_factory=list)
+    alerts: list[_Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    """What the report shows next to the plan: spend so far and last month, per scope."""
+
+    month: str
+    month_to_date: dict[str, Decimal]
+    last_month: dict[str, Decimal]
+    names: dict[str, str]
+
+
+def _steps(preview: dict[str, Any]) -> list[_Step]:
+    steps = []
+    for raw in preview.get("steps") or []:
+        op = _OPS.get(str(raw.get("op")))
+        old_state, new_state = raw.get("oldState") or {}, raw.get("newState") or {}
+        type_ = str(new_state.get("type") or old_state.get("type") or "")
+        if not op or not type_.startswith(TYPE_PREFIX):
+            continue
+        old = {**(old_state.get("inputs") or {}), **(old_state.get("outputs") or {})}
+        new = dict(new_state.get("inputs") or {}) if op != "delete" else {}
+        steps.append(_Step(op, type_.removeprefix(TYPE_PREFIX), str(raw.get("urn", "")).rsplit("::", 1)[-1], old, new))
+    return steps
+
+
+def _scope_of(step: _Step) -> str:
+    project = step.new.get("project_id") or step.old.get("project_id")
+    return str(project) if project else _ORGANIZATION
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if value == UNKNOWN:
+        return "(known after apply)"
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value) or "none"
+    return str(value)
+
+
+def _usd(value: Any) -> str:
+    if value is None:
+        return "none"
+    if value == UNKNOWN:
+        return "(known after apply)"
+    try:
+        return f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,f} USD"
+    except ArithmeticError:
+        return str(value)
+
+
+def _limit_line(step: _Step) -> str:
+    old, new = step.old.get("monthly_limit_usd"), step.new.get("monthly_limit_usd")
+    if step.op == "create":
+        adopt = " (adopting the live limit)" if step.new.get("adopt_existing") else ""
+        return f"none → **{_usd(new)}**{adopt}"
+    if step.op == "delete":
+        kept = step.old.get("on_delete", "retain") != "remove"
+        return f"{_usd(old)} → " + ("unmanaged (the live limit is retained)" if kept else "**removed: no cap**")
+    return f"{_usd(old)} → **{_usd(new)}**"
+
+
+def _alert_text(values: dict[str, Any]) -> str:
+    prefix = values.get("subject_prefix")
+    return f"{_usd(values.get('threshold_usd'))} to {_show(values.get('recipients'))}" + (
+        f" (subject prefix `{prefix}`)" if prefix else ""
+    )
+
+
+def _alert_line(step: _Step) -> str:
+    if step.op == "create":
+        return f"added: {_alert_text(step.new)}"
+    if step.op == "delete":
+        return f"removed: {_alert_text(step.old)}"
+    return f"changed: {_alert_text(step.old)} → {_alert_text(step.new)}"
+
+
+def _other_line(step: _Step) -> str:
+    if step.kind == "CreditPurchase" and step.op in ("create", "replace"):
+        return (
+            f"- **{step.name}**: buys **{_usd(step.new.get('amount_usd'))}** of credits "
+            f"(purchase key `{_show(step.new.get('purchase_key'))}`, charged once)"
+        )
+    if step.kind == "CreditTopUpPolicy" and step.op != "delete":
+        return (
+            f"- **{step.name}** ({step.op}): below {_usd(step.new.get('balance_threshold_usd'))} reload to "
+            f"{_usd(step.new.get('target_balance_usd'))}, at most {_usd(step.new.get('monthly_reload_limit_usd'))} "
+            "a month"
+        )
+    return f"- **{step.name}** ({step.kind}): {step.op}"
+
+
+def read_live_figures(now: datetime | None = None) -> LiveFigures:
+    """Spend this month and last month per scope, and project names, from the configured account."""
+    from .costs import month_bounds, month_name, previous_month_bounds, spend_by_project
+    from .resources._base import Context
+
+    ctx = Context.current()
+    ctx.settings.require_key()
+    now = now or datetime.now(timezone.utc)
+    this_start, this_end = month_bounds(now)
+    last_start, last_end = previous_month_bounds(now)
+
+    def by_scope(spend: dict[str | None, Decimal]) -> dict[str, Decimal]:
+        result = {str(k): v for k, v in spend.items() if k}
+        result[_ORGANIZATION] = sum(spend.values(), Decimal(0))
+        return result
+
+    projects = ctx.client.list_all("organization/projects", {"include_archived": "true"})
+    return LiveFigures(
+        month_name(this_start),
+        by_scope(spend_by_project(ctx.client, this_start, this_end)),
+        by_scope(spend_by_project(ctx.client, last_start, last_end)),
+        {str(p["id"]): str(p.get("name") or "") for p in projects},
+    )
+
+
+def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = "") -> str:
+    """The Markdown report of ``preview``; ``figures`` None leaves the spend columns out."""
+    scopes: dict[str, _Scope] = {}
+    others: list[_Step] = []
+    for step in _steps(preview):
+        if step.kind in _LIMITS | _ALERTS:
+            scope = scopes.setdefault(_scope_of(step), _Scope(_scope_of(step)))
+            (scope.limit if step.kind in _LIMITS else scope.alerts).append(step)
+        else:
+            others.append(step)
+    lines = ["## OpenAI billing plan", ""]
+    if not scopes and not others:
+        lines.append("No billing changes.")
+    if scopes:
+        spend_heads = " Month-to-date | Last month |" if figures else ""
+        lines += [
+            f"{len(scopes)} scope(s) change"
+            + (f"; spend as of {figures.month} from the costs endpoint." if figures else "."),
+            "",
+            f"| Scope | Limit |{spend_heads} Alerts |",
+            "|---|---|" + ("---|---|" if figures else "") + "---|",
+        ]
+        ordered = sorted(scopes.values(), key=lambda s: (s.key != _ORGANIZATION, s.key))
+        for scope in ordered:
+            lines.append(_row(scope, figures))
+        warnings = [w for scope in ordered for w in _warnings(scope, figures)]
+        if warnings:
+            lines += ["", *warnings]
+    if others:
+        lines += ["", "### Payment methods, auto-reload and credits", "", *(_other_line(s) for s in others)]
+    if note:
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def _scope_title(key: str, figures: LiveFigures | None) -> str:
+    if key == _ORGANIZATION:
+        return "**organization**"
+    name = figures.names.get(key) if figures else None
+    return f"**{name}** (`{key}`)" if name else f"`{key}`"
+
+
+def _row(scope: _Scope, figures: LiveFigures | None) -> str:
+    limit = "<br>".join(_limit_line(s) for s in scope.limit) or "unchanged"
+    alerts = "<br>".join(_alert_line(s) for s in scope.alerts) or "unchanged"
+    spend = ""
+    if figures:
+        spend = (
+            f" {_usd(figures.month_to_date.get(scope.key, Decimal(0)))} |"
+            f" {_usd(figures.last_month.get(scope.key, Decimal(0)))} |"
+        )
+    return f"| {_scope_title(scope.key, figures)} | {limit} |{spend} {alerts} |"
+
+
+def _warnings(scope: _Scope, figures: LiveFigures | None) -> list[str]:
+    """Plain-language flags a reviewer should not miss."""
+    found = []
+    for step in scope.limit:
+        if step.op == "delete" and step.old.get("on_delete") == "remove":
+            found.append(f"- ⚠️ {_scope_title(scope.key, figures)}: the spend limit is **removed**; nothing caps spend")
+        new = step.new.get("monthly_limit_usd")
+        if figures is None or new in (None, UNKNOWN):
+            continue
+        try:
+            declared = Decimal(str(new))
+        except ArithmeticError:
+            continue
+        spent, last = figures.month_to_date.get(scope.key, Decimal(0)), figures.last_month.get(scope.key, Decimal(0))
+        if declared < spent * Decimal("1.10"):
+            found.append(
+                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within 10% of "
+                f"month-to-date spend ({_usd(spent)}): traffic may be refused this month"
+            )
+        elif declared < last:
+            found.append(
+                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is below last month's "
+                f"spend ({_usd(last)})"
+            )
+    return found
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("preview", help="the JSON of `pulumi preview --json` (or `-` for standard input)")
+    parser.add_argument("--output", "-o", help="write the Markdown here instead of standard output")
+    parser.add_argument(
+        "--no-live", action="store_true", help="leave out spend figures (no request to the account is made)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("openai-billing: this command is not built yet")
+    from .config import scrub
+
+    text = sys.stdin.read() if args.preview == "-" else Path(args.preview).read_text()
+    try:
+        preview = json.loads(text)
+    except json.JSONDecodeError as exc:
+        print(f"openai-billing plan-report: {args.preview} is not JSON ({exc})", file=sys.stderr)
+        return 2
+    if not isinstance(preview, dict):
+        print(f"openai-billing plan-report: {args.preview} is not a `pulumi preview --json` document", file=sys.stderr)
+        return 2
+    figures, note = None, ""
+    if not args.no_live:
+        try:
+            figures = read_live_figures()
+        except Exception as exc:  # a report without figures beats no report on the pull request
+            note = f"_Spend figures unavailable: {scrub(str(exc))}_"
+    report = render(preview, figures, note=note)
+    if args.output:
+        Path(args.output).write_text(report)
+    else:
+        sys.stdout.write(report)
+    return 0

@@ -207,11 +207,17 @@ class Plugin:
 
 @dataclass
 class Change:
-    """What a step does to one resource: ``op`` is create, update, replace, delete or same."""
+    """What a step does to one resource: ``op`` is create, update, replace, delete or same.
+
+    ``old`` (id, inputs, outputs) and ``new_inputs`` are the states :meth:`StepResult.to_preview_json` writes."""
 
     op: str
     type: str
     properties: list[str] = field(default_factory=list)
+    urn: str = ""
+    old: dict[str, Any] | None = None
+    new_inputs: dict[str, Any] | None = None
+    secrets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -227,6 +233,37 @@ class StepResult:
     def changed(self) -> dict[str, Change]:
         """Only the resources the step changes (everything but ``same``)."""
         return {name: c for name, c in self.changes.items() if c.op != "same"}
+
+    def to_preview_json(self) -> dict[str, Any]:
+        """The shape of ``pulumi preview --json`` (steps with old and new state, diff reasons, a change
+        summary), so tools such as ``openai-billing plan-report`` read either. Secrets are ``"[secret]"``."""
+        steps = []
+        summary: dict[str, int] = {}
+        for change in self.changes.values():
+            summary[change.op] = summary.get(change.op, 0) + 1
+            step: dict[str, Any] = {"op": change.op, "urn": change.urn}
+            if change.old is not None:
+                step["oldState"] = {
+                    "urn": change.urn,
+                    "type": change.type,
+                    "custom": True,
+                    "id": change.old.get("id", ""),
+                    "inputs": _masked(change.old.get("inputs") or {}, change.secrets),
+                    "outputs": _masked(change.old.get("outputs") or {}, change.secrets),
+                }
+            if change.new_inputs is not None:
+                step["newState"] = {
+                    "urn": change.urn,
+                    "type": change.type,
+                    "custom": True,
+                    "inputs": _masked(change.new_inputs, change.secrets),
+                }
+            if change.op in ("update", "replace") and change.properties:
+                step["diffReasons"] = list(change.properties)
+            if change.op == "replace":
+                step["replaceReasons"] = list(change.properties)
+            steps.append(step)
+        return {"steps": steps, "changeSummary": summary}
 
     def summary(self) -> str:
         lines = []
@@ -251,6 +288,47 @@ class _Resource:
     secrets: list[str] = field(default_factory=list)
 
 
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _make_urn(stack: Stack, parent: str, type_: str, name: str, *, project: str = "", stack_name: str = "") -> str:
+    """The engine's URN: a child's type is qualified by its parent's (the root stack qualifies nothing)."""
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != _STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack_name or stack.stack}::{project or stack.project}::{type_}::{name}"
+
+
+def _alias_urns(stack: Stack, request: Any) -> list[str]:
+    """The URNs a registration's ``aliases`` stand for (full URNs, or specs resolved against the request)."""
+    urns = []
+    for alias in request.aliases:
+        if alias.WhichOneof("alias") == "urn":
+            urns.append(alias.urn)
+            continue
+        spec = alias.spec
+        which = spec.WhichOneof("parent")
+        parent = (
+            "" if which == "noParent" and spec.noParent else spec.parentUrn if which == "parentUrn" else request.parent
+        )
+        urns.append(
+            _make_urn(
+                stack,
+                parent,
+                spec.type or request.type,
+                spec.name or request.name,
+                project=spec.project,
+                stack_name=spec.stack,
+            )
+        )
+    return urns
+
+
+def _masked(values: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
+    return {k: SECRET_MARKER if k in secrets else v for k, v in values.items() if k != _PROVIDER_KEY}
+
+
 def _short_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
@@ -258,6 +336,10 @@ def _short_name(urn: str) -> str:
 def _changed_props(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     keys = (set(old) | set(new)) - {_PROVIDER_KEY}
     return sorted(k for k in keys if old.get(k) != new.get(k))
+
+
+def _old(resource: _Resource) -> dict[str, Any]:
+    return {"id": resource.id, "inputs": dict(resource.inputs), "outputs": dict(resource.outputs)}
 
 
 class Stack:
@@ -359,10 +441,10 @@ class Stack:
                     kept.append(r)
                     continue
                 if not id_:
-                    changes[r.name] = Change("delete", r.type)
+                    changes[r.name] = Change("delete", r.type, urn=r.urn, old=_old(r), secrets=r.secrets)
                     continue
                 props = _changed_props(outputs, outs)
-                changes[r.name] = Change("update" if props else "same", r.type, props)
+                changes[r.name] = Change("update" if props else "same", r.type, props, r.urn, _old(r), outs, r.secrets)
                 self._remember(r, "outputs", outs)
                 if inputs is not None:
                     self._remember(r, "inputs", inputs)
@@ -383,12 +465,19 @@ class Stack:
                 except PluginError as exc:
                     errors.append(f"{r.name}: {exc}")
                     break
-                changes[r.name] = Change("delete", r.type)
+                changes[r.name] = Change("delete", r.type, urn=r.urn, old=_old(r), secrets=r.secrets)
                 self._resources.remove(r)
                 self._save()
         if errors:
             raise DeploymentError("destroy", errors)
         return StepResult("destroy", changes, {}, {})
+
+    def _rename(self, r: _Resource, urn: str, name: str) -> None:
+        """An alias matched: the resource in state is the one now registered under ``urn``."""
+        for key in r.secrets:
+            if (r.urn, key) in self._secret_values:
+                self._secret_values[(urn, key)] = self._secret_values.pop((r.urn, key))
+        r.urn, r.name = urn, name
 
     def _remember(self, r: _Resource, part: str, values: dict[str, Any]) -> None:
         for key in r.secrets:
@@ -408,7 +497,13 @@ class Stack:
             elif not engine.errors:
                 for r in self._resources:
                     if r.urn not in engine.registered:
-                        engine.changes[r.name] = Change("delete", r.type)
+                        engine.changes[r.name] = Change(
+                            "delete",
+                            r.type,
+                            urn=r.urn,
+                            old=_old(r),
+                            secrets=r.secrets,
+                        )
         if not preview:
             self._save()
         if engine.errors:
@@ -445,8 +540,8 @@ class _Engine:
                 from pulumi.runtime.proto import resource_pb2
                 from pulumi.runtime.sync_await import _ensure_event_loop
 
-                urn = self.make_urn(request.parent, request.type, request.name)
-                if request.type == "pulumi:pulumi:Stack" or not request.custom:
+                urn = _make_urn(engine.stack, request.parent, request.type, request.name)
+                if request.type == _STACK_TYPE or not request.custom:
                     return resource_pb2.RegisterResourceResponse(urn=urn)
                 _ensure_event_loop()
                 raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
@@ -454,7 +549,8 @@ class _Engine:
                     {k for k, v in raw.items() if rpc.is_rpc_secret(v)} | set(request.additionalSecretOutputs)
                 )
                 inputs = _unknowns_as_sentinel({k: rpc.unwrap_rpc_secret(v) for k, v in raw.items()})
-                id_, state = engine.register(urn, request.type, request.name, inputs, secrets)
+                aliases = _alias_urns(engine.stack, request)
+                id_, state = engine.register(urn, request.type, request.name, inputs, secrets, aliases)
                 obj = _sync_await(rpc.serialize_properties(state, {}))
                 return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
@@ -503,13 +599,17 @@ class _Engine:
         return exports
 
     def register(
-        self, urn: str, type_: str, name: str, news: dict[str, Any], secrets: list[str]
+        self, urn: str, type_: str, name: str, news: dict[str, Any], secrets: list[str], aliases: list[str] = ()
     ) -> tuple[str, dict[str, Any]]:
         stack = self.stack
         with self._lock:
             self.registered.add(urn)
             self._in_flight += 1
             old = next((r for r in stack._resources if r.urn == urn), None)
+            if old is None:
+                old = next((r for r in stack._resources if r.urn in aliases), None)
+                if old is not None:
+                    stack._rename(old, urn, name)
         try:
             return self._step(urn, type_, name, news, secrets, old)
         except PluginError as exc:
@@ -540,30 +640,35 @@ class _Engine:
         unknown_outputs = {k: UNKNOWN for k, v in news.items() if v is None}
         if old is None:
             if self.preview:
-                self.changes[name] = Change("create", type_)
+                self.changes[name] = Change("create", type_, urn=urn, new_inputs=inputs, secrets=secrets)
                 return "", {**unknown_outputs, **inputs}
             return self._create(urn, type_, name, inputs, secrets, op="create")
         old_outputs = stack._restore_secrets(old, "outputs")
+        was = {"id": old.id, "inputs": old_inputs, "outputs": old_outputs}
         diff = self.plugin.diff(urn, old.id, old_outputs, inputs)
         props = [p for p in _changed_props(old_outputs, inputs) if p in inputs]
         if diff.replaces:
             if self.preview:
-                self.changes[name] = Change("replace", type_, sorted(diff.replaces))
+                self.changes[name] = Change("replace", type_, sorted(diff.replaces), urn, was, inputs, secrets)
                 return "", {**unknown_outputs, **inputs}
             if diff.delete_before_replace:
                 self.plugin.delete(urn, old.id, old_outputs)
                 self._forget(old)
-                return self._create(urn, type_, name, inputs, secrets, op="replace", replaced=sorted(diff.replaces))
-            id_, outs = self._create(urn, type_, name, inputs, secrets, op="replace", replaced=sorted(diff.replaces))
+                return self._create(
+                    urn, type_, name, inputs, secrets, op="replace", replaced=sorted(diff.replaces), was=was
+                )
+            id_, outs = self._create(
+                urn, type_, name, inputs, secrets, op="replace", replaced=sorted(diff.replaces), was=was
+            )
             self.plugin.delete(urn, old.id, old_outputs)
             self._forget(old)
             return id_, outs
         if not diff.changes:
-            self.changes[name] = Change("same", type_)
+            self.changes[name] = Change("same", type_, [], urn, was, inputs, secrets)
             if not self.preview:
                 stack._remember(old, "inputs", inputs)
             return old.id, old_outputs
-        self.changes[name] = Change("update", type_, props)
+        self.changes[name] = Change("update", type_, props, urn, was, inputs, secrets)
         if self.preview:
             return old.id, {**old_outputs, **inputs}
         outs = self.plugin.update(urn, old.id, old_outputs, inputs)
@@ -583,8 +688,9 @@ class _Engine:
         *,
         op: str,
         replaced: list[str] | None = None,
+        was: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        self.changes[name] = Change(op, type_, replaced or [])
+        self.changes[name] = Change(op, type_, replaced or [], urn, was, inputs, secrets)
         id_, outs = self.plugin.create(urn, inputs)
         resource = _Resource(urn, type_, name, id_, {}, {}, secrets)
         self.stack._remember(resource, "inputs", inputs)
@@ -613,5 +719,5 @@ class _Engine:
             except PluginError as exc:
                 self.errors.append(f"{r.name}: {exc}")
                 return
-            self.changes[r.name] = Change("delete", r.type)
+            self.changes[r.name] = Change("delete", r.type, urn=r.urn, old=_old(r), secrets=r.secrets)
             self._forget(r)

@@ -7,6 +7,7 @@ children are ordinary resources, so everything about them (adoption, retention, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
@@ -92,7 +93,9 @@ class Budget(pulumi.ComponentResource):
     Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
     is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
     (plain values), because they decide which children exist. Extra keyword arguments reach the limit
-    (``on_delete``, ``adopt_existing``, ``acknowledge_until``).
+    (``on_delete``, ``adopt_existing``, ``acknowledge_until``); ``limit_aliases`` moves a limit declared
+    before under the budget without recreating it, e.g.
+    ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
     """
 
     limit: ProjectSpendLimit | OrganizationSpendLimit | None
@@ -107,6 +110,7 @@ class Budget(pulumi.ComponentResource):
         alert_at_percent: list[int | float | str | Decimal] | None = None,
         project_id: str | None = None,
         hard_limit_percent: int | float | str | Decimal | None = None,
+        limit_aliases: Sequence[pulumi.Alias | str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         **limit_options: Any,
     ) -> None:
@@ -138,7 +142,7 @@ class Budget(pulumi.ComponentResource):
             )
 
         super().__init__("openai-billing:index:Budget", resource_name, inputs.model_dump(mode="json"), opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, aliases=list(limit_aliases) if limit_aliases else None)
         self.limit = None
         if hard is not None:
             amount = amount_at(inputs.monthly_budget_usd, hard)

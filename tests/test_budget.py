@@ -1,0 +1,106 @@
+"""The Budget component: children per percentage, optional hard limit, moving a limit under it with aliases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import Api, plugin_config, write_program
+
+from pulumi_openai_billing.resources.budget import BudgetInputs, amount_at
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import DeploymentError, Stack
+
+
+def test_budget_alerts_without_blocking_by_default(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    team = api.project("team-a")
+    program = write_program(
+        tmp_path,
+        f'billing.Budget("team-a", monthly_budget_usd="333.33", recipients=["FinOps@Example.com"], project_id="{team}")\n',
+    )
+    up = Stack(program, config=plugin_config(sandbox)).up()
+    assert up.ops() == {"team-a-alert-50": "create", "team-a-alert-80": "create", "team-a-alert-100": "create"}
+    alerts = {a["notification_channel"]["subject_prefix"]: a for a in api.alerts(team)}
+    # 333.33 x 50% = 166.665 -> 166.67 (half up); x 80% = 266.664 -> 266.66; x 100% = 333.33
+    assert {p: a["threshold_amount"] for p, a in alerts.items()} == {
+        "[budget team-a 50%]": 16667,
+        "[budget team-a 80%]": 26666,
+        "[budget team-a 100%]": 33333,
+    }
+    assert all(a["notification_channel"]["recipients"] == ["FinOps@example.com"] for a in alerts.values())
+    assert api.http.get(f"organization/projects/{team}/spend_limit").status_code == 404, "a budget never blocks"
+
+
+def test_budget_with_hard_limit_and_custom_percentages(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    program = write_program(
+        tmp_path,
+        'billing.Budget("org", monthly_budget_usd=2000, recipients=["a@example.com"], '
+        "alert_at_percent=[25, 12.5, 90], hard_limit_percent=90)\n",
+    )
+    up = Stack(program, config=plugin_config(sandbox)).up()
+    assert set(up.ops()) == {"org-limit", "org-alert-12.5", "org-alert-25", "org-alert-90"}
+    assert api.get("organization/spend_limit")["threshold_amount"] == 180000
+    assert sorted(a["threshold_amount"] for a in api.alerts()) == [25000, 50000, 180000]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ("alert_at_percent=[80, 80.0]", "alert_at_percent names 80 more than once"),
+        ("alert_at_percent=[0]", "at least 0.01"),
+        ("hard_limit_percent=90", "alerts at 100% are above hard_limit_percent (90%)"),
+        ('monthly_budget_usd="12.345"', "more than two decimals"),
+        ("recipients=[]", "at least one e-mail address"),
+    ],
+)
+def test_bad_budget_is_refused_before_anything_is_registered(
+    sandbox: Sandbox, api: Api, tmp_path: Path, arguments: str, message: str
+) -> None:
+    defaults = {"monthly_budget_usd": "100", "recipients": '["a@example.com"]'}
+    name = arguments.split("=", 1)[0]
+    args = ", ".join([arguments, *(f"{k}={v}" for k, v in defaults.items() if k != name)])
+    program = write_program(tmp_path, f'billing.Budget("b", {args})\n')
+    api.clear_requests()
+    with pytest.raises(DeploymentError, match=re.escape(message)):
+        Stack(program, config=plugin_config(sandbox)).up()
+    assert api.writes() == []
+
+
+def test_amounts_round_half_up_to_whole_cents() -> None:
+    assert amount_at("0.05", "50") == "0.03"
+    assert amount_at("10.01", "33.33") == "3.34"  # 3.336333 -> 3.34
+    assert amount_at("999.99", "100") == "999.99"
+    assert BudgetInputs.model_validate({"monthly_budget_usd": 1, "recipients": ["a@b.co"]}).alert_at_percent == [
+        "50",
+        "80",
+        "100",
+    ]
+
+
+def test_moving_a_limit_under_a_budget_with_aliases_keeps_it(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    before = write_program(tmp_path, 'billing.OrganizationSpendLimit("org-cap", monthly_limit_usd=1000)\n')
+    Stack(before, config=plugin_config(sandbox), state_file=state).up()
+    after = write_program(
+        tmp_path,
+        'billing.Budget("org", monthly_budget_usd=1000, recipients=["a@example.com"], hard_limit_percent=100,\n'
+        '    limit_aliases=[pulumi.Alias(name="org-cap", parent=pulumi.ROOT_STACK_RESOURCE)])\n',
+    )
+    api.clear_requests()
+    up = Stack(after, config=plugin_config(sandbox), state_file=state).up()
+    assert up.ops()["org-limit"] == "same" and "org-cap" not in up.ops()
+    assert [w["path"] for w in api.writes()] == ["/v1/organization/spend_alerts"] * 3  # the limit is not touched
+
+    # Without the alias the old resource is dropped (the live limit retained) and the new one refuses to
+    # take a live limit over: nothing disappears, and the error says what to do.
+    state.unlink()
+    adopted = 'billing.OrganizationSpendLimit("org-cap", monthly_limit_usd=1000, adopt_existing=True)\n'
+    Stack(write_program(tmp_path, adopted), config=plugin_config(sandbox), state_file=state).up()
+    plain = write_program(
+        tmp_path,
+        'billing.Budget("org", monthly_budget_usd=1000, recipients=["a@example.com"], hard_limit_percent=100)\n',
+    )
+    with pytest.raises(DeploymentError, match="adopt_existing=True"):
+        Stack(plain, config=plugin_config(sandbox), state_file=state).up()
+    assert api.get("organization/spend_limit")["threshold_amount"] == 100000

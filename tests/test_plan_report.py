@@ -1,0 +1,169 @@
+"""``openai-billing plan-report``: a preview's billing impact as Markdown, with live spend figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import Api, plugin_config, write_program
+from pulumi_openai_billing import cli
+from pulumi_openai_billing.plan_report import render
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import Stack
+
+
+def _month() -> str:
+    now = datetime.now(timezone.utc)
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def _last_month_timestamp() -> int:
+    now = datetime.now(timezone.utc)
+    year, month = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
+    return int(datetime(year, month, 15, tzinfo=timezone.utc).timestamp())
+
+
+BUDGET = (
+    'billing.Budget("team-a", monthly_budget_usd={budget}, recipients=["finops@example.com"], project_id="{team}",\n'
+    "    hard_limit_percent=100{extra})\n"
+)
+
+
+@pytest.fixture
+def planned(sandbox: Sandbox, api: Api, tmp_path: Path) -> tuple[Path, str]:
+    """A preview that lowers team-a's budget from 1000 to 400 and drops an organization alert."""
+    team = api.project("team-a")
+    api.post("sandbox/usage", {"project_id": team, "amount_usd": "300", "timestamp": _last_month_timestamp()})
+    api.post("sandbox/usage", {"project_id": team, "amount_usd": "95.004"})
+    state = tmp_path / "state.json"
+    first = BUDGET.format(budget=1000, team=team, extra="")
+    org_alert = 'billing.OrganizationSpendAlert("org-5k", threshold_usd=5000, recipients=["cfo@example.com"])\n'
+    Stack(write_program(tmp_path, first + org_alert), config=plugin_config(sandbox), state_file=state).up()
+    second = BUDGET.format(budget=400, team=team, extra=f', acknowledge_until="{_month()}"')
+    preview = Stack(write_program(tmp_path, second), config=plugin_config(sandbox), state_file=state).preview()
+    assert "monthly_limit_usd" in preview.changed()["team-a-limit"].properties
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(preview.to_preview_json()))
+    return path, team
+
+
+def test_report_shows_limit_change_spend_and_alerts_per_scope(
+    planned: tuple[Path, str], env: None, api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, team = planned
+    api.clear_requests()
+    assert cli.main(["plan-report", str(path)]) == 0
+    report = capsys.readouterr().out
+    assert api.writes() == []
+    row = next(line for line in report.splitlines() if f"`{team}`" in line)
+    assert row.startswith(f"| **team-a** (`{team}`) | 1,000.00 USD → **400.00 USD** | 95.00 USD | 300.00 USD |")
+    assert "changed: 500.00 USD to finops@example.com (subject prefix `[budget team-a 50%]`) → 200.00 USD" in row
+    assert "changed: 1,000.00 USD to finops@example.com" in row and "→ 400.00 USD" in row
+    org = next(line for line in report.splitlines() if line.startswith("| **organization**"))
+    assert "removed: 5,000.00 USD to cfo@example.com" in org and "| 95.00 USD | 300.00 USD |" in org
+    assert "the new limit 400.00 USD is below last month's spend (300.00 USD)" not in report  # 400 > 300
+    assert "2 scope(s) change" in report
+
+
+def test_report_without_live_figures_makes_no_request(
+    planned: tuple[Path, str], env: None, api: Api, tmp_path: Path
+) -> None:
+    path, team = planned
+    out = tmp_path / "report.md"
+    api.clear_requests()
+    assert cli.main(["plan-report", str(path), "--no-live", "--output", str(out)]) == 0
+    assert api.requests() == []
+    report = out.read_text()
+    assert f"| `{team}` | 1,000.00 USD → **400.00 USD** | changed:" in report
+    assert "Month-to-date" not in report
+
+
+def test_report_warns_when_a_new_limit_is_near_spend() -> None:
+    preview = {
+        "steps": [
+            {
+                "op": "update",
+                "urn": "urn:pulumi:dev::billing::pulumi-python:dynamic/openai-billing:ProjectSpendLimit::lim",
+                "oldState": {
+                    "type": "pulumi-python:dynamic/openai-billing:ProjectSpendLimit",
+                    "outputs": {"project_id": "proj_1", "monthly_limit_usd": "500.00"},
+                },
+                "newState": {
+                    "type": "pulumi-python:dynamic/openai-billing:ProjectSpendLimit",
+                    "inputs": {"project_id": "proj_1", "monthly_limit_usd": "100.00"},
+                },
+            }
+        ]
+    }
+    from decimal import Decimal
+
+    from pulumi_openai_billing.plan_report import LiveFigures
+
+    figures = LiveFigures("2026-11", {"proj_1": Decimal("95")}, {"proj_1": Decimal("50")}, {"proj_1": "web"})
+    report = render(preview, figures)
+    assert "⚠️ **web** (`proj_1`): the new limit 100.00 USD is within 10% of month-to-date spend (95.00 USD)" in report
+
+
+def test_report_reads_the_pulumi_cli_shape() -> None:
+    """Steps as `pulumi preview --json` writes them: a replace comes with create-replacement and
+    delete-replaced steps, other providers' resources and unchanged ones are left out, secrets masked."""
+    limit_type = "pulumi-python:dynamic/openai-billing:ProjectSpendLimit"
+    urn = f"urn:pulumi:dev::billing::{limit_type}::team-b-limit"
+    old = {"type": limit_type, "outputs": {"project_id": "proj_old", "monthly_limit_usd": "100.00"}}
+    new = {"type": limit_type, "inputs": {"project_id": "proj_new", "monthly_limit_usd": "100.00"}}
+    preview = {
+        "steps": [
+            {"op": "same", "urn": "urn:pulumi:dev::billing::pulumi:pulumi:Stack::billing-dev"},
+            {
+                "op": "create",
+                "urn": "urn:pulumi:dev::billing::aws:s3/bucket:Bucket::logs",
+                "newState": {"type": "aws:s3/bucket:Bucket"},
+            },
+            {"op": "create-replacement", "urn": urn, "oldState": old, "newState": new},
+            {"op": "replace", "urn": urn, "oldState": old, "newState": new, "replaceReasons": ["project_id"]},
+            {"op": "delete-replaced", "urn": urn, "oldState": old},
+            {
+                "op": "create",
+                "urn": "urn:pulumi:dev::billing::pulumi-python:dynamic/openai-billing:CreditPurchase::q4",
+                "newState": {
+                    "type": "pulumi-python:dynamic/openai-billing:CreditPurchase",
+                    "inputs": {"amount_usd": "500.00", "purchase_key": "2026-q4"},
+                },
+            },
+            {
+                "op": "create",
+                "urn": "urn:pulumi:dev::billing::pulumi-python:dynamic/openai-billing:PaymentMethod::card",
+                "newState": {
+                    "type": "pulumi-python:dynamic/openai-billing:PaymentMethod",
+                    "inputs": {"token": "[secret]"},
+                },
+            },
+        ],
+        "changeSummary": {"same": 1, "create": 3, "replace": 1},
+    }
+    report = render(preview, None)
+    assert report.count("`proj_new`") == 1 and "logs" not in report
+    assert "100.00 USD → **100.00 USD**" in report
+    assert "**q4**: buys **500.00 USD** of credits (purchase key `2026-q4`, charged once)" in report
+    assert "**card** (PaymentMethod): create" in report
+
+
+def test_report_without_a_key_still_reports_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"steps": []}))
+    assert cli.main(["plan-report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "No billing changes." in out and "_Spend figures unavailable:" in out and "OPENAI_ADMIN_KEY" in out
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("Previewing update (dev):\n")
+    assert cli.main(["plan-report", str(path), "--no-live"]) == 2
+    assert "is not JSON" in capsys.readouterr().err
