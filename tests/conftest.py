@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis  # noqa: F401  (imported here, not first at session end by its plugin: see below)
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from pulumi_openai_billing import providers
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import Plugin
+
+# hypothesis's pytest plugin imports hypothesis at the end of a session that did not; under CPython 3.11.7 that
+# late import (assertion-rewritten, from a deep stack) can fail with "AST constructor recursion depth mismatch".
 
 ADMIN_KEY = "sk-admin-test-key-0123456789"  # a fake key: only the sandbox knows it
 
