@@ -1,13 +1,512 @@
-"""Not built yet."""
+"""Write a Pulumi program (or a YAML description) declaring every live spend limit and spend alert.
+
+It reads the account the settings point at (OPENAI_ADMIN_KEY, OPENAI_BILLING_BASE_URL,
+OPENAI_BILLING_ORGANIZATION): the organization's limit and alerts and those of every active project
+(archived projects are skipped). Each generated resource adopts its live counterpart (limits with
+adopt_existing=True, alerts with adopt_alert_id), so the first `pulumi up` of the program writes nothing.
+`--format yaml` writes the configuration file that `simulate --config` reads instead.
+Exit status: 0 written, 1 refused (existing files) or the API failed, 2 a setting or an option is wrong.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+import textwrap
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic_core import ErrorDetails
+
+from . import __version__, config
+from .client import OpenAIError, RequestFailed
+from .functions import Project, SpendAlert, SpendLimit, get_spend_limit, list_projects, list_spend_alerts
+from .money import MoneyError, parse_usd
+from .resources._base import ProviderError
+from .whoami import MISSING_KEY
+
+# -- the configuration file (`--format yaml`, read back by `simulate --config`) --------------------------
+
+
+def _usd(minimum: str) -> BeforeValidator:
+    """Dollars as int, float or string -> an exact two-decimal Decimal of at least ``minimum``."""
+
+    def validate(value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None  # "no limit" where the field allows it; pydantic refuses it elsewhere
+        return parse_usd(value, info.field_name or "amount", minimum=Decimal(minimum))
+
+    return BeforeValidator(validate)
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AlertConfig(_ConfigModel):
+    """One spend alert: an e-mail to ``recipients`` when the scope's month-to-date spend reaches the threshold."""
+
+    threshold_usd: Annotated[Decimal, _usd("0")]
+    recipients: Annotated[tuple[str, ...], Field(min_length=1)]
+    subject_prefix: str | None = None
+
+
+class OrganizationConfig(_ConfigModel):
+    """The organization's monthly limit (None: no limit) and alerts."""
+
+    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
+    alerts: tuple[AlertConfig, ...] = ()
+
+
+class ProjectConfig(_ConfigModel):
+    """A project's monthly limit (None: no limit) and alerts; ``project_id`` is the live project (``proj_…``)."""
+
+    project_id: Annotated[str, Field(min_length=1)]
+    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
+    alerts: tuple[AlertConfig, ...] = ()
+
+
+class BillingConfig(_ConfigModel):
+    """A whole account's limits and alerts; projects are keyed by name (``name (proj_…)`` when names repeat)."""
+
+    organization: OrganizationConfig = OrganizationConfig()
+    projects: dict[str, ProjectConfig] = {}
+
+
+class ConfigFileError(ValueError):
+    """A configuration file that cannot be read; the message names the file and each problem."""
+
+
+def load_config(path: str | Path) -> BillingConfig:
+    """Read a configuration file written by ``export --format yaml`` (or by hand in the same shape)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: expected a mapping with `organization` and `projects`")
+    if isinstance(data.get("projects"), dict):
+        data = {**data, "projects": {str(name): value for name, value in data["projects"].items()}}
+    try:
+        return BillingConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error) for error in exc.errors())
+        raise ConfigFileError(f"{path}: {problems}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    message = str(cause) if isinstance(cause, MoneyError) else error["msg"]
+    return f"{where}: {message}"
+
+
+def dump_config(billing: BillingConfig, header: Sequence[str] = ()) -> str:
+    """The YAML text of a configuration (amounts as two-decimal strings), after ``header`` comment lines."""
+    body = yaml.safe_dump(billing.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=1000)
+    return "".join(f"# {line}\n" for line in header) + body
+
+
+# -- the live account -----------------------------------------------------------------------------------
+
+_ORGANIZATION = "organization"
+"""The organization's slug: its resources are ``organization-limit``, ``organization-alert-<threshold>``…"""
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The organization (``project`` None) or one active project, with its live limit and alerts."""
+
+    slug: str
+    project: Project | None
+    limit: SpendLimit | None
+    alerts: tuple[SpendAlert, ...]
+
+    @property
+    def title(self) -> str:
+        """``'Team A' (proj_…)`` for a project: the (shortened) name as a Python literal, safe in a comment."""
+        if self.project is None:
+            return "the organization"
+        return f"{_shown(self.project.name)} ({self.project.id})"
+
+    @property
+    def empty(self) -> bool:
+        return self.limit is None and not self.alerts
+
+    def above_limit(self, alert: SpendAlert) -> bool:
+        """An alert the limit makes unreachable: declaring it needs ``allow_above_limit=True``."""
+        return self.limit is not None and Decimal(alert.threshold_usd) > Decimal(self.limit.monthly_limit_usd)
+
+    def alert_names(self) -> list[tuple[str, SpendAlert]]:
+        """``<slug>-alert-<threshold>``, with ``-2``, ``-3``… for equal thresholds, in a stable order."""
+        names: list[tuple[str, SpendAlert]] = []
+        taken: set[str] = set()
+        for alert in self.alerts:
+            names.append((_unique(f"{self.slug}-alert-{_amount_label(alert.threshold_usd)}", taken), alert))
+        return names
+
+
+@dataclass(frozen=True)
+class _Account:
+    base_url: str
+    organization: str | None
+    binding: str
+    exported_at: str
+    org: _Scope
+    projects: tuple[_Scope, ...]
+    archived: tuple[Project, ...]
+
+
+def _read_account(settings: config.Settings) -> _Account:
+    """Projects, limits and alerts, through the same functions programs use (the same settings and errors)."""
+    every = sorted(list_projects(include_archived=True), key=lambda p: p.created_at or 0)  # ties: API order
+    active = [p for p in every if p.status != "archived" and p.archived_at is None]
+    taken = {_ORGANIZATION}  # a project named Organization becomes organization-2
+    scopes = tuple(
+        _Scope(_unique(_slug(p.name) or _slug(p.id), taken), p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)))
+        for p in active
+    )
+    return _Account(
+        base_url=settings.base_url,
+        organization=settings.organization,
+        binding=settings.organization_binding,
+        exported_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        org=_Scope(_ORGANIZATION, None, get_spend_limit(), _sorted(list_spend_alerts())),
+        projects=scopes,
+        archived=tuple(p for p in every if p not in active),
+    )
+
+
+def _shown(name: str, limit: int = 60) -> str:
+    """A project name for a comment: a Python literal (newlines and all escaped), shortened past ``limit``."""
+    return repr(name) if len(name) <= limit else repr(name[: limit - 1]) + "…"
+
+
+def _sorted(alerts: Iterable[SpendAlert]) -> tuple[SpendAlert, ...]:
+    return tuple(sorted(alerts, key=lambda a: (a.threshold_cents, a.recipients, a.subject_prefix or "", a.id)))
+
+
+def _slug(text: str) -> str:
+    """Lower-case ASCII letters and digits joined by single hyphens, at most 48 characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:48].rstrip("-")
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``… when taken; records the result."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _amount_label(usd: str) -> str:
+    """``"500.00"`` -> ``500``; ``"12.50"`` stays ``12.50`` (a resource-name part)."""
+    return usd.removesuffix(".00")
+
+
+def _config_of(account: _Account) -> BillingConfig:
+    def alerts(scope: _Scope) -> tuple[AlertConfig, ...]:
+        return tuple(
+            AlertConfig(threshold_usd=a.threshold_usd, recipients=a.recipients, subject_prefix=a.subject_prefix)
+            for a in scope.alerts
+        )
+
+    def limit(scope: _Scope) -> str | None:
+        return scope.limit.monthly_limit_usd if scope.limit else None
+
+    names = [s.project.name for s in account.projects if s.project]
+    projects = {}
+    for scope in account.projects:
+        assert scope.project is not None
+        name = scope.project.name
+        key = name if names.count(name) == 1 else f"{name} ({scope.project.id})"
+        projects[key] = ProjectConfig(project_id=scope.project.id, monthly_limit_usd=limit(scope), alerts=alerts(scope))
+    organization = OrganizationConfig(monthly_limit_usd=limit(account.org), alerts=alerts(account.org))
+    return BillingConfig(organization=organization, projects=projects)
+
+
+# -- Python emitter: literals through repr(), laid out as `ruff format` lays them out --------------------
+
+_LINE = 88
+"""ruff's default line length: generated programs are checked where no configuration applies."""
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _string(value: str) -> str:
+    """A string literal in the quotes ruff prefers: double, unless that needs more escapes than single."""
+    if value.count('"') > value.count("'"):
+        return repr(value)
+    inner = "".join('\\"' if c == '"' else "'" if c == "'" else repr(c)[1:-1] for c in value)
+    return f'"{inner}"'
+
+
+def _literal(value: object) -> str:
+    return _string(value) if isinstance(value, str) else repr(value)
+
+
+def _argument(key: str, value: object, indent: int) -> list[str]:
+    pad = " " * indent
+    if not isinstance(value, (list, tuple)):
+        return [f"{pad}{key}={_literal(value)},"]
+    items = [_literal(v) for v in value]
+    flat = f"{pad}{key}=[{', '.join(items)}],"
+    if _width(flat) <= _LINE:
+        return [flat]
+    return [f"{pad}{key}=[", *(f"{pad}    {item}," for item in items), f"{pad}],"]
+
+
+def _call(function: str, name: str, arguments: list[tuple[str, object]], indent: int) -> list[str]:
+    """``function("name", key=value, ...)``, one argument a line with a trailing comma (ruff keeps it so)."""
+    pad = " " * indent
+    lines = [f"{pad}{function}(", f"{pad}    {_string(name)},"]
+    for key, value in arguments:
+        lines.extend(_argument(key, value, indent + 4))
+    return [*lines, f"{pad})"]
+
+
+def _comment(text: str, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    width = _LINE - indent - 2
+    return [f"{pad}# {line}" for line in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)]
+
+
+def _scope_resources(scope: _Scope, indent: int) -> list[str]:
+    """The limit and alert declarations of one scope."""
+    project = scope.project
+    where: list[tuple[str, object]] = [] if project is None else [("project_id", project.id)]
+    kind = "Organization" if project is None else "Project"
+    lines: list[str] = []
+    if scope.limit is not None:
+        arguments = [*where, ("monthly_limit_usd", scope.limit.monthly_limit_usd), ("adopt_existing", True)]
+        lines += _call(f"billing.{kind}SpendLimit", f"{scope.slug}-limit", arguments, indent)
+    for name, alert in scope.alert_names():
+        arguments = [*where, ("threshold_usd", alert.threshold_usd), ("recipients", list(alert.recipients))]
+        if alert.subject_prefix is not None:
+            arguments.append(("subject_prefix", alert.subject_prefix))
+        if scope.above_limit(alert):
+            arguments.append(("allow_above_limit", True))
+        arguments.append(("adopt_alert_id", alert.id))
+        lines += _call(f"billing.{kind}SpendAlert", name, arguments, indent)
+    return lines
+
+
+def _header(account: _Account) -> list[str]:
+    lines = [
+        *_comment(
+            f"OpenAI spend limits and alerts exported by `openai-billing export` (pulumi-openai-billing "
+            f"{__version__}) from {account.base_url} on {account.exported_at}."
+        ),
+        *_comment(f"Organization: {_organization(account)}."),
+        *_comment(
+            "Every resource adopts its live counterpart (adopt_existing, adopt_alert_id), so the first "
+            '`pulumi up` writes nothing. Limits keep on_delete="retain": destroying the stack leaves them in place.'
+        ),
+    ]
+    for setting, value in _stack_settings(account):
+        lines += _comment(f"Stack setting: pulumi config set openai-billing:{setting} {value}")
+    if account.archived:
+        skipped = ", ".join(f"{_shown(p.name)} ({p.id})" for p in account.archived)
+        lines += _comment(f"Skipped archived projects: {skipped}.")
+    empty = [s for s in account.projects if s.empty]
+    if empty:
+        lines += _comment(f"Projects without a limit or an alert: {', '.join(s.title for s in empty)}.")
+    return lines
+
+
+def _stack_settings(account: _Account) -> list[tuple[str, str]]:
+    """The settings a stack of the program needs to reach the same account (besides the key)."""
+    settings = [] if account.base_url == config.DEFAULT_BASE_URL else [("baseUrl", account.base_url)]
+    return settings + ([("organization", account.organization)] if account.organization else [])
+
+
+def _organization(account: _Account) -> str:
+    return account.organization or f"none configured, the key's default organization ({account.binding})"
+
+
+def _module_name(scope: _Scope) -> str:
+    return "project_" + scope.slug.replace("-", "_")
+
+
+def _natural(name: str) -> list[Any]:
+    """isort's (and ruff's) natural order: ``project_a2`` before ``project_a10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _program(account: _Account, split: bool) -> dict[str, str]:
+    """File name -> text of the program's Python modules."""
+    declared = [s for s in account.projects if not s.empty]
+    files: dict[str, str] = {}
+    main = [*_header(account), ""]
+    if not account.org.empty or (declared and not split):
+        main += ["import pulumi_openai_billing as billing", ""]
+    if split and declared:
+        main += [f"import {m}" for m in sorted((_module_name(s) for s in declared), key=_natural)] + [""]
+    if not account.org.empty:
+        main += ["# The organization", *_scope_resources(account.org, 0), ""]
+    for scope in declared:
+        if split:
+            files[f"{_module_name(scope)}.py"] = _project_module(account, scope)
+        else:
+            main += [*_comment(f"Project {scope.title}"), *_scope_resources(scope, 0), ""]
+    if split and declared:
+        main += ["# The projects, one module each", *(f"{_module_name(s)}.declare()" for s in declared), ""]
+    while main and main[-1] == "":
+        main.pop()
+    files["__main__.py"] = "\n".join(main) + "\n"
+    return files
+
+
+def _project_module(account: _Account, scope: _Scope) -> str:
+    lines = [
+        *_comment(f"The spend limit and alerts of project {scope.title}, exported on {account.exported_at}."),
+        *_comment("__main__.py calls declare(); see its header."),
+        "",
+        "import pulumi_openai_billing as billing",
+        "",
+        "",
+        "def declare() -> None:",
+        '    """Declare the spend limit and alerts of this project (each adopts its live one)."""',
+        *_scope_resources(scope, 4),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _project_files(account: _Account, project_name: str, split: bool) -> dict[str, str]:
+    pulumi_yaml = {
+        "name": project_name,
+        "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}},
+        "description": f"OpenAI spend limits and alerts of {account.organization or account.binding}, as code",
+    }
+    return {
+        "Pulumi.yaml": yaml.safe_dump(pulumi_yaml, sort_keys=False, allow_unicode=True),
+        "requirements.txt": f"pulumi-openai-billing>={__version__}\n",
+        **_program(account, split),
+    }
+
+
+# -- the command ----------------------------------------------------------------------------------------
+
+_PROJECT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="python: the program's directory (created); yaml: the file, or - for standard output (default)",
+    )
+    parser.add_argument("--format", choices=("python", "yaml"), default="python", help="default: python")
+    parser.add_argument("--split", action="store_true", help="python: one module per project (project_<slug>.py)")
+    parser.add_argument("--project-name", default="openai-billing", help="the Pulumi project's name (Pulumi.yaml)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("openai-billing: this command is not built yet")
+    problem = _option_problem(args)
+    if problem:
+        return _error(problem, 2)
+    try:
+        settings = config.resolve()
+    except config.ConfigError as exc:
+        return _error(str(exc), 2)
+    if not settings.admin_key:
+        return _error(MISSING_KEY, 2)
+    try:
+        account = _read_account(settings)
+    except (OpenAIError, RequestFailed, ProviderError) as exc:
+        return _error(f"reading the account failed: {config.scrub(str(exc))}", 1)
+    if args.format == "yaml":
+        return _write_yaml(account, args)
+    return _write_program(account, args)
+
+
+def _option_problem(args: argparse.Namespace) -> str | None:
+    if args.format == "yaml" and args.split:
+        return "--split applies to --format python only"
+    if args.format == "python" and not args.output:
+        return "--output DIR is required: the directory to write the program into"
+    if args.format == "python" and args.output == "-":
+        return "a program is several files: --output must name a directory (use --format yaml for standard output)"
+    if not _PROJECT_NAME.match(args.project_name):
+        return "--project-name may hold letters, digits, '_', '.' and '-' only (at most 100)"
+    return None
+
+
+def _error(message: str, status: int) -> int:
+    print(f"openai-billing export: {message}", file=sys.stderr)
+    return status
+
+
+def _summary(account: _Account) -> str:
+    scopes = [account.org, *account.projects]
+    limits = sum(1 for s in scopes if s.limit is not None)
+    alerts = sum(len(s.alerts) for s in scopes)
+    text = f"{limits} limit(s) and {alerts} alert(s) across the organization and {len(account.projects)} project(s)"
+    if account.archived:
+        text += f"; skipped {len(account.archived)} archived project(s)"
+    return text
+
+
+def _write_yaml(account: _Account, args: argparse.Namespace) -> int:
+    header = [
+        f"OpenAI spend limits and alerts exported by `openai-billing export` from {account.base_url}",
+        f"(organization: {_organization(account)}) on {account.exported_at}.",
+        *(f"Skipped archived project {_shown(p.name)} ({p.id})." for p in account.archived),
+    ]
+    text = dump_config(_config_of(account), header)
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        print(f"exported {_summary(account)}", file=sys.stderr)
+        return 0
+    target = Path(args.output)
+    if target.is_dir():
+        return _error(f"{target} is a directory: --format yaml writes one file", 2)
+    if target.exists() and not args.force:
+        return _error(f"{target} exists; pass --force to overwrite it", 1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}: {_summary(account)}")
+    return 0
+
+
+def _write_program(account: _Account, args: argparse.Namespace) -> int:
+    directory = Path(args.output)
+    if directory.exists() and not directory.is_dir():
+        return _error(f"{directory} exists and is not a directory", 2)
+    files = _project_files(account, args.project_name, args.split)
+    existing = sorted(name for name in files if (directory / name).exists())
+    if existing and not args.force:
+        return _error(f"{directory} already holds {', '.join(existing)}; pass --force to overwrite them", 1)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    print(f"wrote {directory}/ ({', '.join(files)}): {_summary(account)}")
+    stale = sorted(p.name for p in directory.glob("project_*.py") if p.name not in files)
+    if stale:
+        print(f"note: {', '.join(stale)} (an earlier export?) is not imported by __main__.py any more; delete it")
+    print(f"next: cd {directory} && pulumi stack init")
+    for setting, value in _stack_settings(account):
+        print(f"      pulumi config set openai-billing:{setting} {value}")
+    print("      pulumi config set --secret openai-billing:adminKey sk-admin-...   (or OPENAI_ADMIN_KEY)")
+    print("      pulumi up   # every resource adopts its live counterpart: nothing is written")
+    return 0
