@@ -55,7 +55,6 @@ class PaymentMethodOutputs(OutputModel):
     exp_month: Annotated[int | None, described("Expiry month, 1-12.")]
     exp_year: Annotated[int | None, described("Expiry year.")]
     fingerprint: Annotated[str | None, described("The same card gives the same fingerprint.")]
-    is_default: Annotated[bool, described("Whether it is the account's default payment method.")]
 
 
 class DefaultPaymentMethodOutputs(OutputModel):
@@ -94,7 +93,6 @@ class PaymentMethodKind(Kind):
             "exp_month": live.get("exp_month"),
             "exp_year": live.get("exp_year"),
             "fingerprint": live.get("fingerprint"),
-            "is_default": bool(live.get("is_default")),
         }
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -200,7 +198,6 @@ class PaymentMethod(BillingResource, module="openai-billing", name="PaymentMetho
     exp_month: pulumi.Output[int]
     exp_year: pulumi.Output[int]
     fingerprint: pulumi.Output[str]
-    is_default: pulumi.Output[bool]
 
     def __init__(
         self,
