@@ -72,7 +72,7 @@ class SpendLimitOutputs(OutputModel):
     currency: Annotated[str, described('Always "USD".')]
     interval: Annotated[str, described('Always "month" (UTC calendar months).')]
     enforcement_status: Annotated[
-        str, described('"active" once month-to-date spend has reached the limit (traffic refused), else "inactive".')
+        str, described('"enforcing" once month-to-date spend has reached the limit (traffic refused), else "inactive".')
     ]
 
 
