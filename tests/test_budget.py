@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Api, plugin_config, write_program
 
+from conftest import Api, plugin_config, write_program
 from pulumi_openai_billing.resources.budget import BudgetInputs, amount_at
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
@@ -17,7 +17,8 @@ def test_budget_alerts_without_blocking_by_default(sandbox: Sandbox, api: Api, t
     team = api.project("team-a")
     program = write_program(
         tmp_path,
-        f'billing.Budget("team-a", monthly_budget_usd="333.33", recipients=["FinOps@Example.com"], project_id="{team}")\n',
+        'billing.Budget("team-a", monthly_budget_usd="333.33", recipients=["FinOps@Example.com"], '
+        f'project_id="{team}")\n',
     )
     up = Stack(program, config=plugin_config(sandbox)).up()
     assert up.ops() == {"team-a-alert-50": "create", "team-a-alert-80": "create", "team-a-alert-100": "create"}

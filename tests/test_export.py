@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -84,16 +83,6 @@ def _make_account(api: Api) -> Account:
     _alert(api, 1_000, ["old@example.com"], project=archived)
     api.post(f"organization/projects/{archived}/archive", {})
     return Account(team_a, research, empty, archived, ids)
-
-
-@pytest.fixture(autouse=True)
-def _forget_program_modules(tmp_path: Path) -> Iterator[None]:
-    """The harness runs programs in this process: drop the modules a split program imported, so no later
-    test (or program) sees them."""
-    yield
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
 
 
 def _export(*args: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,16 @@ billing.OrganizationSpendAlert("extra", threshold_usd=20, recipients=["a@example
     assert preview.changes["alert"].properties == ["project_id"]
     stack.up()
     assert api.alerts() == [] and api.alerts(a) == [] and len(api.alerts(b)) == 1
+
+
+def test_a_programs_own_modules_run_again_at_every_step(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """A module the program imports declares resources at import time: each step must run it again, as each
+    `pulumi` command starts a new process."""
+    program = write_program(tmp_path, "import org_limits  # noqa: F401\n")
+    (program / "org_limits.py").write_text(
+        'import pulumi_openai_billing as billing\nbilling.OrganizationSpendLimit("cap", monthly_limit_usd=10)\n'
+    )
+    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    assert stack.up().ops() == {"cap": "create"}
+    assert stack.preview().ops() == {"cap": "same"}
+    assert "org_limits" not in sys.modules

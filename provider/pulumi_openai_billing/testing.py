@@ -325,6 +325,16 @@ def _alias_urns(stack: Stack, request: Any) -> list[str]:
     return urns
 
 
+def _forget_modules_under(directory: Path) -> None:
+    """Drop the program's own modules after a run, so the next step runs their declarations again (as a
+    new ``pulumi`` process would) and another program's same-named module never stands in for them."""
+    root = directory.resolve()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and Path(path).resolve().is_relative_to(root):
+            del sys.modules[name]
+
+
 def _masked(values: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
     return {k: SECRET_MARKER if k in secrets else v for k, v in values.items() if k != _PROVIDER_KEY}
 
@@ -583,6 +593,7 @@ class _Engine:
                 self.errors.append(f"program: {scrub(str(exc))}")
         finally:
             sys.path.remove(str(self.stack.program))
+            _forget_modules_under(self.stack.program)
             for k, v in old_env.items():
                 if v is None:
                     os.environ.pop(k, None)
