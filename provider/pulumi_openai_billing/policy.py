@@ -1,0 +1,239 @@
+"""Reusable policy rules for billing stacks (``pulumi_policy``): put them in your own pack, or use
+``examples/policy-pack``. Each is configurable through the pack's config and has a sensible default.
+
+A pack sees one stack at a time: the stack rules (``limit-needs-alert``, ``require-organization-limit``)
+only see the limits and alerts declared in the stack being previewed. Unknown values (outputs of other
+resources during preview) are never judged: the framework reports the rule as not run for that resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .money import MoneyError, format_usd, parse_usd
+
+TYPE_PREFIX = "pulumi-python:dynamic/openai-billing:"
+LIMITS = frozenset({"OrganizationSpendLimit", "ProjectSpendLimit"})
+ALERTS = frozenset({"OrganizationSpendAlert", "ProjectSpendAlert"})
+ORGANIZATION = "the organization"
+
+
+def kind_of(resource_type: str) -> str | None:
+    """``ProjectSpendLimit`` for this package's type tokens, else None."""
+    return resource_type.removeprefix(TYPE_PREFIX) if resource_type.startswith(TYPE_PREFIX) else None
+
+
+def _dollars(value: object, field: str) -> Decimal:
+    """A declared amount, exactly; a value no resource would accept is itself a violation."""
+    return parse_usd(value, field)
+
+
+def _setting(config: Mapping[str, Any] | None, name: str, default: Any) -> Any:
+    value = (config or {}).get(name)
+    return default if value is None else value
+
+
+def _scope(props: Mapping[str, Any]) -> str:
+    project = props.get("project_id")
+    return f"project {project}" if project else ORGANIZATION
+
+
+def _amount_rule(
+    name: str,
+    description: str,
+    kinds: frozenset[str],
+    field: str,
+    maximum_usd: int | float | str,
+    what: str,
+    enforcement_level: EnforcementLevel,
+) -> ResourceValidationPolicy:
+    """A resource rule refusing ``field`` above a configured ``maximum_usd``."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if kind_of(args.resource_type) not in kinds:
+            return
+        maximum = _dollars(_setting(args.get_config(), "maximum_usd", maximum_usd), "maximum_usd")
+        try:
+            amount = _dollars(args.props.get(field), field)
+        except MoneyError as exc:
+            report(f"{args.name}: {exc}", args.urn)
+            return
+        if amount > maximum:
+            report(
+                f"{args.name}: {what} of {format_usd(amount)} USD is above the maximum of {format_usd(maximum)} USD",
+                args.urn,
+            )
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(
+            {"maximum_usd": {"type": "number", "default": float(maximum_usd), "description": "In US dollars."}}
+        ),
+    )
+
+
+def max_spend_limit(
+    maximum_usd: int | float | str = 10000, enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
+    """No spend limit (organization or project) above ``maximum_usd`` (config ``maximum_usd``)."""
+    return _amount_rule(
+        "openai-billing-max-spend-limit",
+        "Spend limits must not exceed a maximum.",
+        LIMITS,
+        "monthly_limit_usd",
+        maximum_usd,
+        "a monthly spend limit",
+        enforcement_level,
+    )
+
+
+def max_credit_purchase(
+    maximum_usd: int | float | str = 1000, enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
+    """No ``CreditPurchase`` above ``maximum_usd`` (config ``maximum_usd``)."""
+    return _amount_rule(
+        "openai-billing-max-credit-purchase",
+        "Credit purchases must not exceed a maximum.",
+        frozenset({"CreditPurchase"}),
+        "amount_usd",
+        maximum_usd,
+        "a credit purchase",
+        enforcement_level,
+    )
+
+
+def alert_recipient_domains(
+    allowed_domains: Iterable[str] = (), enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
+    """Alert recipients only at ``allowed_domains`` (config ``allowed_domains``; case-insensitive; an empty
+    list allows every domain, so the rule does nothing until a pack configures it)."""
+    default = [d.lower() for d in allowed_domains]
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if kind_of(args.resource_type) not in ALERTS:
+            return
+        allowed = {str(d).strip().lower().lstrip("@") for d in _setting(args.get_config(), "allowed_domains", default)}
+        if not allowed:
+            return
+        recipients = args.props.get("recipients") or []
+        outside = sorted(str(r) for r in recipients if str(r).rpartition("@")[2].strip().lower() not in allowed)
+        if outside:
+            report(
+                f"{args.name}: alert recipients outside the allowed domains ({', '.join(sorted(allowed))}): "
+                f"{', '.join(outside)}",
+                args.urn,
+            )
+
+    return ResourceValidationPolicy(
+        name="openai-billing-alert-recipient-domains",
+        description="Spend alerts may only e-mail addresses at allowed domains.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(
+            {
+                "allowed_domains": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": default,
+                    "description": "Domains such as example.com; empty allows every domain.",
+                }
+            }
+        ),
+    )
+
+
+def _billing(resources: Iterable[Any], kinds: frozenset[str]) -> list[Any]:
+    return [r for r in resources if kind_of(r.resource_type) in kinds]
+
+
+def limit_needs_alert(
+    alert_at_or_below_percent: int | float = 80, enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> StackValidationPolicy:
+    """Every limit in the stack has an alert in its scope at or below ``alert_at_or_below_percent`` of it
+    (config ``alert_at_or_below_percent``): traffic should never stop without a warning first."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        percent = Decimal(str(_setting(args.get_config(), "alert_at_or_below_percent", alert_at_or_below_percent)))
+        thresholds: dict[str, list[Decimal]] = {}
+        for alert in _billing(args.resources, ALERTS):
+            try:
+                thresholds.setdefault(_scope(alert.props), []).append(
+                    _dollars(alert.props.get("threshold_usd"), "threshold_usd")
+                )
+            except MoneyError:
+                continue
+        for limit in _billing(args.resources, LIMITS):
+            scope = _scope(limit.props)
+            try:
+                amount = _dollars(limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+            except MoneyError as exc:
+                report(f"{limit.name}: {exc}", limit.urn)
+                continue
+            needed = (amount * percent / 100).quantize(Decimal("0.01"))
+            found = sorted(thresholds.get(scope, []))
+            if not any(t <= needed for t in found):
+                shown = ", ".join(f"{format_usd(t)} USD" for t in found) or "none"
+                report(
+                    f"{limit.name}: the spend limit of {scope} ({format_usd(amount)} USD) needs an alert at or below "
+                    f"{percent.normalize():f}% of it ({format_usd(needed)} USD) in this stack; alerts found: {shown}",
+                    limit.urn,
+                )
+
+    return StackValidationPolicy(
+        name="openai-billing-limit-needs-alert",
+        description="Every spend limit has a spend alert below it in the same scope.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(
+            {"alert_at_or_below_percent": {"type": "number", "default": alert_at_or_below_percent}}
+        ),
+    )
+
+
+def require_organization_limit(
+    enforcement_level: EnforcementLevel = EnforcementLevel.DISABLED,
+) -> StackValidationPolicy:
+    """The stack declares an ``OrganizationSpendLimit``. Off by default: turn it on (config
+    ``{"enforcementLevel": "mandatory"}``) only for the one stack that owns the organization's billing."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        if not _billing(args.resources, frozenset({"OrganizationSpendLimit"})):
+            report("this stack owns the organization's billing but declares no OrganizationSpendLimit", None)
+
+    return StackValidationPolicy(
+        name="openai-billing-require-organization-limit",
+        description="The stack that owns the organization declares its spend limit.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+    )
+
+
+def all_policies(**overrides: Any) -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    """Every rule with its defaults; ``overrides`` map a factory name to its keyword arguments, e.g.
+    ``all_policies(max_spend_limit={"maximum_usd": 50000})``."""
+    factories: dict[str, Callable[..., Any]] = {
+        "max_spend_limit": max_spend_limit,
+        "limit_needs_alert": limit_needs_alert,
+        "alert_recipient_domains": alert_recipient_domains,
+        "max_credit_purchase": max_credit_purchase,
+        "require_organization_limit": require_organization_limit,
+    }
+    unknown = set(overrides) - set(factories)
+    if unknown:
+        raise TypeError(f"no such rule: {', '.join(sorted(unknown))} (rules: {', '.join(factories)})")
+    return [factory(**overrides.get(name, {})) for name, factory in factories.items()]

@@ -1,0 +1,238 @@
+"""The policy rules: each with an allowing and a denying case, by calling the rule and through the example
+pack's real analyzer server over gRPC (started as the Pulumi CLI starts it: the pack's ``__main__.py``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+
+from pulumi_openai_billing import policy
+from pulumi_openai_billing.policy import TYPE_PREFIX
+
+PACK = Path(__file__).resolve().parents[1] / "examples" / "policy-pack"
+ALICE = ["alice@example.com"]
+
+
+@dataclass
+class Case:
+    rule: str
+    resources: list[tuple[str, str, dict[str, Any]]]
+    """(kind, name, props) of each resource the rule sees."""
+    config: dict[str, Any] = field(default_factory=dict)
+    denied: str | None = None
+    """A piece of the violation message, or None when the rule allows."""
+
+
+def _limit(name: str, usd: Any, project: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    props = {"monthly_limit_usd": usd, **({"project_id": project} if project else {})}
+    return ("ProjectSpendLimit" if project else "OrganizationSpendLimit", name, props)
+
+
+def _alert(name: str, usd: Any, project: str | None = None, recipients: list[str] = ALICE) -> tuple:
+    props = {"threshold_usd": usd, "recipients": recipients, **({"project_id": project} if project else {})}
+    return ("ProjectSpendAlert" if project else "OrganizationSpendAlert", name, props)
+
+
+CASES = {
+    "max-limit-allows": Case("openai-billing-max-spend-limit", [_limit("org", "10000.00")]),
+    "max-limit-denies": Case(
+        "openai-billing-max-spend-limit",
+        [_limit("team", 2500, "proj_1")],
+        {"maximum_usd": 2000},
+        "team: a monthly spend limit of 2500.00 USD is above the maximum of 2000.00 USD",
+    ),
+    "limit-alert-allows": Case(
+        "openai-billing-limit-needs-alert",
+        [_limit("team", 1000, "proj_1"), _alert("warn", "800.00", "proj_1"), _alert("org-alert", 10)],
+    ),
+    "limit-alert-denies": Case(
+        "openai-billing-limit-needs-alert",
+        [_limit("team", 1000, "proj_1"), _alert("late", 900, "proj_1"), _alert("other-scope", 100)],
+        {"alert_at_or_below_percent": 75},
+        "team: the spend limit of project proj_1 (1000.00 USD) needs an alert at or below 75% of it (750.00 USD) "
+        "in this stack; alerts found: 900.00 USD",
+    ),
+    "domains-allow": Case(
+        "openai-billing-alert-recipient-domains",
+        [_alert("a", 10, recipients=["x@Example.COM", "y@corp.example.org"])],
+        {"allowed_domains": ["example.com", "corp.example.org"]},
+    ),
+    "domains-deny": Case(
+        "openai-billing-alert-recipient-domains",
+        [_alert("a", 10, recipients=["x@example.com", "leak@gmail.com"])],
+        {"allowed_domains": ["example.com"]},
+        "a: alert recipients outside the allowed domains (example.com): leak@gmail.com",
+    ),
+    "purchase-allows": Case(
+        "openai-billing-max-credit-purchase",
+        [("CreditPurchase", "q4", {"amount_usd": 500, "purchase_key": "q4"})],
+    ),
+    "purchase-denies": Case(
+        "openai-billing-max-credit-purchase",
+        [("CreditPurchase", "big", {"amount_usd": "1000.01", "purchase_key": "big"})],
+        {},
+        "big: a credit purchase of 1000.01 USD is above the maximum of 1000.00 USD",
+    ),
+    "org-limit-allows": Case("openai-billing-require-organization-limit", [_limit("org", 100), _alert("a", 5)]),
+    "org-limit-denies": Case(
+        "openai-billing-require-organization-limit",
+        [_limit("team", 100, "proj_1")],
+        {},
+        "declares no OrganizationSpendLimit",
+    ),
+}
+
+
+def _rule(name: str) -> Any:
+    return next(p for p in policy.all_policies() if p.name == name)
+
+
+def _urn(kind: str, name: str) -> str:
+    return f"urn:pulumi:prod::billing::{TYPE_PREFIX}{kind}::{name}"
+
+
+def _call(case: Case) -> list[str]:
+    """Run the rule in this process, as the analyzer would."""
+    rule, found = _rule(case.rule), []
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append(message)
+
+    if isinstance(rule, ResourceValidationPolicy):
+        for kind, name, props in case.resources:
+            rule.validate(
+                ResourceValidationArgs(TYPE_PREFIX + kind, props, _urn(kind, name), name, None, None, case.config),
+                report,
+            )
+    else:
+        resources = [
+            PolicyResource(TYPE_PREFIX + k, p, _urn(k, n), n, None, None, None, [], {}) for k, n, p in case.resources
+        ]
+        rule.validate(StackValidationArgs(resources, case.config), report)
+    return found
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_rule_called_directly(case: Case) -> None:
+    found = _call(case)
+    if case.denied is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and case.denied in found[0]
+
+
+def test_unparseable_amounts_are_violations_not_crashes() -> None:
+    found = _call(Case("openai-billing-max-spend-limit", [_limit("org", "lots")]))
+    assert found == ["org: monthly_limit_usd must be a dollar amount such as 100 or \"99.50\", got 'lots'"]
+
+
+def test_other_providers_resources_are_ignored() -> None:
+    rule, found = _rule("openai-billing-max-spend-limit"), []
+    args = ResourceValidationArgs("aws:s3/bucket:Bucket", {"monthly_limit_usd": 10**9}, "urn", "b", None, None, {})
+    rule.validate(args, lambda message, urn=None: found.append(message))
+    assert found == []
+
+
+# -- through the analyzer server ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    process = subprocess.Popen(
+        [sys.executable, "-u", "__main__.py"], cwd=PACK, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().decode().strip()
+        assert port.isdigit(), f"the pack did not print its port: {port!r}"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update(values)
+    return result
+
+
+def _serve(stub: analyzer_pb2_grpc.AnalyzerStub, case: Case) -> list[analyzer_pb2.AnalyzeDiagnostic]:
+    """Configure the pack as the CLI does (every rule mandatory, this case's config), then analyze."""
+    info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    config = {
+        p.name: analyzer_pb2.PolicyConfig(
+            enforcementLevel=analyzer_pb2.MANDATORY,
+            properties=_struct(case.config if p.name == case.rule else {}),
+        )
+        for p in info.policies
+    }
+    stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))
+    diagnostics = []
+    for kind, name, props in case.resources:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=TYPE_PREFIX + kind, properties=_struct(props), urn=_urn(kind, name), name=name
+        )
+        diagnostics += stub.Analyze(request).diagnostics
+    resources = [
+        analyzer_pb2.AnalyzerResource(type=TYPE_PREFIX + k, properties=_struct(p), urn=_urn(k, n), name=n)
+        for k, n, p in case.resources
+    ]
+    diagnostics += stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
+    return [d for d in diagnostics if d.policyName == case.rule]
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_rule_through_the_analyzer_server(analyzer: analyzer_pb2_grpc.AnalyzerStub, case: Case) -> None:
+    diagnostics = _serve(analyzer, case)
+    if case.denied is None:
+        assert diagnostics == []
+    else:
+        assert len(diagnostics) == 1
+        assert case.denied in diagnostics[0].message
+        assert diagnostics[0].enforcementLevel == analyzer_pb2.MANDATORY
+        assert diagnostics[0].policyPackName == "openai-billing"
+
+
+def test_pack_defaults_keep_the_organization_rule_off(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    levels = {p.name: p.enforcementLevel for p in info.policies}
+    assert levels == {
+        "openai-billing-max-spend-limit": analyzer_pb2.MANDATORY,
+        "openai-billing-limit-needs-alert": analyzer_pb2.MANDATORY,
+        "openai-billing-alert-recipient-domains": analyzer_pb2.MANDATORY,
+        "openai-billing-max-credit-purchase": analyzer_pb2.MANDATORY,
+        "openai-billing-require-organization-limit": analyzer_pb2.DISABLED,
+    }
+    assert policy.require_organization_limit().enforcement_level == EnforcementLevel.DISABLED
+
+
+def test_sample_configs_name_real_rules_and_properties() -> None:
+    import json
+
+    rules = {p.name: p for p in policy.all_policies()}
+    for path in (PACK / "policy-config.json", PACK.parent / "gitops" / "policy-config.json"):
+        for name, settings in json.loads(path.read_text()).items():
+            assert name in rules, f"{path}: no rule {name}"
+            known = set(rules[name].config_schema.properties) if rules[name].config_schema else set()
+            assert set(settings) - {"enforcementLevel"} <= known, f"{path}: {name} has no such setting"
