@@ -17,6 +17,23 @@ def _sandbox(args: argparse.Namespace) -> int:
     if not admin_key:
         print("openai-billing sandbox: --admin-key (or OPENAI_ADMIN_KEY) is required", file=sys.stderr)
         return 2
+    faults = None
+    if args.fault_rate or args.latency_ms:
+        from pydantic import ValidationError
+
+        from .sandbox.models import RandomFaultsIn
+
+        try:
+            faults = RandomFaultsIn(
+                rate=args.fault_rate,
+                kinds=args.fault_kinds.split(","),
+                seed=args.fault_seed,
+                latency_ms=args.latency_ms,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            print(f"openai-billing sandbox: bad fault options: {problems}", file=sys.stderr)
+            return 2
     serve(
         admin_key,
         host=args.host,
@@ -25,6 +42,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         org_id=args.org_id,
         empty_limit=args.empty_limit,
         billing_extension=not args.no_billing_extension,
+        faults=faults,
     )
     return 0
 
@@ -66,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve the Admin API alone, as api.openai.com does (no payment methods, credits or auto-reload)",
     )
+    sandbox.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of requests answered with a random fault (0 to 1)"
+    )
+    sandbox.add_argument(
+        "--fault-kinds",
+        default="500,503,429,drop_after_commit",
+        help="the faults drawn, comma-separated: 500, 503, 429 (with Retry-After), drop_after_commit",
+    )
+    sandbox.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (a run replays)")
+    sandbox.add_argument("--latency-ms", type=int, default=0, help="latency added to every API request")
     sandbox.set_defaults(func=_sandbox)
 
     demo = commands.add_parser("demo", help="run the quickstart against a fresh sandbox, step by step")

@@ -13,6 +13,7 @@ from .errors import install_error_handlers
 from .faults import Faults, quiet_dropped_connections
 from .gateway import Gateway, RequestLog
 from .ledger import Ledger
+from .models import RandomFaultsIn
 from .store import Store
 
 
@@ -23,13 +24,15 @@ def create_app(
     db_path: str | None = None,
     empty_limit: EmptyLimit = "404",
     billing_extension: bool = True,
+    faults: RandomFaultsIn | None = None,
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
     ``db_path=None`` is a fresh in-memory account; a file keeps it across restarts. ``empty_limit`` picks
     how a scope without a spend limit reads: ``"404"`` or a zero-amount inactive object (OpenAI does not
     document which it does, so clients must handle both). ``billing_extension=False`` serves the Admin API
-    alone, as api.openai.com does (the extension's paths answer 404).
+    alone, as api.openai.com does (the extension's paths answer 404). ``faults`` starts it with a random-fault
+    plan (see ``faults``; off by default).
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
@@ -52,7 +55,7 @@ def create_app(
     app.state.store = store
     app.state.clock = Clock()
     app.state.ledger = Ledger(store)
-    app.state.faults = Faults()
+    app.state.faults = Faults(faults)
     app.state.requests = RequestLog()
     install_error_handlers(app)
     for module in (projects, limits, alerts, costs, control, *((billing,) if billing_extension else ())):

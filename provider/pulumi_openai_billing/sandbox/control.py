@@ -13,6 +13,8 @@
   so the state does not change by itself;
 - ``GET|DELETE /sandbox/requests`` reads / clears the request log;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
+- ``POST|GET|DELETE /sandbox/faults/random`` sets / shows (with counters) / turns off the random-fault plan
+  and latency.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .errors import project_not_found
 from .faults import Faults
 from .gateway import RequestLog
 from .ledger import AUTO_RELOAD, Ledger
-from .models import ClockIn, FaultsIn, UsageIn
+from .models import ClockIn, FaultsIn, RandomFaultsIn, UsageIn
 from .store import ORG
 
 router = APIRouter(prefix="/sandbox")
@@ -154,3 +156,20 @@ def list_faults(request: Request) -> dict[str, Any]:
 def clear_faults(request: Request) -> dict[str, Any]:
     _faults(request).clear()
     return {"faults": []}
+
+
+@router.post("/faults/random")
+def set_random_faults(body: RandomFaultsIn, request: Request) -> dict[str, Any]:
+    _faults(request).configure(body)
+    return _faults(request).stats()
+
+
+@router.get("/faults/random")
+def random_faults(request: Request) -> dict[str, Any]:
+    return _faults(request).stats()
+
+
+@router.delete("/faults/random")
+def clear_random_faults(request: Request) -> dict[str, Any]:
+    _faults(request).configure(RandomFaultsIn())
+    return _faults(request).stats()

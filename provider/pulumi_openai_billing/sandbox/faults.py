@@ -5,17 +5,24 @@
 ``kind="drop_after_commit"`` runs the request (its change is committed) and then cuts the connection
 mid-response, so the client sees a transport error while the change exists: the "did my create happen?"
 case. Faults never apply to ``/v1/sandbox/``.
+
+Besides these one-shot faults, a :class:`RandomFaultsIn` plan answers a seeded share of requests with a
+random fault (500, 503, 429 with ``Retry-After``, or a drop after commit) and adds latency to every
+request. The random draws follow the order requests arrive in, so a run replays exactly when its requests
+arrive in the same order (one client at a time).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
+from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import INVALID_REQUEST, ApiError
-from .models import FaultIn
+from .models import FaultIn, RandomFaultsIn
 
 
 class DroppedConnection(Exception):
@@ -25,24 +32,64 @@ class DroppedConnection(Exception):
 class Faults:
     """The installed faults, shared by the gateway (which consumes them) and the control endpoints."""
 
-    def __init__(self) -> None:
+    def __init__(self, plan: RandomFaultsIn | None = None) -> None:
         self._items: list[FaultIn] = []
         self._lock = threading.Lock()
+        self.configure(plan or RandomFaultsIn())
+
+    def configure(self, plan: RandomFaultsIn) -> None:
+        """Install a random-fault plan; its seed restarts the draws and the counters start again."""
+        with self._lock:
+            self.plan = plan.model_copy(update={"methods": [m.upper() for m in plan.methods]})
+            self._rng = random.Random(plan.seed)
+            self._injected: Counter[str] = Counter()
+            self._seen = 0
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every request outside ``/v1/sandbox/``."""
+        return self.plan.latency_ms / 1000
+
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                **self.plan.model_dump(),
+                "requests": self._seen,
+                "injected": dict(sorted(self._injected.items())),
+                "injected_total": sum(self._injected.values()),
+            }
 
     def install(self, faults: list[FaultIn]) -> None:
         with self._lock:
             self._items.extend(f.model_copy(update={"method": f.method.upper()}) for f in faults)
 
     def take(self, method: str, path: str) -> FaultIn | None:
-        """Consume one use of the first fault matching this request, if any."""
+        """Consume one use of the first fault matching this request, else draw from the random plan."""
+        method = method.upper()
         with self._lock:
+            self._seen += 1
             for fault in self._items:
-                if fault.method == method.upper() and fault.path == path:
+                if fault.method == method and fault.path == path:
                     fault.times -= 1
                     if fault.times <= 0:
                         self._items.remove(fault)
+                    self._injected[fault.kind if fault.kind != "status" else str(fault.status)] += 1
                     return fault.model_copy()
-        return None
+            plan = self.plan
+            if plan.rate <= 0 or method not in plan.methods or self._rng.random() >= plan.rate:
+                return None
+            kind = self._rng.choice(plan.kinds)
+            self._injected[kind] += 1
+        if kind == "drop_after_commit":
+            return FaultIn(method=method, path=path, kind="drop_after_commit")
+        status = int(kind)
+        return FaultIn(
+            method=method,
+            path=path,
+            kind="status",
+            status=status,
+            retry_after=plan.retry_after if status == 429 else None,
+        )
 
     def remaining(self) -> list[dict[str, object]]:
         with self._lock:

@@ -6,6 +6,7 @@ Pure ASGI (not ``BaseHTTPMiddleware``) so a fault can cut a connection after the
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -94,6 +95,8 @@ class Gateway:
         body = b""
         if error is None:
             body, error = await _read_body(scope, receive)
+        if recorded and self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
         fault = self.faults.take(method, path) if error is None and recorded else None
         if fault is not None and fault.kind == "status":
             error = refusal(fault)

@@ -120,6 +120,20 @@ class FaultIn(_Body):
     times: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
 
 
+FaultKind = Literal["500", "503", "429", "drop_after_commit"]
+
+
+class RandomFaultsIn(_Body):
+    """Sandbox-only: a seeded share of requests answered with a fault, and latency added to every request."""
+
+    rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    kinds: Annotated[list[FaultKind], Field(min_length=1)] = ["500", "503", "429", "drop_after_commit"]
+    methods: Annotated[list[StrictStr], Field(min_length=1)] = ["GET", "POST", "DELETE"]
+    retry_after: Annotated[float, Field(ge=0, le=60)] = 0.05
+    latency_ms: Annotated[StrictInt, Field(ge=0, le=60_000)] = 0
+    seed: StrictInt = 0
+
+
 class FaultsIn(_Body):
     """Sandbox-only: faults to install, consumed in the order given."""
 

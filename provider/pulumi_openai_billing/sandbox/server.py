@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from .app import create_app
 from .deps import EmptyLimit
+from .models import RandomFaultsIn
 
 _START_TIMEOUT_SECONDS = 10.0
 _STOP_TIMEOUT_SECONDS = 10.0
@@ -67,6 +68,7 @@ def serve(
     org_id: str = "org-sandbox",
     empty_limit: EmptyLimit = "404",
     billing_extension: bool = True,
+    faults: RandomFaultsIn | None = None,
     out: TextIO = sys.stdout,
 ) -> None:
     """Serve a sandbox until SIGINT/SIGTERM; the first line written to ``out`` is its base URL.
@@ -74,7 +76,12 @@ def serve(
     ``port=0`` picks a free port. Returns normally after a graceful shutdown.
     """
     app = create_app(
-        admin_key, org_id=org_id, db_path=db_path, empty_limit=empty_limit, billing_extension=billing_extension
+        admin_key,
+        org_id=org_id,
+        db_path=db_path,
+        empty_limit=empty_limit,
+        billing_extension=billing_extension,
+        faults=faults,
     )
     server = _server(app)
     sock = _bind(host, port)
@@ -106,8 +113,10 @@ class Sandbox:
         db_path: str | None = None,
         empty_limit: EmptyLimit = "404",
         billing_extension: bool = True,
+        faults: RandomFaultsIn | None = None,
     ) -> None:
         self.admin_key = admin_key
+        self.faults = faults
         self.billing_extension = billing_extension
         self.org_id = org_id
         self.db_path = db_path
@@ -129,6 +138,7 @@ class Sandbox:
             db_path=self.db_path,
             empty_limit=self.empty_limit,
             billing_extension=self.billing_extension,
+            faults=self.faults,
         )
         sock = _bind("127.0.0.1", 0)
         server = _server(app)
