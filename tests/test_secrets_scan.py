@@ -19,7 +19,7 @@ TOKEN = "pm_card_mastercard"  # passed as secret config: it must appear nowhere
 RUNS = {
     "quickstart": ({}, ("team-a",)),
     "gitops": ({"billing-gitops:teams": json.dumps({"team-a": {"budget_usd": "500"}})}, ("team-a",)),
-    "prepaid-credits": ({"prepaid-credits:paymentToken": TOKEN}, ()),
+    "prepaid-credits": ({"openai-billing-prepaid-credits:paymentToken": TOKEN}, ()),
 }
 
 
@@ -41,7 +41,7 @@ def test_no_artifact_holds_a_secret(sandbox: Sandbox, api: Api, tmp_path: Path, 
         api.project(name)
     log, state_file = tmp_path / "plugin.log", tmp_path / "state.json"
     config = {**plugin_config(sandbox, **{"openai-billing:debug": "true"}), **extra}
-    secret_keys = ("openai-billing:adminKey", "prepaid-credits:paymentToken")
+    secret_keys = ("openai-billing:adminKey", "openai-billing-prepaid-credits:paymentToken")
     stack = Stack(
         EXAMPLES / example, config=config, state_file=state_file, log_file=log, secret_config_keys=secret_keys
     )
@@ -59,7 +59,7 @@ def test_no_artifact_holds_a_secret(sandbox: Sandbox, api: Api, tmp_path: Path, 
         wrong.up()
     texts.append(str(failure.value))
     state = json.loads(state_file.read_text())
-    if "prepaid-credits:paymentToken" in extra:
+    if "openai-billing-prepaid-credits:paymentToken" in extra:
         assert stack.resources["card"]["brand"] == "mastercard", "the secret token was the one used"
 
     artifacts: dict[str, bytes] = {

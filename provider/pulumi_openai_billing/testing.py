@@ -219,13 +219,22 @@ class Change:
     new_inputs: dict[str, Any] | None = None
     secrets: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        """Secret values never enter a change: it is printed, compared and written to preview JSON."""
+        if self.old is not None:
+            self.old = {k: _masked(v, self.secrets) if isinstance(v, dict) else v for k, v in self.old.items()}
+        if self.new_inputs is not None:
+            self.new_inputs = _masked(self.new_inputs, self.secrets)
+
 
 @dataclass
 class StepResult:
+    """``outputs`` (every resource's, secrets included, for assertions) stay out of its ``repr``."""
+
     step: str
     changes: dict[str, Change]
-    outputs: dict[str, dict[str, Any]]
-    exports: dict[str, Any]
+    outputs: dict[str, dict[str, Any]] = field(repr=False)
+    exports: dict[str, Any] = field(repr=False)
 
     def ops(self) -> dict[str, str]:
         return {name: change.op for name, change in self.changes.items()}
