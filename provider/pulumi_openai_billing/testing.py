@@ -20,6 +20,7 @@ Example (pytest)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import runpy
 import subprocess
@@ -43,6 +44,17 @@ _PROVIDER_KEY = "__provider"
 
 class PluginError(RuntimeError):
     """A provider operation failed; the message is the provider's error, without the plugin's traceback."""
+
+
+class _ReportedOnce(logging.Filter):
+    """A failed registration is reported in the step's DeploymentError; the SDK's futures that carried the
+    same PluginError are never awaited, and asyncio would print each again when they are collected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], PluginError))
+
+
+logging.getLogger("asyncio").addFilter(_ReportedOnce())
 
 
 class DeploymentError(RuntimeError):
