@@ -35,6 +35,9 @@ def test_conversion_is_exact(value: object, cents: int) -> None:
         ("ten dollars", "dollar amount"),
         ("", "dollar amount"),
         ("100000000.01", "at most 100000000.00"),
+        (1e26, "at most 100000000.00"),
+        ("1e1000", "at most 100000000.00"),
+        ("-1e30", "must not be negative"),
     ],
 )
 def test_bad_amounts_are_refused_naming_the_field(value: object, message: str) -> None:

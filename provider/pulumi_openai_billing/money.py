@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MAX_USD = Decimal("100000000")
 _CENT = Decimal("0.01")
+_UNQUANTIZABLE = Decimal("1e20")
+"""Far above MAX_USD, and near where quantizing to cents exceeds Decimal's default 28-digit precision."""
 
 
 class MoneyError(ValueError):
@@ -28,6 +30,9 @@ def parse_usd(value: object, field: str, *, minimum: Decimal = Decimal(0)) -> De
         raise MoneyError(f'{field} must be a dollar amount such as 100 or "99.50", got {text[:40]!r}') from None
     if not amount.is_finite():
         raise MoneyError(f"{field} must be a finite dollar amount, got {text[:40]!r}")
+    if abs(amount) >= _UNQUANTIZABLE:
+        bound = "not be negative" if amount < 0 else f"be at most {format_usd(MAX_USD)} USD"
+        raise MoneyError(f"{field} must {bound}, got {text[:40]}")
     if amount != amount.quantize(_CENT, rounding=ROUND_HALF_UP):
         raise MoneyError(f"{field} has more than two decimals ({text[:40]}): amounts are whole cents")
     if amount < 0:
