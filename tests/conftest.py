@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,12 @@ class Api:
         path = f"organization/projects/{project_id}/spend_limit" if project_id else "organization/spend_limit"
         self.post(path, {"threshold_amount": dollars * 100, "currency": "USD", "interval": "month"})
 
+    @staticmethod
+    def alerts_path(project_id: str | None = None) -> str:
+        return f"organization/projects/{project_id}/spend_alerts" if project_id else "organization/spend_alerts"
+
     def alerts(self, project_id: str | None = None) -> list[dict[str, Any]]:
-        path = f"organization/projects/{project_id}/spend_alerts" if project_id else "organization/spend_alerts"
-        return self.get(path, limit=100)["data"]
+        return self.get(self.alerts_path(project_id), limit=100)["data"]
 
     def billing(self, path: str, **params: Any) -> Any:
         return self.get(f"organization/billing/{path}", **params)
@@ -112,6 +116,17 @@ def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
     monkeypatch.setenv("OPENAI_BILLING_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "2")
+
+
+def this_month() -> str:
+    """The current UTC month as YYYY-MM, computed here rather than by the code under test."""
+    now = datetime.now(timezone.utc)
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def last_month() -> str:
+    now = datetime.now(timezone.utc)
+    return f"{now.year - (now.month == 1):04d}-{(now.month - 2) % 12 + 1:02d}"
 
 
 def plugin_config(sandbox: Sandbox, **extra: str) -> dict[str, str]:

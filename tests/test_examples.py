@@ -21,10 +21,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def _edit_alert(api: Api, outputs: dict[str, Any], **channel: Any) -> None:
     """Change an alert as someone in the dashboard would (a full update of its fields)."""
-    project = outputs.get("project_id")
-    base = f"organization/projects/{project}/spend_alerts" if project else "organization/spend_alerts"
     api.post(
-        f"{base}/{outputs['alert_id']}",
+        f"{api.alerts_path(outputs.get('project_id'))}/{outputs['alert_id']}",
         {
             "threshold_amount": int(outputs["threshold_cents"]),
             "currency": "USD",
@@ -40,9 +38,7 @@ def _edit_alert(api: Api, outputs: dict[str, Any], **channel: Any) -> None:
 
 
 def _delete_alert(api: Api, outputs: dict[str, Any]) -> None:
-    project = outputs.get("project_id")
-    base = f"organization/projects/{project}/spend_alerts" if project else "organization/spend_alerts"
-    api.http.delete(f"{base}/{outputs['alert_id']}").raise_for_status()
+    api.http.delete(f"{api.alerts_path(outputs.get('project_id'))}/{outputs['alert_id']}").raise_for_status()
 
 
 @dataclass

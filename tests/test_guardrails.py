@@ -3,24 +3,12 @@ acknowledgement; alerts above a live limit and resources in archived or invisibl
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from conftest import Api, Resource
+from conftest import Api, Resource, last_month, this_month
 from pulumi_openai_billing.testing import Plugin
 
 ALICE = ["alice@example.com"]
-
-
-def this_month() -> str:
-    now = datetime.now(timezone.utc)
-    return f"{now.year:04d}-{now.month:02d}"
-
-
-def last_month() -> str:
-    now = datetime.now(timezone.utc)
-    return f"{now.year - (now.month == 1):04d}-{(now.month - 2) % 12 + 1:02d}"
 
 
 def spend(api: Api, project_id: str, dollars: str) -> None:

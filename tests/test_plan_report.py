@@ -8,16 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Api, plugin_config, write_program
+from conftest import Api, plugin_config, this_month, write_program
 from pulumi_openai_billing import cli
 from pulumi_openai_billing.plan_report import render
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import Stack
-
-
-def _month() -> str:
-    now = datetime.now(timezone.utc)
-    return f"{now.year:04d}-{now.month:02d}"
 
 
 def _last_month_timestamp() -> int:
@@ -42,7 +37,7 @@ def planned(sandbox: Sandbox, api: Api, tmp_path: Path) -> tuple[Path, str]:
     first = BUDGET.format(budget=1000, team=team, extra="")
     org_alert = 'billing.OrganizationSpendAlert("org-5k", threshold_usd=5000, recipients=["cfo@example.com"])\n'
     Stack(write_program(tmp_path, first + org_alert), config=plugin_config(sandbox), state_file=state).up()
-    second = BUDGET.format(budget=400, team=team, extra=f', acknowledge_until="{_month()}"')
+    second = BUDGET.format(budget=400, team=team, extra=f', acknowledge_until="{this_month()}"')
     preview = Stack(write_program(tmp_path, second), config=plugin_config(sandbox), state_file=state).preview()
     assert "monthly_limit_usd" in preview.changed()["team-a-limit"].properties
     path = tmp_path / "preview.json"

@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from .resources._guardrails import SPEND_MARGIN
+
 TYPE_PREFIX = "pulumi-python:dynamic/openai-billing:"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _LIMITS = {"OrganizationSpendLimit", "ProjectSpendLimit"}
@@ -140,6 +142,7 @@ def _other_line(step: _Step) -> str:
 def read_live_figures(now: datetime | None = None) -> LiveFigures:
     """Spend this month and last month per scope, and project names, from the configured account."""
     from .costs import month_bounds, month_name, previous_month_bounds, spend_by_project
+    from .functions import list_projects
     from .resources._base import Context
 
     ctx = Context.current()
@@ -153,12 +156,11 @@ def read_live_figures(now: datetime | None = None) -> LiveFigures:
         result[_ORGANIZATION] = sum(spend.values(), Decimal(0))
         return result
 
-    projects = ctx.client.list_all("organization/projects", {"include_archived": "true"})
     return LiveFigures(
         month_name(this_start),
         by_scope(spend_by_project(ctx.client, this_start, this_end)),
         by_scope(spend_by_project(ctx.client, last_start, last_end)),
-        {str(p["id"]): str(p.get("name") or "") for p in projects},
+        {p.id: p.name for p in list_projects(include_archived=True)},
     )
 
 
@@ -230,7 +232,7 @@ def _warnings(scope: _Scope, figures: LiveFigures | None) -> list[str]:
         except ArithmeticError:
             continue
         spent, last = figures.month_to_date.get(scope.key, Decimal(0)), figures.last_month.get(scope.key, Decimal(0))
-        if declared < spent * Decimal("1.10"):
+        if declared < spent * SPEND_MARGIN:
             found.append(
                 f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within 10% of "
                 f"month-to-date spend ({_usd(spent)}): traffic may be refused this month"

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from . import config
 from .client import OpenAIError, RequestFailed
+from .costs import CostsError
 from .resources._base import (
     CARD_NUMBER_MESSAGE,
     SCHEMA_VERSION,
@@ -131,7 +132,7 @@ class BillingProvider(ResourceProvider):
         if not problems:
             try:
                 problems = self.kind.check_live(ctx, known, old_inputs)
-            except (OpenAIError, RequestFailed, ProviderError) as exc:
+            except (OpenAIError, RequestFailed, CostsError, ProviderError) as exc:
                 problems = [("openai-billing", f"openai-billing: the check could not read the live account: {exc}")]
         failures = [CheckFailure(p, r if r.startswith(p) else f"{p}: {r}") for p, r in problems]
         if failures:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from ..costs import CostsError, month_bounds, month_name, spend_by_project
+from ..costs import month_bounds, month_name, spend_by_project
 from ..money import format_usd
-from ._base import Context, ProviderError
+from ._base import Context
 
 SPEND_MARGIN = Decimal("1.10")
 """A limit below month-to-date spend times this blocks traffic at once or within days."""
@@ -28,13 +28,7 @@ def month_to_date_spend(ctx: Context, project_id: str | None) -> Decimal:
     read serves every scope of the process."""
     start, end = month_bounds(datetime.now(timezone.utc))
 
-    def fetch() -> dict[str | None, Decimal]:
-        try:
-            return spend_by_project(ctx.client, start, end)
-        except CostsError as exc:
-            raise ProviderError(str(exc)) from None
-
-    spend = ctx.figure(f"spend:{month_name(start)}", fetch)
+    spend = ctx.figure(f"spend:{month_name(start)}", lambda: spend_by_project(ctx.client, start, end))
     if project_id is None:
         return sum(spend.values(), Decimal(0))
     return spend.get(project_id, Decimal(0))
