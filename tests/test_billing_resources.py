@@ -270,6 +270,43 @@ def test_a_lost_purchase_answer_is_retried_without_a_second_charge(plugin: Plugi
     assert purchase.outputs["purchase_id"] == api.billing("credit_purchases")["data"][0]["id"]
 
 
+def test_when_retries_run_out_the_purchase_is_found_by_its_key(plugin: Plugin, api: Api, card: str) -> None:
+    """Every answer lost (maxRetries=3: four drops): the first send charged, the list shows it, one charge."""
+    api.faults({"method": "POST", "path": PURCHASES, "kind": "drop_after_commit", "times": 4})
+    purchase = Resource(plugin, "CreditPurchase")
+    purchase.create({"amount_usd": 25, "purchase_key": "all-lost"})
+    assert [c["amount"] for c in api.charges()] == [2500]
+    assert purchase.outputs["purchase_id"] == api.billing("credit_purchases")["data"][0]["id"]
+    assert [r["retry"] for r in api.requests() if (r["method"], r["path"]) == ("POST", PURCHASES)] == [0, 1, 2, 3]
+
+
+def test_when_retries_run_out_unanswered_the_error_says_nothing_was_charged(
+    plugin: Plugin, api: Api, card: str
+) -> None:
+    api.faults({"method": "POST", "path": PURCHASES, "kind": "status", "status": 503, "times": 4})
+    with pytest.raises(PluginError) as info:
+        Resource(plugin, "CreditPurchase").create({"amount_usd": 25, "purchase_key": "refused"})
+    message = str(info.value)
+    assert "gave up after 4 attempts" in message
+    assert "No purchase with purchase_key 'refused' exists: nothing was charged" in message
+    assert "Running `pulumi up` again is safe" in message
+    assert api.charges() == [] and api.billing("credit_purchases")["data"] == []
+
+
+def test_when_the_list_fails_too_the_error_says_the_outcome_is_unknown(plugin: Plugin, api: Api, card: str) -> None:
+    purchase = Resource(plugin, "CreditPurchase")
+    inputs = purchase.checked({"amount_usd": 25, "purchase_key": "unknown"})
+    api.faults(
+        {"method": "POST", "path": PURCHASES, "kind": "drop_after_commit", "times": 4},
+        {"method": "GET", "path": PURCHASES, "kind": "status", "status": 500, "times": 4},
+    )
+    with pytest.raises(PluginError, match="may or may not have been made, and listing purchases to find out failed"):
+        plugin.create(purchase.urn, {**inputs, "__provider": purchase.blob})
+    assert len(api.charges()) == 1
+    Resource(plugin, "CreditPurchase", "again").create({"amount_usd": 25, "purchase_key": "unknown"})
+    assert len(api.charges()) == 1, "the next run finds the purchase the lost answer made"
+
+
 def test_same_key_other_amount_is_refused(plugin: Plugin, api: Api, card: str) -> None:
     made = Resource(plugin, "CreditPurchase")
     made.create({"amount_usd": 50, "purchase_key": "k"})

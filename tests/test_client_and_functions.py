@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from pulumi_openai_billing import config as settings
 from pulumi_openai_billing.client import OpenAIError
 from pulumi_openai_billing.resources._base import ProviderError, check_currency
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin
+from pulumi_openai_billing.testing import Plugin, PluginError
 from test_plugin_provider import ALERT
 
 
@@ -87,7 +88,24 @@ def test_retries_are_bounded_and_the_error_is_openais(env: None, api: Api) -> No
     with pytest.raises(OpenAIError) as info:
         list_projects()
     assert info.value.status == 500 and info.value.request_id and info.value.request_id.startswith("req_")
-    assert len(api.requests()) == 3, "maxRetries=2: one try and two retries"
+    assert "gave up after 3 attempts" in str(info.value)
+    assert [r["retry"] for r in api.requests()] == [0, 1, 2], "maxRetries=2: one try and two retries, numbered"
+
+
+def test_retries_stop_when_the_time_budget_is_spent(env: None, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Retry-After longer than the budget left is not waited for: the error comes at once."""
+    monkeypatch.setenv("OPENAI_BILLING_RETRY_BUDGET_SECONDS", "2")
+    path = "/v1/organization/projects"
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 30})
+    started = time.monotonic()
+    with pytest.raises(OpenAIError, match="rate_limit_exceeded") as info:
+        list_projects()
+    assert time.monotonic() - started < 2
+    assert info.value.status == 429 and len(api.requests()) == 1
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 0.8, "times": 5})
+    with pytest.raises(OpenAIError, match=r"gave up after 3 attempts in 1\.\d s"):
+        list_projects()
+    assert [r["retry"] for r in api.requests()][1:] == [0, 1, 2], "the third wait of 0.8 s would pass 2 s"
 
 
 def test_unanswered_create_refused_before_it_ran_is_sent_again_once(plugin: Plugin, api: Api) -> None:
@@ -98,6 +116,24 @@ def test_unanswered_create_refused_before_it_ran_is_sent_again_once(plugin: Plug
     log = [(r["method"], r["status"]) for r in api.requests() if r["path"] == "/v1/organization/spend_alerts"]
     assert [a["id"] for a in api.alerts()] == [alert.id]
     assert log == [("GET", 200), ("POST", 500), ("GET", 200), ("POST", 200)]
+
+
+def test_a_lost_create_whose_list_fails_too_says_what_is_known(plugin: Plugin, api: Api) -> None:
+    path = "/v1/" + Api.alerts_path()
+    api.faults(
+        {"method": "POST", "path": path, "kind": "drop_after_commit"},
+        {"method": "GET", "path": path, "kind": "status", "status": 503, "times": 4, "skip": 1},
+    )
+    alert = Resource(plugin, "OrganizationSpendAlert")
+    with pytest.raises(PluginError) as info:
+        alert.create(ALERT)
+    message = str(info.value)
+    assert "the connection failed after the request was sent" in message
+    assert "may or may not have been created, and listing the scope's alerts to find out failed too" in message
+    assert "gave up after 4 attempts" in message and "adopts an identical one" in message
+    assert len(api.alerts()) == 1, "the lost answer's alert exists"
+    Resource(plugin, "OrganizationSpendAlert", "again").create(ALERT)
+    assert len(api.alerts()) == 1, "the next run adopted it instead of creating a second"
 
 
 def test_debug_log_shows_requests_but_never_the_key(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ USER_AGENT = f"pulumi-openai-billing/{__version__} (+python; httpx/{httpx.__vers
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _MAX_RETRY_AFTER_SECONDS = 60.0
 _PAGE_SIZE = 100
+RETRY_COUNT_HEADER = "X-Retry-Count"
+"""Sent on every re-send with the number of earlier attempts, so a server log can tell retries apart."""
 
 
 class OpenAIError(Exception):
@@ -46,13 +48,14 @@ class OpenAIError(Exception):
         self.request_id = request_id
         self.method = method
         self.path = path
+        self.gave_up = ""
         super().__init__(str(self))
 
     def __str__(self) -> str:
         what = f" {self.code}" if self.code else f" {self.type}" if self.type else ""
         where = f" on {self.method} {self.path}" if self.method else ""
         rid = f" (request id {self.request_id})" if self.request_id else ""
-        return f"OpenAI API error {self.status}{what}{where}: {self.message}{rid}"
+        return f"OpenAI API error {self.status}{what}{where}: {self.message}{rid}{self.gave_up}"
 
 
 class RequestFailed(Exception):
@@ -109,12 +112,17 @@ class BillingClient:
         idempotent: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Send with bounded retries; a non-idempotent request is re-sent only when it surely was not
-        processed (refused with 429, or the connection was never made)."""
+        """Send, retrying with backoff and jitter within ``maxRetries`` and ``retryBudgetSeconds``.
+
+        A non-idempotent request is re-sent only when it surely was not processed (refused with 429, or the
+        connection was never made); otherwise :class:`OutcomeUnknown` lets the caller reconcile first.
+        """
+        started = time.monotonic()
         attempt = 0
         while True:
+            sent = {**(headers or {}), RETRY_COUNT_HEADER: str(attempt)} if attempt else headers
             try:
-                response = self._http.request(method, path.lstrip("/"), params=params, json=json, headers=headers)
+                response = self._http.request(method, path.lstrip("/"), params=params, json=json, headers=sent)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 failure: Exception = RequestFailed(
                     f"{method} {path}: could not connect to {self.settings.base_url}: {scrub(str(exc))}"
@@ -141,8 +149,9 @@ class BillingClient:
                     delay = _backoff(attempt)
                 else:
                     raise failure
-            if attempt >= self.settings.max_retries:
-                raise failure
+            elapsed = time.monotonic() - started
+            if attempt >= self.settings.max_retries or elapsed + delay > self.settings.retry_budget_seconds:
+                raise _gave_up(failure, attempt + 1, elapsed)
             attempt += 1
             logger.debug("retrying %s %s in %.2fs (attempt %d): %s", method, path, delay, attempt, failure)
             time.sleep(delay)
@@ -192,7 +201,17 @@ def _error(response: httpx.Response, method: str, path: str) -> OpenAIError:
     )
 
 
+def _gave_up(failure: Exception, attempts: int, elapsed: float) -> Exception:
+    """The last failure, saying how hard the client tried."""
+    note = f" (gave up after {attempts} attempt{'s' if attempts > 1 else ''} in {elapsed:.1f} s)"
+    if isinstance(failure, OpenAIError):
+        failure.gave_up = note if attempts > 1 else ""
+        return failure
+    return RequestFailed(f"{failure}{note}")
+
+
 def _backoff(attempt: int) -> float:
+    """Exponential (0.25 s doubling to at most 8 s) with "equal jitter": half fixed, half random."""
     return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
@@ -214,7 +233,14 @@ _clients_lock = threading.Lock()
 
 def get_client(settings: Settings) -> BillingClient:
     """The process's pooled client for these settings, created on first use."""
-    key = (settings.base_url, settings.admin_key, settings.organization, settings.timeout_seconds, settings.max_retries)
+    key = (
+        settings.base_url,
+        settings.admin_key,
+        settings.organization,
+        settings.timeout_seconds,
+        settings.max_retries,
+        settings.retry_budget_seconds,
+    )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 NAMESPACE = "openai-billing"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_SECONDS = 30.0
-DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_BUDGET_SECONDS = 60.0
 DEFAULT_MAX_PURCHASE_USD = Decimal("1000")
 
 MISSING_KEY_MESSAGE = (
@@ -32,6 +33,7 @@ _ENV = {
     "organization": "OPENAI_BILLING_ORGANIZATION",
     "timeoutSeconds": "OPENAI_BILLING_TIMEOUT_SECONDS",
     "maxRetries": "OPENAI_BILLING_MAX_RETRIES",
+    "retryBudgetSeconds": "OPENAI_BILLING_RETRY_BUDGET_SECONDS",
     "debug": "OPENAI_BILLING_DEBUG",
     "maxPurchaseUsd": "OPENAI_BILLING_MAX_PURCHASE_USD",
 }
@@ -99,6 +101,7 @@ class Settings:
     organization: str | None = None
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_retries: int = DEFAULT_MAX_RETRIES
+    retry_budget_seconds: float = DEFAULT_RETRY_BUDGET_SECONDS
     debug: bool = False
     max_purchase_usd: Decimal = DEFAULT_MAX_PURCHASE_USD
 
@@ -135,6 +138,9 @@ def resolve(overrides: Mapping[str, Any] | None = None) -> Settings:
         organization=get("organization"),
         timeout_seconds=_number(get("timeoutSeconds"), "timeoutSeconds", float, DEFAULT_TIMEOUT_SECONDS),
         max_retries=_number(get("maxRetries"), "maxRetries", int, DEFAULT_MAX_RETRIES, "whole number"),
+        retry_budget_seconds=_number(
+            get("retryBudgetSeconds"), "retryBudgetSeconds", float, DEFAULT_RETRY_BUDGET_SECONDS
+        ),
         debug=(get("debug") or "").lower() in ("1", "true", "yes"),
         max_purchase_usd=_number(
             get("maxPurchaseUsd"), "maxPurchaseUsd", _dollars, DEFAULT_MAX_PURCHASE_USD, "dollar amount"

@@ -20,6 +20,11 @@ _SETTINGS: dict[str, tuple[str, str]] = {
     "organization": ("string", "The organization id (org-…) the stack is bound to; sent as OpenAI-Organization."),
     "timeoutSeconds": ("number", f"Per-request timeout in seconds (default {config.DEFAULT_TIMEOUT_SECONDS:g})."),
     "maxRetries": ("integer", f"Retries of a failed idempotent request (default {config.DEFAULT_MAX_RETRIES})."),
+    "retryBudgetSeconds": (
+        "number",
+        "Total seconds one request may spend on retries and their waits, Retry-After included "
+        f"(default {config.DEFAULT_RETRY_BUDGET_SECONDS:g}).",
+    ),
     "debug": ("boolean", "Log every request to the provider's standard error, key redacted."),
     "maxPurchaseUsd": (
         "string",

@@ -70,6 +70,10 @@ class CreditPurchaseOutputs(OutputModel):
     status: Annotated[str, described("The purchase's status, e.g. succeeded.")]
 
 
+def _purchase_by_key(ctx: Context, key: str) -> dict[str, Any] | None:
+    return next((p for p in ctx.client.list_all(CREDIT_PURCHASES) if p.get("purchase_key") == key), None)
+
+
 def _timestamp(value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
@@ -111,7 +115,7 @@ class CreditPurchaseKind(Kind):
             )
         key = inputs.get("purchase_key")
         if amount is not None and key is not None:
-            earlier = next((p for p in ctx.client.list_all(CREDIT_PURCHASES) if p.get("purchase_key") == key), None)
+            earlier = _purchase_by_key(ctx, key)
             if earlier is not None and cents_field(earlier, "amount") != to_cents(Decimal(amount)):
                 problems.append(("purchase_key", self._reused(key, earlier)))
         return problems + check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
@@ -153,15 +157,32 @@ class CreditPurchaseKind(Kind):
                     "Fix or replace the payment method and run `pulumi up` again; the same purchase_key is safe "
                     "to retry"
                 ) from None
-            raise
+            if exc.status != 429 and exc.status < 500:
+                raise
+            live = self._reconcile(ctx, key, exc)
         except RequestFailed as exc:
-            raise ProviderError(
-                f"{exc} The purchase may or may not have been made. Running `pulumi up` again is safe: the "
-                f"purchase_key {key!r} makes the billing API return the original purchase instead of charging again"
-            ) from None
+            live = self._reconcile(ctx, key, exc)
         if live.get("status") != "succeeded":
             raise ProviderError(f"credit purchase {live.get('id')} ended {live.get('status')!r}: no credits granted")
         return live["id"], self._outputs(live)
+
+    @staticmethod
+    def _reconcile(ctx: Context, key: str, failure: Exception) -> dict[str, Any]:
+        """After the retries ran out: the purchase the key made, if the list shows one, else a clear error."""
+        safe = (
+            f"Running `pulumi up` again is safe: the purchase_key {key!r} makes the billing API return the "
+            "original purchase instead of charging again"
+        )
+        try:
+            live = _purchase_by_key(ctx, key)
+        except (OpenAIError, RequestFailed) as exc:
+            raise ProviderError(
+                f"{failure} The purchase may or may not have been made, and listing purchases to find out failed "
+                f"too ({exc}). {safe}"
+            ) from None
+        if live is None:
+            raise ProviderError(f"{failure} No purchase with purchase_key {key!r} exists: nothing was charged. {safe}")
+        return live
 
     def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
         live = ctx.find(f"{CREDIT_PURCHASES}/{id_}")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
-from ..client import OpenAIError, OutcomeUnknown, RequestFailed
+from ..client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFailed
 from ..money import format_usd, to_cents
 from ._base import (
     MONTH,
@@ -245,11 +245,19 @@ class _SpendAlertKind(Kind):
         """POST the alert; when the answer is lost, find it in the live list before anything is re-sent."""
         known = {a["id"] for a in existing}
         attempts = ctx.settings.max_retries + 1
-        for _ in range(attempts):
+        for attempt in range(attempts):
+            resend = {RETRY_COUNT_HEADER: str(attempt)} if attempt else None
             try:
-                return ctx.client.post(collection, _body(inputs), idempotent=False)
-            except OutcomeUnknown:
-                after = self.list_live(ctx, inputs.get("project_id"))
+                return ctx.client.post(collection, _body(inputs), idempotent=False, headers=resend)
+            except OutcomeUnknown as lost:
+                try:
+                    after = self.list_live(ctx, inputs.get("project_id"))
+                except (OpenAIError, RequestFailed) as exc:
+                    raise ProviderError(
+                        f"{lost}; the alert may or may not have been created, and listing the scope's alerts to find "
+                        f"out failed too ({exc}). Running `pulumi up` again is safe: it lists the alerts first and "
+                        "adopts an identical one instead of creating a second"
+                    ) from None
                 new = [a for a in after if a["id"] not in known and a["id"] not in claimed and _same(a, inputs)]
                 if new:
                     return new[0]

@@ -1,4 +1,5 @@
-"""Injected faults, for tests: one-shot failures matched by method and exact path, consumed in order.
+"""Injected faults, for tests: one-shot failures matched by method and exact path, consumed in order
+(``skip`` lets that many matching requests through first).
 
 ``kind="status"`` answers ``status`` (default 500) in OpenAI's error shape without running the request
 (429 carries ``code: rate_limit_exceeded``; ``retry_after`` adds a ``Retry-After`` header).
@@ -70,6 +71,9 @@ class Faults:
             self._seen += 1
             for fault in self._items:
                 if fault.method == method and fault.path == path:
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self._items.remove(fault)

@@ -26,8 +26,8 @@ logger = logging.getLogger("pulumi_openai_billing.sandbox")
 
 
 class RequestLog:
-    """Method, path, query, status and client (User-Agent, organization header) of every request outside
-    ``/v1/sandbox/``; never credentials or bodies."""
+    """Method, path, query, status and client (User-Agent, organization header, ``X-Retry-Count``) of every
+    request outside ``/v1/sandbox/``; never credentials or bodies."""
 
     def __init__(self) -> None:
         self._entries: list[dict[str, object]] = []
@@ -41,6 +41,7 @@ class RequestLog:
             "status": status,
             "user_agent": headers.get("user-agent"),
             "organization": headers.get("openai-organization"),
+            "retry": _retry_count(headers),
         }
         with self._lock:
             self._entries.append(entry)
@@ -52,6 +53,12 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _retry_count(headers: Headers) -> int:
+    """The client's ``X-Retry-Count`` (0 on a first attempt, or when absent or malformed)."""
+    raw = headers.get("x-retry-count", "")
+    return int(raw) if raw.isdigit() and len(raw) < 6 else 0
 
 
 def is_sandbox_path(path: str) -> bool:

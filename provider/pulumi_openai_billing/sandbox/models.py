@@ -118,6 +118,8 @@ class FaultIn(_Body):
     status: Annotated[StrictInt, Field(ge=400, le=599)] = 500
     retry_after: Annotated[int | float, Field(ge=0, le=3600)] | None = None
     times: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+    skip: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    """Matching requests let through before the fault applies (e.g. fault the second list, not the first)."""
 
 
 FaultKind = Literal["500", "503", "429", "drop_after_commit"]
