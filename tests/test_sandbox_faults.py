@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -96,3 +97,22 @@ def test_cli_starts_a_sandbox_with_faults_and_refuses_bad_options() -> None:
         process.wait(timeout=10)
     bad = subprocess.run([*command, "--fault-rate", "0.5", "--fault-kinds", "teapot"], capture_output=True, text=True)
     assert bad.returncode == 2 and "bad fault options" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_stall_commits_first_and_answers_late(api: Api) -> None:
+    api.faults({"method": "POST", "path": "/v1/" + Api.alerts_path(), "kind": "stall_after_commit", "stall_seconds": 1})
+    answers: list[int] = []
+    started = time.monotonic()
+    with httpx.Client(base_url=api.http.base_url, headers=api.http.headers) as other:
+        poster = threading.Thread(target=lambda: answers.append(other.post(Api.alerts_path(), json=ALERT).status_code))
+        poster.start()
+        while not api.alerts() and time.monotonic() - started < 1:
+            time.sleep(0.01)
+        assert len(api.alerts()) == 1 and answers == [], "committed while the answer is held back"
+        poster.join()
+    assert answers == [200] and time.monotonic() - started >= 1
+
+
+def test_skip_lets_matching_requests_through_first(api: Api) -> None:
+    api.faults({"method": "GET", "path": "/v1/organization/projects", "kind": "status", "status": 503, "skip": 2})
+    assert _statuses(api, 4) == [200, 200, 503, 200]

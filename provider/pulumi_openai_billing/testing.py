@@ -178,6 +178,12 @@ class Plugin:
             if self._log_file is None and self.stderr_path:
                 Path(self.stderr_path).unlink(missing_ok=True)
 
+    def kill(self) -> None:
+        """End the server abruptly (SIGKILL), as a crash would: for crash-consistency tests."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+
     def _call(self, method: str, request: Any) -> Any:
         try:
             return getattr(self._stub, method)(request)

@@ -5,7 +5,9 @@
 (429 carries ``code: rate_limit_exceeded``; ``retry_after`` adds a ``Retry-After`` header).
 ``kind="drop_after_commit"`` runs the request (its change is committed) and then cuts the connection
 mid-response, so the client sees a transport error while the change exists: the "did my create happen?"
-case. Faults never apply to ``/v1/sandbox/``.
+case. ``kind="stall_after_commit"`` runs the request and holds its answer back for ``stall_seconds``: a
+test can kill the client in that window (a crash between the commit and the answer). Faults never apply
+to ``/v1/sandbox/``.
 
 Besides these one-shot faults, a :class:`RandomFaultsIn` plan answers a seeded share of requests with a
 random fault (500, 503, 429 with ``Retry-After``, or a drop after commit) and adds latency to every
@@ -15,6 +17,7 @@ arrive in the same order (one client at a time).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -142,6 +145,29 @@ async def drop_after_commit(app: ASGIApp, scope: Scope, receive: Receive, send: 
         raise DroppedConnection
 
     await app(scope, receive, truncate)
+
+
+async def stall_after_commit(app: ASGIApp, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+    """Run the request, then hold the answer back for ``seconds``, or drop it once the client is gone."""
+    stalled = False
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def late(message: Message) -> None:
+        nonlocal stalled
+        if not stalled:
+            stalled = True
+            try:
+                await asyncio.wait_for(disconnected(), seconds)
+            except asyncio.TimeoutError:
+                pass
+            else:
+                raise DroppedConnection
+        await send(message)
+
+    await app(scope, receive, late)
 
 
 class _HideDroppedConnections(logging.Filter):

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .deps import Settings
 from .errors import ApiError
-from .faults import DroppedConnection, Faults, drop_after_commit, refusal
+from .faults import DroppedConnection, Faults, drop_after_commit, refusal, stall_after_commit
 
 MAX_BODY_BYTES = 1024 * 1024
 _DRAIN_BYTES = 16 * MAX_BODY_BYTES
@@ -112,7 +112,9 @@ class Gateway:
             return
         replay = _replay(body, receive)
         try:
-            if fault is not None:
+            if fault is not None and fault.kind == "stall_after_commit":
+                await stall_after_commit(self.app, scope, replay, respond, fault.stall_seconds)
+            elif fault is not None:
                 await drop_after_commit(self.app, scope, replay, respond)
             else:
                 await self.app(scope, replay, respond)

@@ -114,11 +114,13 @@ class FaultIn(_Body):
 
     method: Annotated[StrictStr, Field(min_length=1, max_length=16)]
     path: Annotated[StrictStr, Field(pattern=r"^/")]
-    kind: Literal["status", "drop_after_commit"]
+    kind: Literal["status", "drop_after_commit", "stall_after_commit"]
     status: Annotated[StrictInt, Field(ge=400, le=599)] = 500
     retry_after: Annotated[int | float, Field(ge=0, le=3600)] | None = None
     times: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
     skip: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    stall_seconds: Annotated[int | float, Field(ge=0, le=600)] = 60
+    """How long ``stall_after_commit`` holds the committed answer back."""
     """Matching requests let through before the fault applies (e.g. fault the second list, not the first)."""
 
 
