@@ -41,6 +41,8 @@ PROJECT_ALERTS_USD = [50, 100, 200, 400, 600, 800]
 PROJECTS = 5
 POLICY = {"balance_threshold_usd": 20, "target_balance_usd": 100, "monthly_reload_limit_usd": 300}
 PURCHASE_USD = 25
+MAX_RETRIES = 8
+"""At 20% faults, six faults in a row (the default of 5 retries spent) hit about one request in 15,000."""
 
 PROGRAM = """
 import json
@@ -285,7 +287,7 @@ def run(rounds: int, fault_rate: float, seed: int, out: Any = sys.stdout) -> boo
         config = {
             "openai-billing:baseUrl": sandbox.base_url,
             "openai-billing:adminKey": ADMIN_KEY,
-            "openai-billing:maxRetries": "8",
+            "openai-billing:maxRetries": str(MAX_RETRIES),
             "openai-billing:retryBudgetSeconds": "60",
         }
         soak = _Soak(account, program, config, seed)
@@ -300,6 +302,7 @@ def run(rounds: int, fault_rate: float, seed: int, out: Any = sys.stdout) -> boo
         "rounds": rounds,
         "fault rate": fault_rate,
         "seed": seed,
+        "max retries": MAX_RETRIES,
         "requests": len(log),
         "faults injected": account.injected,
         "retries": sum(1 for entry in log if entry.get("retry")),
