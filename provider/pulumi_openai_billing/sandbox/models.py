@@ -20,6 +20,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -34,7 +35,11 @@ def _plausible_email(value: str) -> str:
     return value
 
 
-Email = Annotated[StrictStr, AfterValidator(_plausible_email)]
+Email = Annotated[
+    StrictStr,
+    AfterValidator(_plausible_email),
+    WithJsonSchema({"type": "string", "pattern": _EMAIL.pattern, "maxLength": 254}),
+]
 
 
 class _Body(BaseModel):
