@@ -174,3 +174,31 @@ def test_amounts_in_another_currency_are_an_error() -> None:
     check_currency({"currency": "usd"}, "limit")
     with pytest.raises(ProviderError, match="in 'EUR', not USD"):
         check_currency({"currency": "EUR"}, "the spend limit")
+
+
+LIMIT_PATH = "/v1/organization/spend_limit"
+
+
+def test_a_limit_whose_answers_were_all_lost_is_read_back_and_kept(plugin: Plugin, api: Api) -> None:
+    """maxRetries=3: every one of the four answers is cut after its commit; the read-back shows the write."""
+    api.faults({"method": "POST", "path": LIMIT_PATH, "kind": "drop_after_commit", "times": 4})
+    limit = Resource(plugin, "OrganizationSpendLimit")
+    limit.create({"monthly_limit_usd": 250})
+    assert (
+        limit.outputs["monthly_limit_cents"] == 25000
+        and api.get("organization/spend_limit")["threshold_amount"] == 25000
+    )
+    assert [r["method"] for r in api.requests() if r["path"] == LIMIT_PATH][-1] == "GET", "the read-back"
+
+
+def test_a_limit_write_refused_every_time_says_what_the_scope_still_has(plugin: Plugin, api: Api) -> None:
+    api.set_limit(900)
+    limit = Resource(plugin, "OrganizationSpendLimit")
+    inputs = limit.checked({"monthly_limit_usd": 800, "adopt_existing": True})
+    api.faults({"method": "POST", "path": LIMIT_PATH, "kind": "status", "status": 503, "times": 4})
+    with pytest.raises(PluginError) as info:
+        plugin.create(limit.urn, {**inputs, "__provider": limit.blob})
+    message = str(info.value)
+    assert "gave up after 4 attempts" in message
+    assert "The write did not take effect: the organization still has a monthly spend limit of 900.00 USD" in message
+    assert api.get("organization/spend_limit")["threshold_amount"] == 90000

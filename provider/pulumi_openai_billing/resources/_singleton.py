@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, ClassVar
 
-from ..client import OpenAIError
+from ..client import OpenAIError, RequestFailed
 from ._base import Context, Kind, ProviderError
 
 
@@ -78,10 +78,32 @@ class SingletonKind(Kind):
         return None if self.is_empty(live) else live
 
     def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
-        live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
+        try:
+            live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
+        except (OpenAIError, RequestFailed) as exc:
+            if isinstance(exc, OpenAIError) and exc.status != 429 and exc.status < 500:
+                raise
+            live = self._reconcile(ctx, scope, values, exc)
         ctx.claim(self._key(scope), "write")
         self.validate(live, scope)
         return live
+
+    def _reconcile(self, ctx: Context, scope: str | None, values: dict[str, Any], failure: Exception) -> dict[str, Any]:
+        """After the retries ran out: the live setting when it already holds the declared values (the write
+        took effect and only its answer was lost), else an error saying what the scope holds now."""
+        try:
+            live = self.live(ctx, scope)
+        except (OpenAIError, RequestFailed) as exc:
+            raise ProviderError(
+                f"{failure}. Reading {self.describe(scope)}'s setting back failed too ({exc}), so the write may or "
+                "may not have taken effect; running `pulumi up` again is safe (the write replaces the setting)"
+            ) from None
+        if live is not None and self.body(self.live_inputs(live, scope)) == self.body(values):
+            return live
+        now = self.show(live) if live is not None else "nothing"
+        raise ProviderError(
+            f"{failure}. The write did not take effect: {self.describe(scope)} still has {now}. Run `pulumi up` again"
+        )
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         scope = self.scope_of(inputs)
