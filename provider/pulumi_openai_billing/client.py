@@ -66,6 +66,13 @@ class OutcomeUnknown(RequestFailed):
     """A non-idempotent request was sent but no answer came back: it may or may not have taken effect."""
 
 
+def transient(exc: Exception) -> bool:
+    """A failure retries may have outlasted (429, 5xx, no answer), rather than a refusal of the request itself."""
+    if isinstance(exc, OpenAIError):
+        return exc.status == 429 or exc.status in _RETRY_STATUSES
+    return isinstance(exc, RequestFailed)
+
+
 class BillingClient:
     """Thin typed access to the Admin API with OpenAI's auth, errors and list paging."""
 

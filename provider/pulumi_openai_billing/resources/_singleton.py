@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, ClassVar
 
-from ..client import OpenAIError, RequestFailed
+from ..client import OpenAIError, RequestFailed, transient
 from ._base import Context, Kind, ProviderError
 
 
@@ -81,7 +81,7 @@ class SingletonKind(Kind):
         try:
             live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
         except (OpenAIError, RequestFailed) as exc:
-            if isinstance(exc, OpenAIError) and exc.status != 429 and exc.status < 500:
+            if not transient(exc):
                 raise
             live = self._reconcile(ctx, scope, values, exc)
         ctx.claim(self._key(scope), "write")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import StringConstraints
 
-from ..client import OpenAIError, RequestFailed
+from ..client import OpenAIError, RequestFailed, transient
 from ..money import format_usd, to_cents
 from ._base import (
     USD,
@@ -157,7 +157,7 @@ class CreditPurchaseKind(Kind):
                     "Fix or replace the payment method and run `pulumi up` again; the same purchase_key is safe "
                     "to retry"
                 ) from None
-            if exc.status != 429 and exc.status < 500:
+            if not transient(exc):
                 raise
             live = self._reconcile(ctx, key, exc)
         except RequestFailed as exc:
