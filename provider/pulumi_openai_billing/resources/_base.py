@@ -183,24 +183,28 @@ class Context:
     def _figure_key(self, key: str) -> tuple[str, str | None, str]:
         return (self.settings.base_url, self.settings.organization, key)
 
-    def figure(self, key: str, fetch: Callable[[], T]) -> T:
-        """A live figure (``spend:2026-11``, ``limit:proj_1``…) shared by every check of this process for
-        :data:`LIVE_FIGURES_TTL` seconds, with one fetch in flight per key. Errors are not kept."""
+    def figure(self, key: str, fetch: Callable[[], T], ttl: float = LIVE_FIGURES_TTL) -> T:
+        """A live figure (``spend:2026-11``, ``limit:proj_1``, a scope's alert list…) shared by every call of
+        this process for ``ttl`` seconds, with one fetch in flight per key. Errors are not kept."""
         full = self._figure_key(key)
         with self._guard:
             lock = self._figure_locks.setdefault(full, threading.Lock())
         with lock:
             hit = self._figures.get(full)
-            if hit is not None and time.monotonic() - hit[0] < LIVE_FIGURES_TTL:
+            if hit is not None and time.monotonic() - hit[0] < ttl:
                 return hit[1]
             value = fetch()
             self._figures[full] = (time.monotonic(), value)
             return value
 
     def forget(self, key: str) -> None:
-        """Drop a live figure after this process changed it."""
+        """Drop a live figure after this process changed it; a fetch in flight (which may predate the change)
+        is waited for and dropped too."""
+        full = self._figure_key(key)
         with self._guard:
-            self._figures.pop(self._figure_key(key), None)
+            lock = self._figure_locks.setdefault(full, threading.Lock())
+        with lock:
+            self._figures.pop(full, None)
 
     def declare(self, key: str, value: Any) -> None:
         """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""

@@ -35,6 +35,8 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 MAX_RECIPIENTS = 100
+ALERT_LIST_TTL = 10.0
+"""Seconds one scope's alert list serves the reads of that scope (any write of this process drops it)."""
 
 
 def canonical_recipients(recipients: list[str]) -> list[str]:
@@ -201,6 +203,16 @@ class _SpendAlertKind(Kind):
             )
         ]
 
+    @staticmethod
+    def _scope(project_id: str | None) -> str:
+        return f"alerts:{project_id or 'organization'}"
+
+    def _listed(self, ctx: Context, project_id: str | None) -> dict[str, dict[str, Any]]:
+        """The scope's live alerts by id: one paged list shared by the scope's concurrent readers."""
+        return ctx.figure(
+            self._scope(project_id), lambda: {a["id"]: a for a in self.list_live(ctx, project_id)}, ALERT_LIST_TTL
+        )
+
     def list_live(self, ctx: Context, project_id: str | None) -> list[dict[str, Any]]:
         try:
             return list(ctx.client.list_all(self._collection(project_id)))
@@ -212,16 +224,19 @@ class _SpendAlertKind(Kind):
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         project_id = inputs.get("project_id")
         collection = self._collection(project_id)
-        scope = f"alerts:{project_id or 'organization'}"
+        scope = self._scope(project_id)
         what = f"spend alert in {f'project {project_id}' if project_id else 'the organization'}"
         with ctx.scope_lock(scope):
-            if inputs.get("adopt_alert_id"):
-                alert = self._adopt(ctx, project_id, inputs)
-            else:
-                existing = self.list_live(ctx, project_id)
-                claimed = ctx.claimed(scope)
-                match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
-                alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
+            try:
+                if inputs.get("adopt_alert_id"):
+                    alert = self._adopt(ctx, project_id, inputs)
+                else:
+                    existing = self.list_live(ctx, project_id)
+                    claimed = ctx.claimed(scope)
+                    match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
+                    alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
+            finally:
+                ctx.forget(scope)
             ctx.claim(scope, alert["id"])
         return self._id(project_id, alert["id"]), self._outputs(alert, what)
 
@@ -268,12 +283,16 @@ class _SpendAlertKind(Kind):
         )
 
     def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """From the scope's shared list; an id missing there is confirmed gone with a GET of its own (the
+        list may predate it by up to :data:`ALERT_LIST_TTL` seconds)."""
         project_id, alert_id = self._split(id_)
-        try:
-            alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
-        except OpenAIError as exc:
-            self._gone_or_error(ctx, project_id, exc)
-            return None
+        alert = self._listed(ctx, project_id).get(alert_id)
+        if alert is None:
+            try:
+                alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
+            except OpenAIError as exc:
+                self._gone_or_error(ctx, project_id, exc)
+                return None
         values = live_values(alert)
         if project_id:
             values["project_id"] = project_id
@@ -289,6 +308,8 @@ class _SpendAlertKind(Kind):
                 f"spend alert {alert_id} no longer exists (deleted outside Pulumi?): run `pulumi refresh`, "
                 "then `pulumi up` creates it again"
             ) from None
+        finally:
+            ctx.forget(self._scope(project_id))
         return self._outputs(alert, f"spend alert {alert_id}")
 
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
@@ -297,6 +318,8 @@ class _SpendAlertKind(Kind):
             ctx.client.delete(f"{self._collection(project_id)}/{alert_id}")
         except OpenAIError as exc:
             self._gone_or_error(ctx, project_id, exc)
+        finally:
+            ctx.forget(self._scope(project_id))
 
 
 class OrganizationSpendAlertKind(_SpendAlertKind):

@@ -1,0 +1,88 @@
+"""Alert reads share one paged list per scope, and the sharing never hides a change."""
+
+from __future__ import annotations
+
+from conftest import Api, Resource, fresh_plugin
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import Plugin
+
+
+def _alert(threshold: int, *recipients: str) -> dict:
+    return {"threshold_usd": threshold, "recipients": list(recipients or ["finops@example.com"])}
+
+
+def _reads(api: Api) -> list[str]:
+    return [r["path"] for r in api.requests() if r["method"] == "GET"]
+
+
+def test_a_refresh_reads_each_scope_once(sandbox: Sandbox, plugin: Plugin, api: Api) -> None:
+    team = api.project("team")
+    alerts = [Resource(plugin, "OrganizationSpendAlert", f"org-{i}") for i in range(12)]
+    for i, alert in enumerate(alerts):
+        alert.create(_alert(10 + i))
+    scoped = [Resource(plugin, "ProjectSpendAlert", f"team-{i}") for i in range(3)]
+    for i, alert in enumerate(scoped):
+        alert.create({**_alert(5 + i), "project_id": team})
+    with fresh_plugin(sandbox) as again:
+        api.clear_requests()
+        for alert in [*alerts, *scoped]:
+            alert.plugin = again
+            alert.refresh()
+    assert _reads(api) == ["/v1/" + Api.alerts_path(), "/v1/" + Api.alerts_path(team)]
+    assert [a.outputs["threshold_cents"] for a in alerts] == [1000 + 100 * i for i in range(12)]
+
+
+def test_a_change_made_by_this_process_is_read_back(plugin: Plugin, api: Api) -> None:
+    kept, changed, deleted = (Resource(plugin, "OrganizationSpendAlert", name) for name in ("a", "b", "c"))
+    for i, alert in enumerate((kept, changed, deleted)):
+        alert.create(_alert(10 + i))
+    kept.refresh()
+    changed.update(_alert(99, "new@example.com"))
+    changed.refresh()
+    assert changed.inputs["recipients"] == ["new@example.com"] and changed.outputs["threshold_cents"] == 9900
+    deleted.delete()
+    assert deleted.read()[0] == "", "deleted by this process: gone, not served from the list read before"
+    created = Resource(plugin, "OrganizationSpendAlert", "d")
+    created.create(_alert(50))
+    assert created.read()[1]["threshold_cents"] == 5000, "created by this process after the list was read"
+    assert len(api.alerts()) == 3
+
+
+def test_an_alert_missing_from_the_shared_list_is_looked_up_before_it_is_called_gone(plugin: Plugin, api: Api) -> None:
+    first = Resource(plugin, "OrganizationSpendAlert", "first")
+    first.create(_alert(10))
+    first.refresh()
+    made_elsewhere = api.post(
+        Api.alerts_path(),
+        {
+            "threshold_amount": 2000,
+            "currency": "USD",
+            "interval": "month",
+            "notification_channel": {"type": "email", "recipients": ["x@example.com"]},
+        },
+    )["id"]
+    later = Resource(plugin, "OrganizationSpendAlert", "later")
+    later.id, later.outputs = made_elsewhere, {"__provider": later.blob}
+    api.clear_requests()
+    id_, outputs, _ = later.read()
+    assert id_ == made_elsewhere and outputs["threshold_cents"] == 2000
+    assert _reads(api) == [f"/v1/{Api.alerts_path()}/{made_elsewhere}"], "the list was shared; the id got its own GET"
+
+
+def test_a_change_made_elsewhere_is_seen_by_the_next_run(sandbox: Sandbox, plugin: Plugin, api: Api) -> None:
+    alert = Resource(plugin, "OrganizationSpendAlert")
+    alert.create(_alert(10))
+    alert.refresh()
+    api.post(
+        f"{Api.alerts_path()}/{alert.id}",
+        {
+            "threshold_amount": 1000,
+            "currency": "USD",
+            "interval": "month",
+            "notification_channel": {"type": "email", "recipients": ["someone@example.com"]},
+        },
+    )
+    with fresh_plugin(sandbox) as next_run:
+        alert.plugin = next_run
+        alert.refresh()
+    assert alert.inputs["recipients"] == ["someone@example.com"]
