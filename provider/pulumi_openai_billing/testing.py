@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ from .config import scrub
 SECRET_MARKER = "[secret]"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _PROVIDER_KEY = "__provider"
+PARALLEL = 8
+"""Operations a step keeps in flight, as the engine does (the plugin server itself runs 4 at a time)."""
 
 
 class PluginError(RuntimeError):
@@ -464,22 +467,33 @@ class Stack:
         return self._run_program(preview=False)
 
     def refresh(self) -> StepResult:
-        """Read every resource; drift is reported by property name and recorded in state."""
+        """Read every resource, :data:`PARALLEL` at a time as the engine does; drift is reported by property
+        name and recorded in state."""
         changes: dict[str, Change] = {}
         errors: list[str] = []
         with self._plugin() as plugin:
-            kept = []
-            for r in self._resources:
-                outputs = self._restore_secrets(r, "outputs")
+
+            def read(r: _Resource) -> tuple[str, dict[str, Any], dict[str, Any] | None] | PluginError:
                 try:
-                    id_, outs, inputs = plugin.read(r.urn, r.id, outputs, self._restore_secrets(r, "inputs"))
+                    return plugin.read(
+                        r.urn, r.id, self._restore_secrets(r, "outputs"), self._restore_secrets(r, "inputs")
+                    )
                 except PluginError as exc:
-                    errors.append(f"{r.name}: {exc}")
+                    return exc
+
+            with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+                results = list(pool.map(read, self._resources))
+            kept = []
+            for r, result in zip(self._resources, results, strict=True):
+                if isinstance(result, PluginError):
+                    errors.append(f"{r.name}: {result}")
                     kept.append(r)
                     continue
+                id_, outs, inputs = result
                 if not id_:
                     changes[r.name] = Change("delete", r.type, urn=r.urn, old=_old(r), secrets=r.secrets)
                     continue
+                outputs = self._restore_secrets(r, "outputs")
                 props = _changed_props(outputs, outs)
                 changes[r.name] = Change("update" if props else "same", r.type, props, r.urn, _old(r), outs, r.secrets)
                 self._remember(r, "outputs", outs)
