@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import Api, Resource, fresh_plugin
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin
+from pulumi_openai_billing.testing import Plugin, PluginError
 
 
 def _alert(threshold: int, *recipients: str) -> dict:
@@ -86,3 +88,35 @@ def test_a_change_made_elsewhere_is_seen_by_the_next_run(sandbox: Sandbox, plugi
         alert.plugin = next_run
         alert.refresh()
     assert alert.inputs["recipients"] == ["someone@example.com"]
+
+
+def test_creates_in_one_scope_share_one_list_and_this_process_reads_its_own_writes(plugin: Plugin, api: Api) -> None:
+    api.clear_requests()
+    alerts = [Resource(plugin, "OrganizationSpendAlert", f"a{i}") for i in range(6)]
+    for i, alert in enumerate(alerts):
+        alert.create(_alert(10 + i))
+    alerts[0].update(_alert(99, "new@example.com"))
+    alerts[1].delete()
+    log = [(r["method"], r["path"]) for r in api.requests() if "spend_alerts" in r["path"]]
+    assert log.count(("GET", "/v1/" + Api.alerts_path())) == 1, "one list served all six creates"
+    assert [method for method, _ in log] == ["GET"] + ["POST"] * 7 + ["DELETE"]
+    api.clear_requests()
+    assert alerts[0].read()[2]["recipients"] == ["new@example.com"]
+    assert alerts[1].read()[0] == ""
+    assert [a.read()[1]["threshold_cents"] for a in alerts[2:]] == [1200, 1300, 1400, 1500]
+    assert _reads(api) == [f"/v1/{Api.alerts_path()}/{alerts[1].id}"], (
+        "every read came from the list this process kept up to date; the id missing from it got its own GET"
+    )
+
+
+def test_a_failed_write_drops_the_kept_list(plugin: Plugin, api: Api) -> None:
+    kept, lost = Resource(plugin, "OrganizationSpendAlert", "kept"), Resource(plugin, "OrganizationSpendAlert", "lost")
+    kept.create(_alert(10))
+    lost.create(_alert(20))
+    for alert in (kept, lost):
+        api.http.delete(f"{Api.alerts_path()}/{alert.id}").raise_for_status()
+    with pytest.raises(PluginError, match="no longer exists"):
+        lost.plugin.update(lost.urn, lost.id, {**lost.outputs, "threshold_usd": "20.00"}, lost.checked(_alert(30)))
+    api.clear_requests()
+    assert kept.read()[0] == "", "the list was read again after the failed write, so the deletion shows"
+    assert _reads(api)[0] == "/v1/" + Api.alerts_path()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import pickletools
 import time
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -147,7 +148,8 @@ def test_limit_gone_when_api_answers_a_zero_amount() -> None:
 # -- alerts ----------------------------------------------------------------------------------------------
 
 
-def test_alert_lifecycle_with_drift_and_canonical_recipients(plugin: Plugin, api: Api) -> None:
+def test_alert_lifecycle_with_drift_and_canonical_recipients(plugin: Plugin, api: Api, sandbox: Sandbox) -> None:
+    """Each change made in the dashboard is read by a later run (a new plugin process, as the CLI starts)."""
     alert = Resource(plugin, "OrganizationSpendAlert")
     outs = alert.create(
         {
@@ -166,23 +168,26 @@ def test_alert_lifecycle_with_drift_and_canonical_recipients(plugin: Plugin, api
         is False
     )
 
-    live = api.get(f"organization/spend_alerts/{alert.id}")
-    body = {k: live[k] for k in ("currency", "interval", "notification_channel")}
-    api.post(f"organization/spend_alerts/{alert.id}", {**body, "threshold_amount": 99900})
-    alert.refresh()
-    assert alert.outputs["threshold_usd"] == "999.00"
-    diff = alert.diff(
-        {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
-    )
-    assert diff.changes is True and diff.replaces == []
-    alert.update(
-        {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
-    )
-    assert api.get(f"organization/spend_alerts/{alert.id}")["threshold_amount"] == 25050
+    with ExitStack() as later_runs:
+        live = api.get(f"organization/spend_alerts/{alert.id}")
+        body = {k: live[k] for k in ("currency", "interval", "notification_channel")}
+        api.post(f"organization/spend_alerts/{alert.id}", {**body, "threshold_amount": 99900})
+        alert.plugin = later_runs.enter_context(fresh_plugin(sandbox))
+        alert.refresh()
+        assert alert.outputs["threshold_usd"] == "999.00"
+        diff = alert.diff(
+            {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
+        )
+        assert diff.changes is True and diff.replaces == []
+        alert.update(
+            {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
+        )
+        assert api.get(f"organization/spend_alerts/{alert.id}")["threshold_amount"] == 25050
 
-    api.http.delete(f"organization/spend_alerts/{alert.id}").raise_for_status()
-    assert alert.read()[0] == ""
-    alert.delete()  # already gone: success
+        api.http.delete(f"organization/spend_alerts/{alert.id}").raise_for_status()
+        alert.plugin = later_runs.enter_context(fresh_plugin(sandbox))
+        assert alert.read()[0] == ""
+        alert.delete()  # already gone: success
 
 
 def test_identical_live_alert_is_adopted_not_duplicated(plugin: Plugin, api: Api) -> None:

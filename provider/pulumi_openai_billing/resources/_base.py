@@ -144,6 +144,7 @@ class Context:
     _claims: ClassVar[dict[str, set[str]]] = {}
     _capabilities: ClassVar[dict[tuple[str, str | None], frozenset[str] | None]] = {}
     _figures: ClassVar[dict[tuple[str, str | None, str], tuple[float, Any]]] = {}
+    """Kept figures with the monotonic time they expire at."""
     _figure_locks: ClassVar[dict[tuple[str, str | None, str], threading.Lock]] = {}
     _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
     _guard = threading.Lock()
@@ -191,10 +192,10 @@ class Context:
             lock = self._figure_locks.setdefault(full, threading.Lock())
         with lock:
             hit = self._figures.get(full)
-            if hit is not None and time.monotonic() - hit[0] < ttl:
+            if hit is not None and time.monotonic() < hit[0]:
                 return hit[1]
             value = fetch()
-            self._figures[full] = (time.monotonic(), value)
+            self._figures[full] = (time.monotonic() + ttl, value)
             return value
 
     def forget(self, key: str) -> None:
@@ -205,6 +206,18 @@ class Context:
             lock = self._figure_locks.setdefault(full, threading.Lock())
         with lock:
             self._figures.pop(full, None)
+
+    def amend(self, key: str, change: Callable[[T], T]) -> None:
+        """Apply this process's own completed write to a kept figure (``change`` returns the new value), so
+        the reads that follow see it without a new fetch. A fetch in flight is waited for first: it may
+        predate the write, and the change applies to what it brought. An expired figure is dropped."""
+        full = self._figure_key(key)
+        with self._guard:
+            lock = self._figure_locks.setdefault(full, threading.Lock())
+        with lock:
+            hit = self._figures.pop(full, None)
+            if hit is not None and time.monotonic() < hit[0]:
+                self._figures[full] = (hit[0], change(hit[1]))
 
     def declare(self, key: str, value: Any) -> None:
         """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""
@@ -264,7 +277,7 @@ class Context:
     def project_problem(self, project_id: str) -> str | None:
         """Why a resource cannot be declared in ``project_id`` (invisible or archived), else None."""
         try:
-            project = self.figure(f"project:{project_id}", lambda: self.require_project(project_id))
+            project = self.require_project(project_id)
         except ProviderError as exc:
             return str(exc)
         if project.get("status") == "archived":
@@ -276,13 +289,18 @@ class Context:
         return None
 
     def require_project(self, project_id: str) -> dict[str, Any]:
-        """The project object; a project the key cannot see is an error, never "gone"."""
-        try:
-            return self.client.get(f"organization/projects/{project_id}")
-        except OpenAIError as exc:
-            if exc.status == 404:
-                raise project_not_visible(project_id, self.organization) from None
-            raise
+        """The project object (one read per project per process for :data:`LIVE_FIGURES_TTL`); a project the
+        key cannot see is an error, never "gone"."""
+
+        def fetch() -> dict[str, Any]:
+            try:
+                return self.client.get(f"organization/projects/{project_id}")
+            except OpenAIError as exc:
+                if exc.status == 404:
+                    raise project_not_visible(project_id, self.organization) from None
+                raise
+
+        return self.figure(f"project:{project_id}", fetch)
 
 
 def check_currency(obj: dict[str, Any], what: str) -> None:

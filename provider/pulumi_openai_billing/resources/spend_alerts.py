@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
@@ -36,7 +38,9 @@ _EMAIL = re.compile(
 )
 MAX_RECIPIENTS = 100
 ALERT_LIST_TTL = 10.0
-"""Seconds one scope's alert list serves the reads of that scope (any write of this process drops it)."""
+"""Seconds one scope's alert list serves that scope's reads and creates; this process's own writes are
+applied to it, a failed write drops it."""
+AlertsById = dict[str, dict[str, Any]]
 
 
 def canonical_recipients(recipients: list[str]) -> list[str]:
@@ -207,7 +211,7 @@ class _SpendAlertKind(Kind):
     def _scope(project_id: str | None) -> str:
         return f"alerts:{project_id or 'organization'}"
 
-    def _listed(self, ctx: Context, project_id: str | None) -> dict[str, dict[str, Any]]:
+    def _listed(self, ctx: Context, project_id: str | None) -> AlertsById:
         """The scope's live alerts by id: one paged list shared by the scope's concurrent readers."""
         return ctx.figure(
             self._scope(project_id), lambda: {a["id"]: a for a in self.list_live(ctx, project_id)}, ALERT_LIST_TTL
@@ -226,19 +230,33 @@ class _SpendAlertKind(Kind):
         collection = self._collection(project_id)
         scope = self._scope(project_id)
         what = f"spend alert in {f'project {project_id}' if project_id else 'the organization'}"
-        with ctx.scope_lock(scope):
-            try:
-                if inputs.get("adopt_alert_id"):
-                    alert = self._adopt(ctx, project_id, inputs)
-                else:
-                    existing = self.list_live(ctx, project_id)
-                    claimed = ctx.claimed(scope)
-                    match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
-                    alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
-            finally:
-                ctx.forget(scope)
+        with ctx.scope_lock(scope), self._written(ctx, scope) as done:
+            if inputs.get("adopt_alert_id"):
+                alert = self._adopt(ctx, project_id, inputs)
+            else:
+                existing = list(self._listed(ctx, project_id).values())
+                claimed = ctx.claimed(scope)
+                match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
+                alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
+            done(lambda alerts: {**alerts, alert["id"]: alert})
             ctx.claim(scope, alert["id"])
         return self._id(project_id, alert["id"]), self._outputs(alert, what)
+
+    @staticmethod
+    @contextmanager
+    def _written(ctx: Context, scope: str) -> Iterator[Callable[[AlertsById], None]]:
+        """Around a write to ``scope``: the change it reports is applied to the kept list (this process then
+        reads its own write without a new fetch); a write that failed, or reported nothing, drops the list."""
+        changes: list[Callable[[AlertsById], AlertsById]] = []
+        try:
+            yield lambda change: changes.append(change)
+        except BaseException:
+            ctx.forget(scope)
+            raise
+        if changes:
+            ctx.amend(scope, changes[-1])
+        else:
+            ctx.forget(scope)
 
     def _adopt(self, ctx: Context, project_id: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
         alert_id = inputs["adopt_alert_id"]
@@ -300,26 +318,26 @@ class _SpendAlertKind(Kind):
 
     def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         project_id, alert_id = self._split(id_)
-        try:
-            alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(news), idempotent=True)
-        except OpenAIError as exc:
-            self._gone_or_error(ctx, project_id, exc)
-            raise ProviderError(
-                f"spend alert {alert_id} no longer exists (deleted outside Pulumi?): run `pulumi refresh`, "
-                "then `pulumi up` creates it again"
-            ) from None
-        finally:
-            ctx.forget(self._scope(project_id))
+        with self._written(ctx, self._scope(project_id)) as done:
+            try:
+                alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(news), idempotent=True)
+            except OpenAIError as exc:
+                self._gone_or_error(ctx, project_id, exc)
+                raise ProviderError(
+                    f"spend alert {alert_id} no longer exists (deleted outside Pulumi?): run `pulumi refresh`, "
+                    "then `pulumi up` creates it again"
+                ) from None
+            done(lambda alerts: {**alerts, alert_id: alert})
         return self._outputs(alert, f"spend alert {alert_id}")
 
     def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
         project_id, alert_id = self._split(id_)
-        try:
-            ctx.client.delete(f"{self._collection(project_id)}/{alert_id}")
-        except OpenAIError as exc:
-            self._gone_or_error(ctx, project_id, exc)
-        finally:
-            ctx.forget(self._scope(project_id))
+        with self._written(ctx, self._scope(project_id)) as done:
+            try:
+                ctx.client.delete(f"{self._collection(project_id)}/{alert_id}")
+            except OpenAIError as exc:
+                self._gone_or_error(ctx, project_id, exc)
+            done(lambda alerts: {k: v for k, v in alerts.items() if k != alert_id})
 
 
 class OrganizationSpendAlertKind(_SpendAlertKind):
