@@ -15,7 +15,7 @@ import yaml
 
 from conftest import ADMIN_KEY, Api, plugin_config
 from pulumi_openai_billing import cli
-from pulumi_openai_billing.export import (
+from pulumi_openai_billing.config_file import (
     AlertConfig,
     BillingConfig,
     ConfigFileError,

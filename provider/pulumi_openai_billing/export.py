@@ -15,110 +15,29 @@ import re
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
-from pydantic_core import ErrorDetails
 
 from . import __version__, config
 from .client import OpenAIError, RequestFailed
-from .functions import Project, SpendAlert, SpendLimit, get_spend_limit, list_projects, list_spend_alerts
-from .money import MoneyError, parse_usd
+from .config_file import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig, dump_config
+from .functions import (
+    Project,
+    SpendAlert,
+    SpendLimit,
+    get_spend_limit,
+    get_top_up_policy,
+    list_projects,
+    list_spend_alerts,
+)
 from .resources._base import ProviderError
 from .whoami import MISSING_KEY
-
-# -- the configuration file (`--format yaml`, read back by `simulate --config`) --------------------------
-
-
-def _usd(minimum: str) -> BeforeValidator:
-    """Dollars as int, float or string -> an exact two-decimal Decimal of at least ``minimum``."""
-
-    def validate(value: object, info: ValidationInfo) -> object:
-        if value is None:
-            return None  # "no limit" where the field allows it; pydantic refuses it elsewhere
-        return parse_usd(value, info.field_name or "amount", minimum=Decimal(minimum))
-
-    return BeforeValidator(validate)
-
-
-class _ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AlertConfig(_ConfigModel):
-    """One spend alert: an e-mail to ``recipients`` when the scope's month-to-date spend reaches the threshold."""
-
-    threshold_usd: Annotated[Decimal, _usd("0")]
-    recipients: Annotated[tuple[str, ...], Field(min_length=1)]
-    subject_prefix: str | None = None
-
-
-class OrganizationConfig(_ConfigModel):
-    """The organization's monthly limit (None: no limit) and alerts."""
-
-    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
-    alerts: tuple[AlertConfig, ...] = ()
-
-
-class ProjectConfig(_ConfigModel):
-    """A project's monthly limit (None: no limit) and alerts; ``project_id`` is the live project (``proj_…``)."""
-
-    project_id: Annotated[str, Field(min_length=1)]
-    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
-    alerts: tuple[AlertConfig, ...] = ()
-
-
-class BillingConfig(_ConfigModel):
-    """A whole account's limits and alerts; projects are keyed by name (``name (proj_…)`` when names repeat)."""
-
-    organization: OrganizationConfig = OrganizationConfig()
-    projects: dict[str, ProjectConfig] = {}
-
-
-class ConfigFileError(ValueError):
-    """A configuration file that cannot be read; the message names the file and each problem."""
-
-
-def load_config(path: str | Path) -> BillingConfig:
-    """Read a configuration file written by ``export --format yaml`` (or by hand in the same shape)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigFileError(f"{path}: not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigFileError(f"{path}: expected a mapping with `organization` and `projects`")
-    if isinstance(data.get("projects"), dict):
-        data = {**data, "projects": {str(name): value for name, value in data["projects"].items()}}
-    try:
-        return BillingConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(_problem(error) for error in exc.errors())
-        raise ConfigFileError(f"{path}: {problems}") from None
-
-
-def _problem(error: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    cause = error.get("ctx", {}).get("error")
-    message = str(cause) if isinstance(cause, MoneyError) else error["msg"]
-    return f"{where}: {message}"
-
-
-def dump_config(billing: BillingConfig, header: Sequence[str] = ()) -> str:
-    """The YAML text of a configuration (amounts as two-decimal strings), after ``header`` comment lines."""
-    body = yaml.safe_dump(billing.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=1000)
-    return "".join(f"# {line}\n" for line in header) + body
-
 
 # -- the live account -----------------------------------------------------------------------------------
 
@@ -218,6 +137,20 @@ def _unique(name: str, taken: set[str]) -> str:
 def _amount_label(usd: str) -> str:
     """``"500.00"`` -> ``500``; ``"12.50"`` stays ``12.50`` (a resource-name part)."""
     return usd.removesuffix(".00")
+
+
+def live_config(settings: config.Settings) -> BillingConfig:
+    """The account's limits and alerts now, with its auto-reload policy where one is enabled."""
+    billing = _config_of(_read_account(settings))
+    policy = get_top_up_policy()
+    if policy is None or not policy.enabled:
+        return billing
+    top_up = TopUpConfig(
+        balance_threshold_usd=policy.balance_threshold_usd,
+        target_balance_usd=policy.target_balance_usd,
+        monthly_reload_limit_usd=policy.monthly_reload_limit_usd,
+    )
+    return billing.model_copy(update={"top_up": top_up})
 
 
 def _config_of(account: _Account) -> BillingConfig:

@@ -1,0 +1,135 @@
+"""The billing configuration file: limits and alerts per scope, optionally an auto-reload policy and credit
+grants, in YAML. ``openai-billing export --format yaml`` writes it; ``openai-billing simulate --config`` reads
+it. Amounts are exact Decimals; the models refuse anything the provider would refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import ErrorDetails
+
+from .money import MoneyError, parse_usd
+
+
+def _usd(minimum: str) -> BeforeValidator:
+    """Dollars as int, float or string -> an exact two-decimal Decimal of at least ``minimum``."""
+
+    def validate(value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None  # "no limit" where the field allows it; pydantic refuses it elsewhere
+        return parse_usd(value, info.field_name or "amount", minimum=Decimal(minimum))
+
+    return BeforeValidator(validate)
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AlertConfig(_ConfigModel):
+    """One spend alert: an e-mail to ``recipients`` when the scope's month-to-date spend reaches the threshold."""
+
+    threshold_usd: Annotated[Decimal, _usd("0")]
+    recipients: Annotated[tuple[str, ...], Field(min_length=1)]
+    subject_prefix: str | None = None
+
+
+class OrganizationConfig(_ConfigModel):
+    """The organization's monthly limit (None: no limit) and alerts."""
+
+    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
+    alerts: tuple[AlertConfig, ...] = ()
+
+
+class ProjectConfig(_ConfigModel):
+    """A project's monthly limit (None: no limit) and alerts; ``project_id`` is the live project (``proj_…``)."""
+
+    project_id: Annotated[str, Field(min_length=1)]
+    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
+    alerts: tuple[AlertConfig, ...] = ()
+
+
+class TopUpConfig(_ConfigModel):
+    """An auto-reload policy: below ``balance_threshold_usd``, buy credit up to ``target_balance_usd``, at most
+    ``monthly_reload_limit_usd`` a month (billing extension only)."""
+
+    balance_threshold_usd: Annotated[Decimal, _usd("0")]
+    target_balance_usd: Annotated[Decimal, _usd("0.01")]
+    monthly_reload_limit_usd: Annotated[Decimal, _usd("0.01")]
+
+    @model_validator(mode="after")
+    def _target_above_threshold(self) -> TopUpConfig:
+        if self.target_balance_usd <= self.balance_threshold_usd:
+            raise ValueError("target_balance_usd must be above balance_threshold_usd")
+        return self
+
+
+class CreditGrantConfig(_ConfigModel):
+    """Prepaid credit: usable from ``granted_on`` until ``expires_on`` (a year later when not given)."""
+
+    amount_usd: Annotated[Decimal, _usd("0.01")]
+    granted_on: date
+    expires_on: date | None = None
+
+
+class BillingConfig(_ConfigModel):
+    """A whole account's limits and alerts; projects are keyed by name (``name (proj_…)`` when names repeat).
+    ``top_up`` and ``credit_grants`` are optional (``simulate`` replays them)."""
+
+    organization: OrganizationConfig = OrganizationConfig()
+    projects: dict[str, ProjectConfig] = {}
+    top_up: TopUpConfig | None = None
+    credit_grants: tuple[CreditGrantConfig, ...] = ()
+
+
+class ConfigFileError(ValueError):
+    """A configuration file that cannot be read; the message names the file and each problem."""
+
+
+def load_config(path: str | Path) -> BillingConfig:
+    """Read a configuration file written by ``export --format yaml`` (or by hand in the same shape)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: expected a mapping with `organization` and `projects`")
+    if isinstance(data.get("projects"), dict):
+        data = {**data, "projects": {str(name): value for name, value in data["projects"].items()}}
+    try:
+        return BillingConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigFileError(f"{path}: {validation_problems(exc)}") from None
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Each problem of a configuration as ``where: what`` (money errors in the provider's words)."""
+    return "; ".join(_problem(error) for error in exc.errors())
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    message = str(cause) if isinstance(cause, MoneyError) else error["msg"]
+    return f"{where}: {message}"
+
+
+def dump_config(billing: BillingConfig, header: Sequence[str] = ()) -> str:
+    """The YAML text of a configuration (amounts as two-decimal strings), after ``header`` comment lines."""
+    data = billing.model_dump(mode="json")
+    for optional in ("top_up", "credit_grants"):
+        if not data[optional]:
+            del data[optional]
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    return "".join(f"# {line}\n" for line in header) + body
