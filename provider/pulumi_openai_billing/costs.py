@@ -66,28 +66,41 @@ def read_costs(
     results: list[CostResult] = []
     while True:
         page = client.get("organization/costs", params)
-        for bucket in page.get("data") or []:
-            for result in bucket.get("results") or []:
-                amount = result.get("amount") or {}
-                currency = str(amount.get("currency", "usd"))
-                if currency.lower() != "usd":
-                    raise CostsError(f"the costs endpoint answered an amount in {currency!r}, not USD")
-                try:
-                    value = cost_to_decimal(amount.get("value", 0))
-                except MoneyError as exc:
-                    raise CostsError(f"the costs endpoint answered an unreadable amount: {exc}") from None
-                results.append(
-                    CostResult(
-                        bucket["start_time"],
-                        bucket["end_time"],
-                        value,
-                        result.get("project_id"),
-                        result.get("line_item"),
-                    )
-                )
+        results += page_results(page)
         if not page.get("has_more") or not page.get("next_page"):
             return results
         params["page"] = page["next_page"]
+
+
+def page_results(page: Any) -> list[CostResult]:
+    """The results of one page of ``GET /organization/costs``, as the endpoint answers it."""
+    if not isinstance(page, dict) or not isinstance(page.get("data", []), list):
+        raise CostsError("a costs page is an object with a `data` list of buckets")
+    results: list[CostResult] = []
+    for bucket in page.get("data") or []:
+        if not isinstance(bucket, dict) or not isinstance(bucket.get("start_time"), int):
+            raise CostsError("a costs bucket is an object with an integer `start_time`")
+        for result in bucket.get("results") or []:
+            if not isinstance(result, dict) or not isinstance(result.get("amount", {}), dict):
+                raise CostsError("a costs result is an object with an `amount` object")
+            amount = result.get("amount") or {}
+            currency = str(amount.get("currency", "usd"))
+            if currency.lower() != "usd":
+                raise CostsError(f"the costs endpoint answered an amount in {currency!r}, not USD")
+            try:
+                value = cost_to_decimal(amount.get("value", 0))
+            except MoneyError as exc:
+                raise CostsError(f"the costs endpoint answered an unreadable amount: {exc}") from None
+            results.append(
+                CostResult(
+                    bucket["start_time"],
+                    bucket.get("end_time", bucket["start_time"] + 86400),
+                    value,
+                    result.get("project_id"),
+                    result.get("line_item"),
+                )
+            )
+    return results
 
 
 def spend_by_project(client: BillingClient, start: datetime, end: datetime) -> dict[str | None, Decimal]:

@@ -177,6 +177,12 @@ def _top_up_policy(ctx: Context) -> TopUpPolicy | None:
     )
 
 
+def get_top_up_policy() -> TopUpPolicy | None:
+    """The auto-reload policy, or None where there is none or the API has no billing extension."""
+    ctx = Context.current()
+    return _top_up_policy(ctx) if "auto_reload" in (ctx.extension() or frozenset()) else None
+
+
 def get_billing_overview(now: datetime | None = None) -> BillingOverview:
     """Month-to-date spend (from the costs endpoint), limits and alerts of the organization and of every
     active project, and, where the billing extension exists, the credit balance and top-up policy."""
