@@ -58,6 +58,7 @@ _COMMANDS = (
     ("export", "export", "write a Pulumi program (or YAML) declaring every live spend limit and alert"),
     ("plan-report", "plan_report", "summarise a `pulumi preview --json` as Markdown, per changed scope"),
     ("schema", "schema", "print the Pulumi package schema (or its Markdown reference) to standard output"),
+    ("simulate", "whatif", "replay a month of costs against a billing configuration (what if?)"),
 )
 """Commands in their own modules: each has ``add_arguments(parser)`` and ``run(args) -> int``."""
 

@@ -1,0 +1,379 @@
+"""Replay a month of the account's costs against a billing configuration: would a limit have blocked
+traffic, and from which day; which alerts would have fired; what would auto-reload have charged.
+
+Costs come from the configured account's costs endpoint (grouped by project, every page followed) or from
+--costs FILE holding that endpoint's own JSON pages (one page, or a list of pages), so a saved history
+replays offline. The configuration is --live (the account's limits, alerts and auto-reload policy now) or
+--config FILE (the YAML `openai-billing export --format yaml` writes), changed by --set NAME.FIELD=VALUE
+(NAME: a project's name in the configuration, `organization` or `top_up`). The rules and their assumptions
+are in `pulumi_openai_billing.simulate`.
+Exit status: 0 replayed, 1 the API failed, 2 an option, a file or a setting is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from . import config
+from .client import OpenAIError, RequestFailed, get_client
+from .config_file import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
+from .costs import CostResult, CostsError, page_results, read_costs
+from .money import format_usd
+from .resources._base import ProviderError
+from .simulate import ORGANIZATION, Simulation, daily_costs, month_of, simulate
+from .whoami import MISSING_KEY
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_SCOPE_FIELDS = ("monthly_limit_usd",)
+_TOP_UP_FIELDS = tuple(TopUpConfig.model_fields)
+
+
+class WhatIfError(Exception):
+    """An option, file or setting that cannot be used; ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--month", required=True, metavar="YYYY-MM", help="the UTC calendar month to replay")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--live", action="store_true", help="the account's configuration now")
+    source.add_argument("--config", metavar="FILE", help="a configuration file (export --format yaml)")
+    parser.add_argument("--costs", metavar="FILE", help="the costs endpoint's JSON pages (else read from the account)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME.FIELD=VALUE",
+        help=f"change the configuration, e.g. team-a.monthly_limit_usd=400 (none removes a limit); top_up fields: "
+        f"{', '.join(_TOP_UP_FIELDS)}",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--chart", metavar="FILE.png", help="draw spend, limits, alerts, blocks and credit")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start, end = month_range(args.month)
+        base = _live_config() if args.live else _file_config(args.config)
+        billing = apply_overrides(base, args.overrides)
+        results = _file_costs(args.costs) if args.costs else _live_costs(start, end)
+    except WhatIfError as exc:
+        print(f"openai-billing simulate: {exc}", file=sys.stderr)
+        return exc.status
+    sim = simulate(billing, daily_costs(results), start, end)
+    if args.chart:
+        chart = Path(args.chart)
+        if chart.suffix.lower() != ".png":
+            print("openai-billing simulate: --chart writes a PNG: name a .png file", file=sys.stderr)
+            return 2
+        try:
+            save_chart(sim, billing, chart, title=_title(args))
+        except ImportError:
+            print(
+                "openai-billing simulate: --chart needs matplotlib: pip install 'pulumi-openai-billing[simulate]'",
+                file=sys.stderr,
+            )
+            return 2
+    if args.json:
+        print(json.dumps({"month": args.month, "overrides": args.overrides, **sim.to_json()}, indent=2))
+    else:
+        print(render_table(sim, billing, _title(args)))
+    if args.chart:
+        print(f"wrote {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _title(args: argparse.Namespace) -> str:
+    source = "the live configuration" if args.live else Path(args.config).name
+    changes = f" with {', '.join(args.overrides)}" if args.overrides else ""
+    return f"What if: {args.month} against {source}{changes}"
+
+
+def month_range(text: str) -> tuple[date, date]:
+    """``YYYY-MM`` -> its first day and the first day of the next month."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        start = date(year, month, 1)
+    except ValueError:
+        raise WhatIfError(f"--month takes a month as YYYY-MM, such as 2026-10, not {text!r}") from None
+    return start, date(year + month // 12, month % 12 + 1, 1)
+
+
+def _file_config(path: str) -> BillingConfig:
+    try:
+        return load_config(path)
+    except ConfigFileError as exc:
+        raise WhatIfError(str(exc)) from None
+
+
+def _settings() -> config.Settings:
+    try:
+        settings = config.resolve()
+    except config.ConfigError as exc:
+        raise WhatIfError(str(exc)) from None
+    if not settings.admin_key:
+        raise WhatIfError(MISSING_KEY)
+    return settings
+
+
+def _live_config() -> BillingConfig:
+    from .export import live_config
+
+    settings = _settings()
+    try:
+        return live_config(settings)
+    except (OpenAIError, RequestFailed, ProviderError) as exc:
+        raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", 1) from None
+
+
+def _file_costs(path: str) -> list[CostResult]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WhatIfError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise WhatIfError(f"{path}: not JSON: {exc}") from None
+    pages = data if isinstance(data, list) else [data]
+    results: list[CostResult] = []
+    for number, page in enumerate(pages, 1):
+        try:
+            results += page_results(page)
+        except CostsError as exc:
+            raise WhatIfError(f"{path}: page {number}: {exc}") from None
+    return results
+
+
+def _live_costs(start: date, end: date) -> list[CostResult]:
+    settings = _settings()
+    moments = [datetime(d.year, d.month, d.day, tzinfo=timezone.utc) for d in (start, end)]
+    try:
+        return read_costs(get_client(settings), moments[0], moments[1], group_by=["project_id"])
+    except (OpenAIError, RequestFailed, CostsError) as exc:
+        raise WhatIfError(f"reading costs failed: {config.scrub(str(exc))}", 1) from None
+
+
+def apply_overrides(billing: BillingConfig, overrides: list[str]) -> BillingConfig:
+    """The configuration with each ``NAME.FIELD=VALUE`` applied, validated as a whole."""
+    data: dict[str, Any] = billing.model_dump(mode="python")
+    for override in overrides:
+        target, equals, value = override.partition("=")
+        name, dot, field = target.strip().rpartition(".")
+        if not equals or not dot or not name or not field:
+            raise WhatIfError(f"--set takes NAME.FIELD=VALUE, such as team-a.monthly_limit_usd=400, not {override!r}")
+        value = value.strip()
+        if name == "top_up":
+            if field not in _TOP_UP_FIELDS:
+                raise WhatIfError(f"--set {override}: top_up has the fields {', '.join(_TOP_UP_FIELDS)}")
+            data["top_up"] = {**(data.get("top_up") or {}), field: value}
+            continue
+        if field not in _SCOPE_FIELDS:
+            raise WhatIfError(f"--set {override}: a scope's field is one of {', '.join(_SCOPE_FIELDS)}")
+        if name == ORGANIZATION:
+            scope = data["organization"]
+        elif name in data["projects"]:
+            scope = data["projects"][name]
+        else:
+            known = ", ".join(repr(n) for n in data["projects"]) or "none"
+            raise WhatIfError(f"--set {override}: no project named {name!r} in the configuration (projects: {known})")
+        scope[field] = None if value.lower() == "none" else value
+    try:
+        return BillingConfig.model_validate(data)
+    except ValidationError as exc:
+        raise WhatIfError(f"--set: {validation_problems(exc)}") from None
+
+
+# -- output ----------------------------------------------------------------------------------------------
+
+
+def _day(day: date | None) -> str:
+    return day.isoformat() if day else "-"
+
+
+def render_table(sim: Simulation, billing: BillingConfig, title: str) -> str:
+    """A compact report: one row per scope, then auto-reload and totals."""
+    limits = _limits(billing)
+    rows = [("scope", "spend", "limit", "first block", "refused", "alerts fired")]
+    for scope in sim.scopes:
+        days = sim.spend[scope]
+        spent = days[-1].month_to_date_usd if len(_months(sim)) == 1 else sum((d.spend_usd for d in days), Decimal(0))
+        outcomes = sim.limit_of(scope)
+        first = next((o.first_blocked_on for o in outcomes if o.first_blocked_on), None)
+        refused = sum((o.refused_usd for o in outcomes), Decimal(0))
+        fired = [f"{format_usd(a.threshold_usd)} on {a.day.isoformat()[5:]}" for a in sim.alerts if a.scope == scope]
+        limit = limits.get(scope)
+        rows.append(
+            (
+                scope,
+                _money(spent),
+                _money(limit) if limit is not None else "none",
+                _day(first),
+                _money(refused),
+                ", ".join(fired) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    numeric = {1, 2, 4}
+    lines = [title, ""]
+    for row in rows:
+        cells = [
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines += _credit_lines(sim, billing)
+    totals = sim.totals
+    lines.append(
+        f"totals: demand {_money(totals.demand_usd)} USD, spend {_money(totals.spend_usd)} USD, refused "
+        f"{_money(totals.refused_usd)} USD, {totals.alerts_fired} alert e-mail(s)"
+    )
+    return "\n".join(lines)
+
+
+def _credit_lines(sim: Simulation, billing: BillingConfig) -> list[str]:
+    if not sim.balance:
+        return ["auto-reload: none configured"]
+    lines = []
+    made = [r for r in sim.reloads if not r.stopped_by_monthly_limit]
+    stopped = [r for r in sim.reloads if r.stopped_by_monthly_limit]
+    if billing.top_up is None:
+        lines.append("auto-reload: none configured")
+    else:
+        charges = ", ".join(f"{r.day.isoformat()[5:]} {_money(r.amount_usd)}" for r in made) or "none"
+        lines.append(f"auto-reload: {len(made)} reload(s) charging {_money(sim.totals.reloaded_usd)} USD ({charges})")
+        for r in stopped:
+            lines.append(
+                f"  stopped on {r.day}: a {_money(r.amount_usd)} USD reload would have taken the month's reloads "
+                f"past the monthly limit of {_money(billing.top_up.monthly_reload_limit_usd)} USD "
+                f"({_money(r.month_total_usd)} USD already reloaded)"
+            )
+    lowest_day, lowest = min(sim.balance, key=lambda entry: entry[1])
+    lines.append(
+        f"credit balance: {_money(sim.balance[-1][1])} USD at the end, lowest {_money(lowest)} USD on {lowest_day}; "
+        f"spend not covered by credit: {_money(sim.totals.uncovered_usd)} USD"
+    )
+    return lines
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,.2f}"
+
+
+def _months(sim: Simulation) -> set[str]:
+    return {month_of(d.day) for d in sim.spend[ORGANIZATION]}
+
+
+def _limits(billing: BillingConfig) -> dict[str, Decimal | None]:
+    return {
+        ORGANIZATION: billing.organization.monthly_limit_usd,
+        **{name: p.monthly_limit_usd for name, p in billing.projects.items()},
+    }
+
+
+def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figure:
+    """One panel per scope (month-to-date spend, spend had nothing been refused, its limit and alert lines,
+    markers on blocked days), and the credit balance on its own axis with reloads marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    panels = len(sim.scopes) + (1 if sim.balance else 0)
+    figure = Figure(figsize=(10, 2.6 * panels), layout="constrained")
+    axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    limits = _limits(billing)
+    alerts = {ORGANIZATION: billing.organization.alerts, **{n: p.alerts for n, p in billing.projects.items()}}
+    for ax, scope in zip(axes, sim.scopes, strict=False):
+        days = sim.spend[scope]
+        x = [d.day for d in days]
+        ax.plot(x, [float(d.month_to_date_usd) for d in days], color="tab:blue", label="month-to-date spend")
+        demand, running, month = [], Decimal(0), ""
+        for d in days:
+            if month_of(d.day) != month:
+                month, running = month_of(d.day), Decimal(0)
+            running += d.spend_usd + d.refused_usd
+            demand.append(float(running))
+        if any(d.refused_usd for d in days):
+            ax.plot(x, demand, color="tab:blue", linestyle="--", alpha=0.5, label="had nothing been refused")
+        limit = limits.get(scope)
+        if limit is not None:
+            ax.axhline(float(limit), color="tab:red", linewidth=1.5, label=f"limit {format_usd(limit)}")
+        for alert in alerts.get(scope, ()):
+            ax.axhline(
+                float(alert.threshold_usd),
+                color="tab:orange",
+                linestyle=":",
+                label=f"alert {format_usd(alert.threshold_usd)}",
+            )
+        blocked = [d for d in days if d.refused_usd > 0]
+        if blocked:
+            ax.plot(
+                [d.day for d in blocked],
+                [float(d.month_to_date_usd) for d in blocked],
+                linestyle="none",
+                marker="x",
+                color="tab:red",
+                label="traffic refused",
+            )
+        ax.set_title(scope if scope == ORGANIZATION else f"project {scope} ({billing.projects[scope].project_id})")
+        ax.set_ylabel("USD")
+        ax.legend(loc="upper left", fontsize="small")
+    if sim.balance:
+        ax = axes[-1]
+        ax.plot(
+            [d for d, _ in sim.balance], [float(b) for _, b in sim.balance], color="tab:green", label="credit balance"
+        )
+        made = [r for r in sim.reloads if not r.stopped_by_monthly_limit]
+        if made:
+            at = dict(sim.balance)
+            ax.plot(
+                [r.day for r in made],
+                [float(at[r.day]) for r in made],
+                linestyle="none",
+                marker="^",
+                color="tab:green",
+                label="auto-reload",
+            )
+        stopped = [r for r in sim.reloads if r.stopped_by_monthly_limit]
+        if stopped:
+            at = dict(sim.balance)
+            ax.plot(
+                [r.day for r in stopped],
+                [float(at[r.day]) for r in stopped],
+                linestyle="none",
+                marker="v",
+                color="tab:red",
+                label="reload stopped (monthly limit)",
+            )
+        if billing.top_up is not None:
+            ax.axhline(
+                float(billing.top_up.balance_threshold_usd),
+                color="tab:gray",
+                linestyle=":",
+                label=f"reload below {format_usd(billing.top_up.balance_threshold_usd)}",
+            )
+        ax.set_title("credit balance")
+        ax.set_ylabel("USD")
+        ax.legend(loc="upper right", fontsize="small")
+    figure.autofmt_xdate()
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def save_chart(sim: Simulation, billing: BillingConfig, path: Path, title: str = "") -> None:
+    draw_chart(sim, billing, title).savefig(path, dpi=100)
