@@ -3,6 +3,8 @@ acknowledgement; alerts above a live limit and resources in archived or invisibl
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from conftest import Api, Resource, last_month, this_month
@@ -140,3 +142,46 @@ def test_live_figures_are_read_once_per_scope_not_per_resource(plugin: Plugin, a
     assert paths.count(f"/v1/organization/projects/{project}/spend_limit") == 1
     assert paths.count(f"/v1/organization/projects/{project}") == 1
     assert paths.count("/v1/organization/costs") == 1
+
+
+def test_a_limit_that_would_have_blocked_last_month_on_too_many_days_is_refused(plugin: Plugin, api: Api) -> None:
+    project = api.project("steady")
+    first = last_month_start()
+    for day in range(20):  # 10 USD on each of last month's first 20 days
+        moment = first + timedelta(days=day, hours=12)
+        api.post("sandbox/usage", {"project_id": project, "amount_usd": "10", "timestamp": int(moment.timestamp())})
+    limit = Resource(plugin, "ProjectSpendLimit")
+    news = {"project_id": project, "monthly_limit_usd": 150, "warn_if_would_have_blocked_days": 3}
+    api.clear_requests()
+
+    # 150 is reached on day 15 (15 x 10), so days 16 to 20 are refused: 5 days, 50 USD
+    message = failures_of(limit, news)["monthly_limit_usd"]
+    blocked_from = (first + timedelta(days=15)).date().isoformat()
+    assert f"would have blocked traffic on 5 days of {last_month()} (from {blocked_from}; 50.00 USD" in message
+    assert "more than warn_if_would_have_blocked_days=3" in message
+    assert failures_of(limit, {**news, "warn_if_would_have_blocked_days": 5}) == {}
+    assert failures_of(limit, {**news, "monthly_limit_usd": 200}) == {}, "200 is never reached"
+    assert failures_of(limit, {**news, "warn_if_would_have_blocked_days": None}) == {}
+    assert api.writes() == []
+    last_month_reads = [r for r in api.requests() if f"start_time={int(first.timestamp())}&" in r["query"]]
+    assert len(last_month_reads) == 1, "one read of last month's costs serves every check of the process"
+
+
+def test_the_organization_limit_is_replayed_against_every_project_s_spend(plugin: Plugin, api: Api) -> None:
+    first = last_month_start()
+    for name in ("a", "b"):
+        project = api.project(name)
+        for day in range(4):
+            moment = first + timedelta(days=day, hours=1)
+            api.post("sandbox/usage", {"project_id": project, "amount_usd": "30", "timestamp": int(moment.timestamp())})
+    limit = Resource(plugin, "OrganizationSpendLimit")
+    # 60 a day together: 100 is reached on day 2 with 20 refused, and days 3 and 4 are refused in full
+    message = failures_of(limit, {"monthly_limit_usd": 100, "warn_if_would_have_blocked_days": 0})["monthly_limit_usd"]
+    assert "on the organization would have blocked traffic on 3 days" in message and "140.00 USD" in message
+
+
+def last_month_start() -> datetime:
+    now = datetime.now(timezone.utc)
+    this = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    previous = this - timedelta(days=1)
+    return datetime(previous.year, previous.month, 1, tzinfo=timezone.utc)

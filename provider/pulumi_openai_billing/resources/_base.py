@@ -77,6 +77,17 @@ UsdAmount = Annotated[str, usd_validator(Decimal("0"))]
 PositiveUsdAmount = Annotated[str, usd_validator(Decimal("0.01"))]
 """A dollar amount ≥ 0.01 with at most two decimals, canonical as a two-decimal string."""
 
+
+def _whole_number(value: object) -> object:
+    """Numbers reach the provider as floats (the engine's protobuf Struct has no integers): 3.0 is 3."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
+"""An integer, given as a whole number (3 or 3.0, never "3", 3.5 or true)."""
+
 ProjectId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]

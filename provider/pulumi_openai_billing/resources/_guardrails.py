@@ -1,7 +1,9 @@
 """Preview guardrails for changes that could stop traffic, from live figures shared by the process's checks.
 
 A limit lowered below 110% of its scope's month-to-date spend, or by more than half in one change, needs
-``acknowledge_until`` naming the current UTC month: an acknowledgement that expires by itself.
+``acknowledge_until`` naming the current UTC month: an acknowledgement that expires by itself. A limit with
+``warn_if_would_have_blocked_days`` is replayed against last month's costs (``simulate``) and refused when it
+would have blocked traffic on more days than that.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from ..costs import month_bounds, month_name, spend_by_project
+from ..config_file import BillingConfig, OrganizationConfig, ProjectConfig
+from ..costs import month_bounds, month_name, previous_month_bounds, read_costs, spend_by_project
 from ..money import format_usd
+from ..simulate import ORGANIZATION, daily_costs, simulate
 from ._base import Context
 
 SPEND_MARGIN = Decimal("1.10")
@@ -70,5 +74,33 @@ def lowering_problems(
             "monthly_limit_usd",
             f"monthly_limit_usd: {change} needs an acknowledgement: {'; and '.join(reasons)}.{stale} Set "
             f'acknowledge_until="{month}" to go ahead (the acknowledgement expires with the month)',
+        )
+    ]
+
+
+def would_have_blocked_problems(
+    ctx: Context, who: str, scope: str | None, declared: Decimal, allowed_days: int
+) -> list[tuple[str, str]]:
+    """Why ``declared`` on ``who`` would have blocked traffic on more than ``allowed_days`` days of last month
+    (one daily costs read serves every limit of the process)."""
+    start, end = previous_month_bounds(datetime.now(timezone.utc))
+    month = month_name(start)
+    results = ctx.figure(f"daily-costs:{month}", lambda: read_costs(ctx.client, start, end, group_by=["project_id"]))
+    if scope is None:
+        billing = BillingConfig(organization=OrganizationConfig(monthly_limit_usd=declared))
+    else:
+        billing = BillingConfig(projects={scope: ProjectConfig(project_id=scope, monthly_limit_usd=declared)})
+    replay = simulate(billing, daily_costs(results), start.date(), end.date())
+    outcome = replay.limit_of(scope or ORGANIZATION)[0]
+    if len(outcome.blocked_days) <= allowed_days:
+        return []
+    return [
+        (
+            "monthly_limit_usd",
+            f"monthly_limit_usd: a limit of {format_usd(declared)} USD on {who} would have blocked traffic on "
+            f"{len(outcome.blocked_days)} days of {month} (from {outcome.blocked_days[0].isoformat()}; "
+            f"{format_usd(outcome.refused_usd.quantize(_CENT, rounding=ROUND_HALF_UP))} USD of spend refused), more "
+            f"than warn_if_would_have_blocked_days={allowed_days}. Raise the limit, or raise "
+            "warn_if_would_have_blocked_days to accept it (`openai-billing simulate` shows the whole month)",
         )
     ]

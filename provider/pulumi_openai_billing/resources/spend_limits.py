@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from ..money import from_cents, to_cents
 from ._base import (
@@ -19,13 +19,14 @@ from ._base import (
     OutputModel,
     PositiveUsdAmount,
     ProjectId,
+    WholeNumber,
     cents_field,
     check_currency,
     described,
     unknown_scope,
     usd_from_cents,
 )
-from ._guardrails import lowering_problems
+from ._guardrails import lowering_problems, would_have_blocked_problems
 from ._singleton import SingletonKind
 
 ORGANIZATION_ID = "organization"
@@ -61,6 +62,14 @@ class OrganizationSpendLimitInputs(InputModel):
             "never diffs."
         ),
     ] = None
+    warn_if_would_have_blocked_days: Annotated[
+        WholeNumber | None,
+        Field(ge=0, le=31),
+        described(
+            "Replay last UTC month's costs against this limit at preview (as `openai-billing simulate` does) and "
+            "refuse it when it would have blocked traffic on more than this many days. Check only: never diffs."
+        ),
+    ] = None
 
 
 class ProjectSpendLimitInputs(OrganizationSpendLimitInputs):
@@ -79,7 +88,7 @@ class SpendLimitOutputs(OutputModel):
 class _SpendLimitKind(SingletonKind):
     outputs = SpendLimitOutputs
     family = "limit"
-    create_only = frozenset({"adopt_existing", "acknowledge_until"})
+    create_only = frozenset({"adopt_existing", "acknowledge_until", "warn_if_would_have_blocked_days"})
 
     def path(self, scope: str | None) -> str:
         return f"organization/projects/{scope}/spend_limit" if scope else "organization/spend_limit"
@@ -145,7 +154,13 @@ class _SpendLimitKind(SingletonKind):
         ctx.declare(self._key(scope), declared)
         same_scope = olds.get("monthly_limit_usd") is not None and self.scope_of(olds) == scope
         current = Decimal(olds["monthly_limit_usd"]) if same_scope else self.live_limit(ctx, scope)
-        return lowering_problems(ctx, self.describe(scope), scope, current, declared, inputs.get("acknowledge_until"))
+        problems = lowering_problems(
+            ctx, self.describe(scope), scope, current, declared, inputs.get("acknowledge_until")
+        )
+        allowed_days = inputs.get("warn_if_would_have_blocked_days")
+        if allowed_days is not None:
+            problems += would_have_blocked_problems(ctx, self.describe(scope), scope, declared, allowed_days)
+        return problems
 
     def live_limit(self, ctx: Context, scope: str | None) -> Decimal | None:
         """The scope's live limit in dollars (None: no limit), shared by every check of this process."""
