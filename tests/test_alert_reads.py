@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from conftest import Api, Resource, fresh_plugin
+from conftest import Api, Resource, fresh_plugin, plugin_config, write_program
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin, PluginError
+from pulumi_openai_billing.testing import Plugin, PluginError, Stack
 
 
 def _alert(threshold: int, *recipients: str) -> dict:
@@ -120,3 +122,30 @@ def test_a_failed_write_drops_the_kept_list(plugin: Plugin, api: Api) -> None:
     api.clear_requests()
     assert kept.read()[0] == "", "the list was read again after the failed write, so the deletion shows"
     assert _reads(api)[0] == "/v1/" + Api.alerts_path()
+
+
+def test_equal_alerts_are_created_one_at_a_time_and_each_is_its_own(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """Creates in one scope run side by side, except those of equal alerts: each of three equal declared
+    alerts gets an alert of its own, the live one adopted once, and the others are created next to them."""
+    live = api.post(
+        Api.alerts_path(), {**_wire(100), "notification_channel": {"type": "email", "recipients": ["a@x.io"]}}
+    )
+    program = write_program(
+        tmp_path,
+        """
+for i in range(3):
+    billing.OrganizationSpendAlert(f"same-{i}", threshold_usd=100, recipients=["a@x.io"])
+for usd in (200, 300, 400):
+    billing.OrganizationSpendAlert(f"other-{usd}", threshold_usd=usd, recipients=["a@x.io"])
+""",
+    )
+    stack = Stack(program, config=plugin_config(sandbox))
+    stack.up()
+    ids = stack.ids()
+    assert len(set(ids.values())) == 6 and live["id"] in ids.values()
+    assert sorted(a["threshold_amount"] for a in api.alerts()) == [10000] * 3 + [20000, 30000, 40000]
+    assert stack.preview().changed() == {}
+
+
+def _wire(usd: int) -> dict:
+    return {"threshold_amount": usd * 100, "currency": "USD", "interval": "month"}

@@ -61,7 +61,7 @@ def _kill_when(stack: _CrashableStack, committed: Callable[[], bool], timeout: f
 @pytest.mark.parametrize(
     ("path", "committed"),
     [
-        ("/v1/" + Api.alerts_path(), lambda api: len(api.alerts()) == 1),
+        ("/v1/" + Api.alerts_path(), lambda api: len(api.alerts()) >= 1),
         (PURCHASES, lambda api: len(api.charges()) == 1),
     ],
     ids=["alert", "purchase"],
@@ -74,7 +74,7 @@ def test_killed_between_commit_and_answer_the_next_run_converges_without_duplica
     state_file = tmp_path / "state.json"
     stack = _CrashableStack(write_program(tmp_path, PROGRAM), config=config, state_file=state_file)
     # Every create on the path is held back after its commit for two minutes (the client waits five): the crash
-    # comes once the first is in.
+    # comes once the first is in (different alerts of one scope are created side by side, so maybe all three).
     api.faults({"method": "POST", "path": path, "kind": "stall_after_commit", "stall_seconds": 120, "times": 10})
     watcher = _kill_when(stack, lambda: committed(api))
     started = time.monotonic()

@@ -150,6 +150,13 @@ def _same(alert: dict[str, Any], values: dict[str, Any]) -> bool:
     return all(live[k] == values.get(k) for k in ("threshold_usd", "recipients", "subject_prefix"))
 
 
+def _identity(scope: str, values: dict[str, Any]) -> str:
+    """What a create may match or adopt: only an alert equal to the declared one, so creates of equal alerts
+    in one scope are serialised, and different ones in the same scope run side by side."""
+    recipients = ",".join(values.get("recipients") or ())
+    return f"{scope}:{values.get('threshold_usd')}:{recipients}:{values.get('subject_prefix') or ''}"
+
+
 class _SpendAlertKind(Kind):
     outputs = SpendAlertOutputs
     create_only = frozenset({"adopt_alert_id", "allow_above_limit"})
@@ -230,7 +237,7 @@ class _SpendAlertKind(Kind):
         collection = self._collection(project_id)
         scope = self._scope(project_id)
         what = f"spend alert in {f'project {project_id}' if project_id else 'the organization'}"
-        with ctx.scope_lock(scope), self._written(ctx, scope) as done:
+        with ctx.scope_lock(_identity(scope, inputs)), self._written(ctx, scope) as done:
             if inputs.get("adopt_alert_id"):
                 alert = self._adopt(ctx, project_id, inputs)
             else:
