@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
 
-from conftest import Api
+from conftest import BENCHMARKS, Api, run_benchmark
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(BENCHMARKS))
 import soak
-
-SOAK = Path(soak.__file__)
 
 
 def test_three_rounds_at_20_percent_faults_converge_without_duplicates_or_double_charges() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SOAK), "--rounds", "3", "--fault-rate", "0.2"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_benchmark("soak.py", "--rounds", "3", "--fault-rate", "0.2")
     figures = dict(line.split(": ", 1) for line in done.stdout.splitlines())
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert figures["rounds"] == "3" and figures["converged"] == "true"
@@ -63,9 +53,7 @@ def test_the_soak_counts_a_second_charge_for_one_key() -> None:
 
 
 def test_bad_options_are_refused() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SOAK), "--fault-rate", "2"], capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    done = run_benchmark("soak.py", "--fault-rate", "2", timeout=60)
     assert done.returncode == 2 and "--fault-rate must be" in done.stderr
 
 
