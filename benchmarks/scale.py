@@ -213,12 +213,14 @@ class _Account:
         return result
 
     def writes(self, project_ids: list[str]) -> list[tuple[str, str, dict[str, Any] | None]]:
-        """One write per live object, re-sending its own values (so the account is left as it was)."""
+        """One write per live object, re-sending its own values (so the account is left as it was); the
+        objects are read from the sandbox's state, which no latency delays."""
+        state = self.call("GET", "sandbox/state")
         result: list[tuple[str, str, dict[str, Any] | None]] = []
         for pid in project_ids:
-            limit = self.call("GET", f"organization/projects/{pid}/spend_limit")
+            limit = state["spend_limits"]["projects"][pid]
             result.append(("POST", f"organization/projects/{pid}/spend_limit", _limit_body(limit)))
-            for alert in self.call("GET", f"organization/projects/{pid}/spend_alerts", limit=PAGE)["data"]:
+            for alert in state["spend_alerts"]["projects"].get(pid, []):
                 result.append(("POST", f"organization/projects/{pid}/spend_alerts/{alert['id']}", _alert_body(alert)))
         return result
 
@@ -243,13 +245,15 @@ def _timed(step: Callable[[], StepResult]) -> tuple[float, StepResult]:
 
 
 def run_case(shape: str, size: int, latency_ms: int, workdir: Path) -> tuple[list[Row], list[str]]:
-    """One shape, size and latency: the three phases, their floors, and any problem seen on the way."""
+    """One shape, size and latency against a fresh sandbox: the three phases, their floors, and any problem
+    seen on the way."""
     alerts = layout(shape, size)
     problems: list[str] = []
+    case = f"{shape}-{size}-{latency_ms}"
     with _sandbox() as url:
         account = _Account(url)
         project_ids = [
-            account.call("POST", "organization/projects", {"name": f"{shape}-{i}"})["id"] for i in range(len(alerts))
+            account.call("POST", "organization/projects", {"name": f"{case}-{i}"})["id"] for i in range(len(alerts))
         ]
         account.call("POST", "sandbox/faults/random", {"latency_ms": latency_ms})
         account.count_requests()
@@ -265,7 +269,7 @@ def run_case(shape: str, size: int, latency_ms: int, workdir: Path) -> tuple[lis
         seconds: dict[str, dict[str, float]] = {}
         requests: dict[str, int] = {}
         for noop in (False, True):
-            program = workdir / f"{shape}-{size}-{latency_ms}-{'noop' if noop else 'billing'}"
+            program = workdir / f"{case}-{'noop' if noop else 'billing'}"
             program.mkdir()
             (program / "Pulumi.yaml").write_text("name: billing-scale\nruntime: python\n")
             (program / "__main__.py").write_text(PROGRAM)

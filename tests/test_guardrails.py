@@ -185,3 +185,21 @@ def last_month_start() -> datetime:
     this = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
     previous = this - timedelta(days=1)
     return datetime(previous.year, previous.month, 1, tzinfo=timezone.utc)
+
+
+def test_past_twenty_projects_one_list_of_projects_serves_the_rest(plugin: Plugin, api: Api) -> None:
+    projects = [api.project(f"team-{i}") for i in range(30)]
+    archived = projects[-1]
+    api.post(f"organization/projects/{archived}/archive", {})
+    api.clear_requests()
+    for project in projects[:-1]:
+        alert = Resource(plugin, "ProjectSpendAlert", f"alert-{project}")
+        assert failures_of(alert, {"project_id": project, "threshold_usd": 10, "recipients": ALICE}) == {}
+    message = failures_of(Resource(plugin, "ProjectSpendLimit"), {"project_id": archived, "monthly_limit_usd": 10})
+    assert f"project {archived} (team-29) is archived" in message["project_id"], "found in the list, archived"
+    missing = failures_of(Resource(plugin, "ProjectSpendLimit"), {"project_id": "proj_nope", "monthly_limit_usd": 10})
+    assert "proj_nope is not visible" in missing["project_id"], "not in the list: read on its own, then refused"
+    reads = [r["path"] for r in api.requests() if r["path"].startswith("/v1/organization/projects")]
+    one_by_one = [p for p in reads if p.count("/") == 4]
+    assert len(one_by_one) == 19 + 1, "19 projects read one by one, then proj_nope"
+    assert reads.count("/v1/organization/projects") == 1, "30 projects fit one page of the list"

@@ -144,6 +144,9 @@ def project_not_visible(project_id: str, organization: str) -> ProviderError:
     )
 
 
+PROJECT_LIST_AFTER = 20
+"""Distinct projects a process reads one by one before it reads the organization's project list instead."""
+
 LIVE_FIGURES_TTL = 30.0
 """Seconds a live figure read for a preview check is reused by other checks of the same process."""
 
@@ -158,6 +161,7 @@ class Context:
     """Kept figures with the monotonic time they expire at."""
     _figure_locks: ClassVar[dict[tuple[str, str | None, str], threading.Lock]] = {}
     _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
+    _projects_asked: ClassVar[dict[tuple[str, str | None, str], set[str]]] = {}
     _guard = threading.Lock()
 
     def __init__(self, settings: config.Settings) -> None:
@@ -300,8 +304,12 @@ class Context:
         return None
 
     def require_project(self, project_id: str) -> dict[str, Any]:
-        """The project object (one read per project per process for :data:`LIVE_FIGURES_TTL`); a project the
-        key cannot see is an error, never "gone"."""
+        """The project object, read once per process for :data:`LIVE_FIGURES_TTL` (from the organization's
+        project list once a run has asked for :data:`PROJECT_LIST_AFTER` projects); a project the key cannot
+        see is an error, never "gone"."""
+        listed = self._project_list(project_id)
+        if listed is not None and project_id in listed:
+            return listed[project_id]
 
         def fetch() -> dict[str, Any]:
             try:
@@ -312,6 +320,19 @@ class Context:
                 raise
 
         return self.figure(f"project:{project_id}", fetch)
+
+    def _project_list(self, project_id: str) -> dict[str, dict[str, Any]] | None:
+        """Every project (archived ones too) by id, once this process has looked up enough distinct ones that
+        one paged list costs fewer requests than a read each; None before that."""
+        with self._guard:
+            asked = self._projects_asked.setdefault(self._figure_key("projects"), set())
+            asked.add(project_id)
+            if len(asked) < PROJECT_LIST_AFTER:
+                return None
+        return self.figure(
+            "projects",
+            lambda: {p["id"]: p for p in self.client.list_all("organization/projects", {"include_archived": "true"})},
+        )
 
 
 def check_currency(obj: dict[str, Any], what: str) -> None:
