@@ -14,8 +14,9 @@ ratios measured in the same run:
 * requests / minimal: for refresh and preview, the minimal read set (one limit read per declared limit, one
   list page of 100 per 100 alerts per scope); for create, one write per resource;
 * seconds / floor: the floor is the same program of do-nothing dynamic resources stepped through the same
-  plugin server, plus the phase's minimal requests sent directly with httpx, 4 at a time (for create, one
-  write per resource re-sending each live object's own values).
+  plugin server (it sends no request, so one run per shape and size serves every latency), plus the phase's
+  minimal requests sent directly with httpx, 4 at a time (for create, one write per resource re-sending each
+  live object's own values).
 
 Exits 1 when a refresh reports drift or a preview a change (the figures would then measure a wrong run).
 
@@ -40,7 +41,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from pulumi_openai_billing.testing import Stack, StepResult
+from pulumi_openai_billing.testing import Stack
 
 ADMIN_KEY = "sk-admin-scale-0123456789abcdef"  # a fake key: only the sandbox started here knows it
 SHAPES = ("many-projects", "few-scopes")
@@ -238,78 +239,85 @@ def _alert_thresholds(count: int) -> list[int]:
     return [10 * (i + 1) for i in range(count)]
 
 
-def _timed(step: Callable[[], StepResult]) -> tuple[float, StepResult]:
-    started = time.perf_counter()
-    result = step()
-    return time.perf_counter() - started, result
+PHASES = ("create", "refresh", "preview")
 
 
-def run_case(shape: str, size: int, latency_ms: int, workdir: Path) -> tuple[list[Row], list[str]]:
-    """One shape, size and latency against a fresh sandbox: the three phases, their floors, and any problem
-    seen on the way."""
+def _spec(project_ids: list[str], alerts: list[int]) -> dict[str, Any]:
+    return {
+        "limit_usd": LIMIT_USD,
+        "recipients": RECIPIENTS,
+        "prefix": PREFIX,
+        "projects": [
+            {"name": f"p{i}", "id": pid, "alerts": _alert_thresholds(n)}
+            for i, (pid, n) in enumerate(zip(project_ids, alerts, strict=True))
+        ],
+    }
+
+
+def _phases(
+    program: Path, spec: dict[str, Any], url: str, after: Callable[[str], None] = lambda phase: None
+) -> tuple[dict[str, float], list[str]]:
+    """Create, refresh and preview a program (written to ``program``): seconds per phase, and the phases
+    whose result was not a create of everything, then no change."""
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: billing-scale\nruntime: python\n")
+    (program / "__main__.py").write_text(PROGRAM)
+    (program / "nothing.py").write_text(NOTHING)
+    (program / "spec.json").write_text(json.dumps(spec))
+    config = {"openai-billing:baseUrl": url, "openai-billing:adminKey": ADMIN_KEY}
+    stack = Stack(program, config=config, env={"PYTHONPATH": str(program)})
+    size = sum(1 + len(p["alerts"]) for p in spec["projects"])
+    seconds: dict[str, float] = {}
+    wrong: list[str] = []
+    for phase, step in zip(PHASES, (stack.up, stack.refresh, stack.preview), strict=True):
+        started = time.perf_counter()
+        result = step()
+        seconds[phase] = time.perf_counter() - started
+        after(phase)
+        expected = "create" if phase == "create" else "same"
+        if len(result.changes) != size or any(op != expected for op in result.ops().values()):
+            wrong.append(f"{phase} of {program.name}: not {size} resources with {expected!r}")
+    return seconds, wrong
+
+
+def floor_program(shape: str, size: int, workdir: Path) -> tuple[dict[str, float], list[str]]:
+    """The do-nothing program of a shape and size: it sends no request, so one run serves every latency."""
     alerts = layout(shape, size)
-    problems: list[str] = []
-    case = f"{shape}-{size}-{latency_ms}"
+    spec = {**_spec([f"proj_{i}" for i in range(len(alerts))], alerts), "noop": True}
+    return _phases(workdir / f"{shape}-{size}-noop", spec, "http://127.0.0.1:9/v1")
+
+
+def run_case(
+    shape: str, size: int, latency_ms: int, workdir: Path, noop: dict[str, float]
+) -> tuple[list[Row], list[str]]:
+    """One shape, size and latency against a fresh sandbox: the three phases and their floors (``noop``:
+    the do-nothing program's seconds per phase)."""
+    alerts = layout(shape, size)
     with _sandbox() as url:
         account = _Account(url)
-        project_ids = [
-            account.call("POST", "organization/projects", {"name": f"{case}-{i}"})["id"] for i in range(len(alerts))
-        ]
+        names = (f"{shape}-{i}" for i in range(len(alerts)))
+        project_ids = [account.call("POST", "organization/projects", {"name": name})["id"] for name in names]
         account.call("POST", "sandbox/faults/random", {"latency_ms": latency_ms})
         account.count_requests()
-        spec = {
-            "limit_usd": LIMIT_USD,
-            "recipients": RECIPIENTS,
-            "prefix": PREFIX,
-            "projects": [
-                {"name": f"p{i}", "id": pid, "alerts": _alert_thresholds(n)}
-                for i, (pid, n) in enumerate(zip(project_ids, alerts, strict=True))
-            ],
-        }
-        seconds: dict[str, dict[str, float]] = {}
         requests: dict[str, int] = {}
-        for noop in (False, True):
-            program = workdir / f"{case}-{'noop' if noop else 'billing'}"
-            program.mkdir()
-            (program / "Pulumi.yaml").write_text("name: billing-scale\nruntime: python\n")
-            (program / "__main__.py").write_text(PROGRAM)
-            (program / "nothing.py").write_text(NOTHING)
-            (program / "spec.json").write_text(json.dumps({**spec, "noop": noop}))
-            config = {"openai-billing:baseUrl": url, "openai-billing:adminKey": ADMIN_KEY}
-            stack = Stack(program, config=config, env={"PYTHONPATH": str(program)})
-            kind = "noop" if noop else "billing"
-            seconds[kind] = {}
-            for phase, step in (("create", stack.up), ("refresh", stack.refresh), ("preview", stack.preview)):
-                seconds[kind][phase], result = _timed(step)
-                if not noop:
-                    requests[phase] = account.count_requests()
-                expected = "create" if phase == "create" else "same"
-                wrong = sorted(name for name, op in result.ops().items() if op != expected)
-                if wrong or len(result.changes) != size:
-                    problems.append(
-                        f"{shape} N={size} {latency_ms} ms {kind} {phase}: {len(result.changes)} resources, "
-                        f"not {expected}: {wrong[:5]}"
-                    )
-        reads = account.reads(project_ids, alerts)
+        seconds, wrong = _phases(
+            workdir / f"{shape}-{size}-{latency_ms}",
+            {**_spec(project_ids, alerts), "noop": False},
+            url,
+            after=lambda phase: requests.__setitem__(phase, account.count_requests()),
+        )
         writes = account.writes(project_ids)
         account.count_requests()
-        read_seconds = account.timed(reads)
+        read_seconds = account.timed(account.reads(project_ids, alerts))
         direct = {"create": account.timed(writes), "refresh": read_seconds, "preview": read_seconds}
     minimal = {"create": size, "refresh": minimal_reads(alerts), "preview": minimal_reads(alerts)}
     rows = [
         Row(
-            shape,
-            size,
-            latency_ms,
-            phase,
-            requests[phase],
-            minimal[phase],
-            seconds["billing"][phase],
-            seconds["noop"][phase] + direct[phase],
+            shape, size, latency_ms, phase, requests[phase], minimal[phase], seconds[phase], noop[phase] + direct[phase]
         )
-        for phase in ("create", "refresh", "preview")
+        for phase in PHASES
     ]
-    return rows, problems
+    return rows, [f"{latency_ms} ms: {problem}" for problem in wrong]
 
 
 def _print_row(cells: list[str], out: TextIO) -> None:
@@ -325,10 +333,12 @@ def run(sizes: list[int], latencies: list[int], shapes: list[str], out: TextIO =
     _print_row(HEADER, out)
     _print_row(["---"] * len(HEADER), out)
     with tempfile.TemporaryDirectory(prefix="openai-billing-scale-") as tmp:
-        for latency in latencies:
-            for size in sizes:
-                for shape in shapes:
-                    case_rows, case_problems = run_case(shape, size, latency, Path(tmp))
+        for size in sizes:
+            for shape in shapes:
+                noop, wrong = floor_program(shape, size, Path(tmp))
+                problems += wrong
+                for latency in latencies:
+                    case_rows, case_problems = run_case(shape, size, latency, Path(tmp), noop)
                     for row in case_rows:
                         _print_row(row.cells(), out)
                     rows += case_rows
