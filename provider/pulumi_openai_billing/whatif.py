@@ -337,28 +337,14 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
         ax.plot(
             [d for d, _ in sim.balance], [float(b) for _, b in sim.balance], color="tab:green", label="credit balance"
         )
-        made = [r for r in sim.reloads if not r.stopped_by_monthly_limit]
-        if made:
-            at = dict(sim.balance)
-            ax.plot(
-                [r.day for r in made],
-                [float(at[r.day]) for r in made],
-                linestyle="none",
-                marker="^",
-                color="tab:green",
-                label="auto-reload",
-            )
-        stopped = [r for r in sim.reloads if r.stopped_by_monthly_limit]
-        if stopped:
-            at = dict(sim.balance)
-            ax.plot(
-                [r.day for r in stopped],
-                [float(at[r.day]) for r in stopped],
-                linestyle="none",
-                marker="v",
-                color="tab:red",
-                label="reload stopped (monthly limit)",
-            )
+        at = dict(sim.balance)
+        for stopped, marker, color, label in (
+            (False, "^", "tab:green", "auto-reload"),
+            (True, "v", "tab:red", "reload stopped (monthly limit)"),
+        ):
+            days = [r.day for r in sim.reloads if r.stopped_by_monthly_limit is stopped]
+            if days:
+                ax.plot(days, [float(at[d]) for d in days], linestyle="none", marker=marker, color=color, label=label)
         if billing.top_up is not None:
             ax.axhline(
                 float(billing.top_up.balance_threshold_usd),

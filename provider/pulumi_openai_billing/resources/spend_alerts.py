@@ -41,6 +41,7 @@ ALERT_LIST_TTL = 10.0
 """Seconds one scope's alert list serves that scope's reads and creates; this process's own writes are
 applied to it, a failed write drops it."""
 AlertsById = dict[str, dict[str, Any]]
+AlertsChange = Callable[[AlertsById], AlertsById]
 
 
 def canonical_recipients(recipients: list[str]) -> list[str]:
@@ -251,10 +252,10 @@ class _SpendAlertKind(Kind):
 
     @staticmethod
     @contextmanager
-    def _written(ctx: Context, scope: str) -> Iterator[Callable[[AlertsById], None]]:
+    def _written(ctx: Context, scope: str) -> Iterator[Callable[[AlertsChange], None]]:
         """Around a write to ``scope``: the change it reports is applied to the kept list (this process then
         reads its own write without a new fetch); a write that failed, or reported nothing, drops the list."""
-        changes: list[Callable[[AlertsById], AlertsById]] = []
+        changes: list[AlertsChange] = []
         try:
             yield lambda change: changes.append(change)
         except BaseException:
