@@ -208,8 +208,7 @@ def render_table(sim: Simulation, billing: BillingConfig, title: str) -> str:
     limits = _limits(billing)
     rows = [("scope", "spend", "limit", "first block", "refused", "alerts fired")]
     for scope in sim.scopes:
-        days = sim.spend[scope]
-        spent = days[-1].month_to_date_usd if len(_months(sim)) == 1 else sum((d.spend_usd for d in days), Decimal(0))
+        spent = sum((d.spend_usd for d in sim.spend[scope]), Decimal(0))
         outcomes = sim.limit_of(scope)
         first = next((o.first_blocked_on for o in outcomes if o.first_blocked_on), None)
         refused = sum((o.refused_usd for o in outcomes), Decimal(0))
@@ -271,10 +270,6 @@ def _credit_lines(sim: Simulation, billing: BillingConfig) -> list[str]:
 
 def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,.2f}"
-
-
-def _months(sim: Simulation) -> set[str]:
-    return {month_of(d.day) for d in sim.spend[ORGANIZATION]}
 
 
 def _limits(billing: BillingConfig) -> dict[str, Decimal | None]:
