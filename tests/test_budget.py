@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,23 @@ def test_moving_a_limit_under_a_budget_with_aliases_keeps_it(sandbox: Sandbox, a
     with pytest.raises(DeploymentError, match="adopt_existing=True"):
         Stack(plain, config=plugin_config(sandbox), state_file=state).up()
     assert api.get("organization/spend_limit")["threshold_amount"] == 100000
+
+
+def test_a_budget_limit_can_ask_for_the_replay_guardrail(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    project = api.project("busy")
+    now = datetime.now(timezone.utc)
+    first = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
+    last_month = (first - timedelta(days=1)).replace(day=1)
+    for day in range(10):  # 20 USD on each of last month's first 10 days: 200 in all
+        moment = last_month + timedelta(days=day, hours=6)
+        api.post("sandbox/usage", {"project_id": project, "amount_usd": "20", "timestamp": int(moment.timestamp())})
+    program = write_program(
+        tmp_path,
+        f'billing.Budget("busy", monthly_budget_usd=150, recipients=["a@example.com"], project_id="{project}", '
+        "alert_at_percent=[50], hard_limit_percent=100, warn_if_would_have_blocked_days=1)\n",
+    )
+    api.clear_requests()
+    # 150 is reached on day 8 (8 x 20 = 160, 10 refused), then days 9 and 10 are refused: 3 days
+    with pytest.raises(DeploymentError, match="would have blocked traffic on 3 days"):
+        Stack(program, config=plugin_config(sandbox)).up()
+    assert api.writes() == []

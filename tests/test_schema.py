@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import pulumi_openai_billing
 from pulumi_openai_billing import cli, providers
 from pulumi_openai_billing.resources.budget import BudgetInputs
 from pulumi_openai_billing.schema import package_schema, reference_markdown, schema_json
@@ -86,3 +88,12 @@ def test_the_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == package_schema()
     assert cli.main(["schema", "--format", "markdown"]) == 0
     assert capsys.readouterr().out.startswith("# `openai-billing` reference")
+
+
+def test_every_input_of_every_kind_is_a_keyword_of_its_resource_class() -> None:
+    """The model, the schema and the Python class name the same inputs: a property only the model knows
+    cannot be set from a program."""
+    for kind in KINDS:
+        resource = getattr(pulumi_openai_billing, kind.name)
+        keywords = set(inspect.signature(resource.__init__).parameters) - {"self", "resource_name", "opts"}
+        assert keywords == set(kind.inputs.model_fields), kind.name

@@ -22,6 +22,8 @@ from .spend_limits import OrganizationSpendLimit, ProjectSpendLimit
 DEFAULT_ALERT_PERCENTS = (50, 80, 100)
 _MAX_PERCENT = Decimal(1000)
 _CENT = Decimal("0.01")
+_LIMIT_OPTIONS = frozenset({"on_delete", "adopt_existing", "acknowledge_until", "warn_if_would_have_blocked_days"})
+"""The keyword arguments a Budget passes to its limit."""
 
 
 def _percent(value: object) -> Decimal:
@@ -93,7 +95,8 @@ class Budget(pulumi.ComponentResource):
     Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
     is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
     (plain values), because they decide which children exist. Extra keyword arguments reach the limit
-    (``on_delete``, ``adopt_existing``, ``acknowledge_until``); ``limit_aliases`` moves a limit declared
+    (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``);
+    ``limit_aliases`` moves a limit declared
     before under the budget without recreating it, e.g.
     ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
     """
@@ -130,7 +133,7 @@ class Budget(pulumi.ComponentResource):
             error = exc.errors()[0]
             prop = str(error["loc"][0]) if error["loc"] else "inputs"
             raise ValueError(f"Budget {resource_name!r}: {field_problem(prop, error)}") from None
-        unknown = set(limit_options) - {"on_delete", "adopt_existing", "acknowledge_until"}
+        unknown = set(limit_options) - _LIMIT_OPTIONS
         if unknown:
             raise TypeError(f"Budget {resource_name!r} got unexpected arguments: {', '.join(sorted(unknown))}")
         hard = inputs.hard_limit_percent

@@ -208,6 +208,7 @@ class _SpendLimitResource(BillingResource):
     on_delete: pulumi.Output[str]
     adopt_existing: pulumi.Output[bool]
     acknowledge_until: pulumi.Output[str | None]
+    warn_if_would_have_blocked_days: pulumi.Output[int | None]
 
 
 class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name="OrganizationSpendLimit"):
@@ -227,6 +228,7 @@ class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name=
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
         acknowledge_until: pulumi.Input[str] | None = None,
+        warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -236,6 +238,7 @@ class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name=
                 "on_delete": on_delete,
                 "adopt_existing": adopt_existing,
                 "acknowledge_until": acknowledge_until,
+                "warn_if_would_have_blocked_days": warn_if_would_have_blocked_days,
             },
             opts,
         )
@@ -256,6 +259,7 @@ class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="Proj
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
         acknowledge_until: pulumi.Input[str] | None = None,
+        warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -266,6 +270,7 @@ class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="Proj
                 "on_delete": on_delete,
                 "adopt_existing": adopt_existing,
                 "acknowledge_until": acknowledge_until,
+                "warn_if_would_have_blocked_days": warn_if_would_have_blocked_days,
             },
             opts,
         )
