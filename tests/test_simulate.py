@@ -175,3 +175,12 @@ def test_the_json_form_keeps_exact_dollars_and_iso_days() -> None:
 def test_a_replay_of_no_days_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one day"):
         simulate(BillingConfig(), {}, date(2026, 10, 1), date(2026, 10, 1))
+
+
+def test_negative_adjustments_are_left_out() -> None:
+    billing = _config(projects={"a": {"project_id": "proj_a", "monthly_limit_usd": 10}})
+    start = date(2026, 10, 1)
+    costs = {start: {"proj_a": D(8)}, start + timedelta(days=1): {"proj_a": D(-5), "proj_b": D(1)}}
+    sim = simulate(billing, costs, start, start + timedelta(days=2))
+    assert [d.month_to_date_usd for d in sim.spend["a"]] == [8, 8]
+    assert sim.totals.demand_usd == 9

@@ -8,6 +8,7 @@ how much, auto-reloads and the credit balance.
 Assumptions (the README's "What if?" section repeats them):
 
 * **Day granularity.** Costs come as one amount per project per UTC day; nothing is known within a day.
+  Negative amounts (adjustments) are left out, which errs on the side of spending more.
 * **A limit enforces from the day it is reached.** On that day, spend above the limit is refused; every
   later day of the month is refused in full. (OpenAI stops traffic shortly after the limit is reached: this
   errs on the side of refusing.) A project's limit applies first; the organization's limit then applies to
