@@ -28,20 +28,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
-from pulumi_openai_billing.testing import Stack
+from pulumi_openai_billing.testing import Stack, sandbox_process
 
 ADMIN_KEY = "sk-admin-scale-0123456789abcdef"  # a fake key: only the sandbox started here knows it
 SHAPES = ("many-projects", "few-scopes")
@@ -153,26 +151,6 @@ class Row:
 
 HEADER = ["shape", "N", "latency ms", "phase", "requests", "per resource", "minimal", "x minimal", "s", "floor s"]
 HEADER.append("x floor")
-
-
-@contextmanager
-def _sandbox() -> Iterator[str]:
-    """A sandbox in a process of its own (so it never competes with the engine for this one's GIL)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi_openai_billing.cli", "sandbox", "--admin-key", ADMIN_KEY],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the sandbox did not start (it printed {url!r})")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class _Account:
@@ -293,7 +271,7 @@ def run_case(
     """One shape, size and latency against a fresh sandbox: the three phases and their floors (``noop``:
     the do-nothing program's seconds per phase)."""
     alerts = layout(shape, size)
-    with _sandbox() as url:
+    with sandbox_process(ADMIN_KEY) as url:
         account = _Account(url)
         names = (f"{shape}-{i}" for i in range(len(alerts)))
         project_ids = [account.call("POST", "organization/projects", {"name": name})["id"] for name in names]

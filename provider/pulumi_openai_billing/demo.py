@@ -13,13 +13,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from .testing import Stack
+from .testing import Stack, sandbox_process
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -28,49 +26,29 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-@contextmanager
-def _sandbox(admin_key: str) -> Iterator[str]:
-    """A sandbox in its own process, as a user would run it; stopped on the way out."""
-    env = {**os.environ, "OPENAI_ADMIN_KEY": admin_key}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulumi_openai_billing.cli", "sandbox", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http"):
-            raise RuntimeError("the sandbox did not start")
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        _say("sandbox stopped")
-
-
 def run_demo(use_cli: str = "auto") -> int:
     admin_key = "sk-admin-demo-" + secrets.token_hex(12)
     pulumi_cli = shutil.which("pulumi") if use_cli != "no" else None
     if use_cli == "yes" and not pulumi_cli:
         _say("the pulumi CLI is not installed: run without --cli yes to use pulumi_openai_billing.testing")
         return 2
-    with _sandbox(admin_key) as base_url:
-        _say(f"sandbox serving {base_url} (a fresh in-memory account)")
-        api = httpx.Client(base_url=base_url + "/", headers={"Authorization": f"Bearer {admin_key}"})
-        project = api.post("organization/projects", json={"name": "team-a"}).json()
-        _say(f"created demo project team-a ({project['id']})")
-        config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
-        if pulumi_cli:
-            _say(f"using the pulumi CLI at {pulumi_cli} (local file backend, throwaway stack)")
-            return _with_cli(pulumi_cli, config, api, project["id"])
-        _say(
-            "the pulumi CLI is not installed: running the same engine calls through "
-            "pulumi_openai_billing.testing (the real `python -m pulumi.dynamic` plugin server)"
-        )
-        return _with_testing(config, api, project["id"])
+    try:
+        with sandbox_process(admin_key) as base_url:
+            _say(f"sandbox serving {base_url} (a fresh in-memory account)")
+            api = httpx.Client(base_url=base_url + "/", headers={"Authorization": f"Bearer {admin_key}"})
+            project = api.post("organization/projects", json={"name": "team-a"}).json()
+            _say(f"created demo project team-a ({project['id']})")
+            config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
+            if pulumi_cli:
+                _say(f"using the pulumi CLI at {pulumi_cli} (local file backend, throwaway stack)")
+                return _with_cli(pulumi_cli, config, api, project["id"])
+            _say(
+                "the pulumi CLI is not installed: running the same engine calls through "
+                "pulumi_openai_billing.testing (the real `python -m pulumi.dynamic` plugin server)"
+            )
+            return _with_testing(config, api, project["id"])
+    finally:
+        _say("sandbox stopped")
 
 
 def _edit_in_sandbox(api: httpx.Client) -> None:

@@ -27,8 +27,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,29 @@ class Plugin:
 
     def delete(self, urn: str, id_: str, props: Mapping[str, Any]) -> None:
         self._call("Delete", self._pb.DeleteRequest(urn=urn, id=id_, properties=_struct(props)))
+
+
+@contextmanager
+def sandbox_process(admin_key: str, *args: str) -> Iterator[str]:
+    """A sandbox in a process of its own (``openai-billing sandbox`` with ``args``), as a user runs it: yields
+    its base URL and stops it on the way out. The key reaches it through the environment, never the command
+    line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_openai_billing.cli", "sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "OPENAI_ADMIN_KEY": admin_key},
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http"):
+            raise RuntimeError(f"the sandbox did not start (it printed {base_url[:200]!r})")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # -- programs ----------------------------------------------------------------------------------------------
