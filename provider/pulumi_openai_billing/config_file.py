@@ -16,6 +16,9 @@ from pydantic_core import ErrorDetails
 
 from .money import MoneyError, parse_usd
 
+ORGANIZATION = "organization"
+"""The organization's scope name (projects are named as the configuration names them)."""
+
 
 def _usd(minimum: str) -> BeforeValidator:
     """Dollars as int, float or string -> an exact two-decimal Decimal of at least ``minimum``."""
@@ -86,6 +89,10 @@ class BillingConfig(_ConfigModel):
     projects: dict[str, ProjectConfig] = {}
     top_up: TopUpConfig | None = None
     credit_grants: tuple[CreditGrantConfig, ...] = ()
+
+    def scopes(self) -> dict[str, OrganizationConfig | ProjectConfig]:
+        """Each scope's limit and alerts by name: ``organization`` first, then the projects."""
+        return {ORGANIZATION: self.organization, **self.projects}
 
 
 class ConfigFileError(ValueError):

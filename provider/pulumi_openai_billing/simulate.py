@@ -33,10 +33,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .config_file import BillingConfig, CreditGrantConfig
+from .config_file import ORGANIZATION, BillingConfig, CreditGrantConfig
 from .costs import CostResult
 
-ORGANIZATION = "organization"
 GRANT_LIFETIME = timedelta(days=365)
 _EXACT = Decimal("0.000001")
 _CENT = Decimal("0.01")
@@ -195,13 +194,10 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
     """Replay ``costs`` from ``start`` to ``end`` (exclusive) against ``config``."""
     if end <= start:
         raise ValueError(f"the replay must cover at least one day: {start} to {end}")
-    project_scope = {p.project_id: name for name, p in config.projects.items()}
-    scopes = (ORGANIZATION, *config.projects)
-    limit_of = {
-        ORGANIZATION: config.organization.monthly_limit_usd,
-        **{name: p.monthly_limit_usd for name, p in config.projects.items()},
-    }
-    alerts_of = {ORGANIZATION: config.organization.alerts, **{n: p.alerts for n, p in config.projects.items()}}
+    project_scope: dict[str | None, str] = {p.project_id: name for name, p in config.projects.items()}
+    scopes = tuple(config.scopes())
+    limit_of = {scope: c.monthly_limit_usd for scope, c in config.scopes().items()}
+    alerts_of = {scope: c.alerts for scope, c in config.scopes().items()}
     credit = _Credit([_grant(g) for g in config.credit_grants]) if config.credit_grants or config.top_up else None
 
     spend: dict[str, list[DaySpend]] = {scope: [] for scope in scopes}
@@ -213,7 +209,6 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
 
     month = ""
     to_date: dict[str, Decimal] = {}
-    by_project: dict[str | None, Decimal] = {}
     reached: dict[str, date | None] = {}
     blocked: dict[str, list[date]] = {}
     refused: dict[str, Decimal] = {}
@@ -234,7 +229,6 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
                 close_month()
             month = month_of(day)
             to_date = dict.fromkeys(scopes, _ZERO)
-            by_project = {}
             reached = dict.fromkeys(scopes)
             blocked = {scope: [] for scope in scopes}
             refused = dict.fromkeys(scopes, _ZERO)
@@ -246,7 +240,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
         allowed: dict[str | None, Decimal] = {}
         refused_today = dict.fromkeys(scopes, _ZERO)
         for project, amount in wanted.items():
-            scope = project_scope.get(project) if project else None
+            scope = project_scope.get(project)
             keep = amount if scope is None else _within(limit_of[scope], to_date[scope], amount)
             if scope is not None and keep < amount:
                 refused_today[scope] += amount - keep
@@ -260,9 +254,8 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
 
         spent_today = dict.fromkeys(scopes, _ZERO)
         for project, amount in allowed.items():
-            by_project[project] = by_project.get(project, _ZERO) + amount
             spent_today[ORGANIZATION] += amount
-            scope = project_scope.get(project) if project else None
+            scope = project_scope.get(project)
             if scope is not None:
                 spent_today[scope] += amount
         for scope in scopes:

@@ -205,7 +205,7 @@ def _day(day: date | None) -> str:
 
 def render_table(sim: Simulation, billing: BillingConfig, title: str) -> str:
     """A compact report: one row per scope, then auto-reload and totals."""
-    limits = _limits(billing)
+    scopes = billing.scopes()
     rows = [("scope", "spend", "limit", "first block", "refused", "alerts fired")]
     for scope in sim.scopes:
         spent = sum((d.spend_usd for d in sim.spend[scope]), Decimal(0))
@@ -213,7 +213,7 @@ def render_table(sim: Simulation, billing: BillingConfig, title: str) -> str:
         first = next((o.first_blocked_on for o in outcomes if o.first_blocked_on), None)
         refused = sum((o.refused_usd for o in outcomes), Decimal(0))
         fired = [f"{format_usd(a.threshold_usd)} on {a.day.isoformat()[5:]}" for a in sim.alerts if a.scope == scope]
-        limit = limits.get(scope)
+        limit = scopes[scope].monthly_limit_usd
         rows.append(
             (
                 scope,
@@ -272,13 +272,6 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,.2f}"
 
 
-def _limits(billing: BillingConfig) -> dict[str, Decimal | None]:
-    return {
-        ORGANIZATION: billing.organization.monthly_limit_usd,
-        **{name: p.monthly_limit_usd for name, p in billing.projects.items()},
-    }
-
-
 def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figure:
     """One panel per scope (month-to-date spend, spend had nothing been refused, its limit and alert lines,
     markers on blocked days), and the credit balance on its own axis with reloads marked."""
@@ -290,8 +283,7 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
     panels = len(sim.scopes) + (1 if sim.balance else 0)
     figure = Figure(figsize=(10, 2.6 * panels), layout="constrained")
     axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
-    limits = _limits(billing)
-    alerts = {ORGANIZATION: billing.organization.alerts, **{n: p.alerts for n, p in billing.projects.items()}}
+    scopes = billing.scopes()
     for ax, scope in zip(axes, sim.scopes, strict=False):
         days = sim.spend[scope]
         x = [d.day for d in days]
@@ -304,10 +296,10 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
             demand.append(float(running))
         if any(d.refused_usd for d in days):
             ax.plot(x, demand, color="tab:blue", linestyle="--", alpha=0.5, label="had nothing been refused")
-        limit = limits.get(scope)
+        limit = scopes[scope].monthly_limit_usd
         if limit is not None:
             ax.axhline(float(limit), color="tab:red", linewidth=1.5, label=f"limit {format_usd(limit)}")
-        for alert in alerts.get(scope, ()):
+        for alert in scopes[scope].alerts:
             ax.axhline(
                 float(alert.threshold_usd),
                 color="tab:orange",
