@@ -13,3 +13,4 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[dev]' >&2
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+source "$ROOT/scripts/_pulumi.sh"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ import hypothesis  # noqa: F401  (imported here, not first at session end by its
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from plugin_driver import Plugin
 from pulumi_openai_billing import providers
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin
 
 # hypothesis's pytest plugin imports hypothesis at the end of a session that did not; under CPython 3.11.7 that
 # late import (assertion-rewritten, from a deep stack) can fail with "AST constructor recursion depth mismatch".
@@ -161,13 +162,24 @@ class Resource:
     def __init__(self, plugin: Plugin, kind: str, name: str = "r") -> None:
         self.plugin = plugin
         self.urn = f"urn:pulumi:test::billing::pulumi-python:dynamic/openai-billing:{kind}::{name}"
+        self.kind = getattr(providers, f"{kind}Provider").kind
         self.blob = provider_blob(kind)
         self.id = ""
         self.outputs: dict[str, Any] = {}
         self.inputs: dict[str, Any] = {}
 
     def check(self, news: dict[str, Any], olds: dict[str, Any] | None = None) -> tuple[dict[str, Any], list]:
-        return self.plugin.check(self.urn, olds if olds is not None else self.inputs, {**news, "__provider": self.blob})
+        """Check's inputs and failures, each failure as ``(the property its reason names first, reason)``.
+
+        The provider reports every failure for the resource as a whole (the engine then prints the reason once,
+        without "property X value {…} has a problem: X …"), and each reason starts with the property it is about;
+        a reason about a setting or the account names no property ("")."""
+        inputs, failures = self.plugin.check(
+            self.urn, olds if olds is not None else self.inputs, {**news, "__provider": self.blob}
+        )
+        assert all(prop == "" for prop, _ in failures), failures
+        fields = set(self.kind.inputs.model_fields)
+        return inputs, [(_named(reason, fields), reason) for _, reason in failures]
 
     def checked(self, news: dict[str, Any]) -> dict[str, Any]:
         inputs, failures = self.check(news)
@@ -197,6 +209,11 @@ class Resource:
 
     def delete(self) -> None:
         self.plugin.delete(self.urn, self.id, self.outputs)
+
+
+def _named(reason: str, fields: set[str]) -> str:
+    first = re.split(r"[ :]", reason, maxsplit=1)[0]
+    return first if first in fields or reason.startswith(f"{first} is not a property") else ""
 
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Api, Resource, fresh_plugin, plugin_config, write_program
+from plugin_driver import Plugin, PluginError
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin, PluginError, Stack
+from pulumi_openai_billing.testing import Stack
 
 
 def _alert(threshold: int, *recipients: str) -> dict:

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, plugin_config
+from plugin_driver import Plugin, PluginError
 from pulumi_openai_billing import get_billing_overview, get_costs, list_invoices
 from pulumi_openai_billing.resources._base import ProviderError
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import DeploymentError, Plugin, PluginError, Stack
+from pulumi_openai_billing.testing import DeploymentError, Stack
 from test_program import write_program
 
 POLICY = {"balance_threshold_usd": 20, "target_balance_usd": 100, "monthly_reload_limit_usd": 300}
@@ -38,7 +39,7 @@ def test_without_the_extension_each_resource_fails_at_preview(kind: str, news: d
         _, failures = Resource(plugin, kind).check(news)
     assert failures == [
         (
-            "baseUrl",
+            "",
             f"{what} not available at {bare.base_url}: OpenAI has no public API for them; use the sandbox or a "
             "gateway that implements docs/billing-extension.md",
         )
@@ -113,7 +114,7 @@ def test_a_card_number_leaves_no_trace_in_state_logs_or_errors(sandbox: Sandbox,
     program = write_program(tmp_path, 'billing.PaymentMethod("card", token="4242 4242 4242 4242")\n')
     log = tmp_path / "plugins.log"
     config = plugin_config(sandbox, **{"openai-billing:debug": "true"})
-    stack = Stack(program, config=config, state_file=tmp_path / "state.json", log_file=log)
+    stack = Stack(program, config=config, backend_dir=tmp_path / "backend", log_file=log)
     errors: list[str] = []
     for step in (stack.preview, stack.up):
         with pytest.raises(DeploymentError) as failed:
@@ -121,7 +122,7 @@ def test_a_card_number_leaves_no_trace_in_state_logs_or_errors(sandbox: Sandbox,
         errors.append(str(failed.value))
     assert all("looks like a payment card number" in e for e in errors)
     artifacts = "\n".join(
-        [*errors, log.read_text(), (tmp_path / "state.json").read_text(), str(api.state()), str(api.requests())]
+        [*errors, log.read_text(), stack.state_file().read_text(), str(api.state()), str(api.requests())]
     )
     assert not re.search(r"4242[ -]?4242[ -]?4242[ -]?4242", artifacts)
     assert "42424242" not in artifacts and ADMIN_KEY not in artifacts
@@ -129,10 +130,10 @@ def test_a_card_number_leaves_no_trace_in_state_logs_or_errors(sandbox: Sandbox,
 
 def test_the_token_is_a_secret_in_state(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
     program = write_program(tmp_path, 'billing.PaymentMethod("card", token="pm_card_mastercard")\n')
-    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
     stack.up()
     assert stack.resources["card"]["token"] == "pm_card_mastercard", "kept in memory for the next step"
-    assert "pm_card_mastercard" not in (tmp_path / "state.json").read_text()
+    assert "pm_card_mastercard" not in stack.state_file().read_text()
     assert "pm_card_mastercard" not in str(api.state()) + str(api.requests())
     assert stack.preview().changed() == {}
 
@@ -184,8 +185,13 @@ def test_policy_lifecycle_and_drift_in_every_field(plugin: Plugin, api: Api, car
 def test_policy_refuses_an_existing_one_unless_adopted(sandbox: Sandbox, plugin: Plugin, api: Api, card: str) -> None:
     api.set_policy(target_balance_amount=15000)
     before = api.state()
-    with pytest.raises(PluginError, match=r"already has an enabled auto-reload policy \(below 20.00 USD reload to 150"):
-        Resource(plugin, "CreditTopUpPolicy").create(POLICY)
+    refused = r"already has an enabled auto-reload policy \(below 20.00 USD reload to 150.*adopt_existing=True"
+    _, failures = Resource(plugin, "CreditTopUpPolicy").check(POLICY)
+    assert len(failures) == 1 and re.search(refused, failures[0][1]), "preview says so"
+    unchecked = Resource(plugin, "CreditTopUpPolicy")
+    inputs = {**unchecked.checked({**POLICY, "adopt_existing": True}), "adopt_existing": False}
+    with pytest.raises(PluginError, match=refused):  # and create, should the policy appear after the check
+        plugin.create(unchecked.urn, inputs)
     assert api.state() == before
     policy = Resource(plugin, "CreditTopUpPolicy")
     policy.create({**POLICY, "adopt_existing": True, "on_delete": "remove"})
@@ -371,7 +377,7 @@ PREPAID_NAMES = {"card", "default-card", "auto-reload", "q4-preload"}
 
 
 def test_prepaid_credits_example(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
-    stack = Stack(PREPAID, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack = Stack(PREPAID, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
     assert stack.preview().ops() == dict.fromkeys(PREPAID_NAMES, "create")
     assert api.writes() == []
     up = stack.up()
@@ -383,7 +389,7 @@ def test_prepaid_credits_example(sandbox: Sandbox, api: Api, tmp_path: Path) -> 
     assert stack.refresh().changed() == {}
     assert stack.preview().changed() == {}
 
-    elsewhere = Stack(PREPAID, config=plugin_config(sandbox), state_file=tmp_path / "other.json", stack="other")
+    elsewhere = Stack(PREPAID, config=plugin_config(sandbox), backend_dir=tmp_path / "other", stack="other")
     with pytest.raises(DeploymentError, match="already has an enabled auto-reload policy"):
         elsewhere.up()
     assert [c["reason"] for c in api.charges()] == ["credit_purchase"], "no second charge from another stack"

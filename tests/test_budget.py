@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -81,30 +82,30 @@ def test_amounts_round_half_up_to_whole_cents() -> None:
 
 
 def test_moving_a_limit_under_a_budget_with_aliases_keeps_it(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
-    state = tmp_path / "state.json"
+    backend = tmp_path / "backend"
     before = write_program(tmp_path, 'billing.OrganizationSpendLimit("org-cap", monthly_limit_usd=1000)\n')
-    Stack(before, config=plugin_config(sandbox), state_file=state).up()
+    Stack(before, config=plugin_config(sandbox), backend_dir=backend).up()
     after = write_program(
         tmp_path,
         'billing.Budget("org", monthly_budget_usd=1000, recipients=["a@example.com"], hard_limit_percent=100,\n'
         '    limit_aliases=[pulumi.Alias(name="org-cap", parent=pulumi.ROOT_STACK_RESOURCE)])\n',
     )
     api.clear_requests()
-    up = Stack(after, config=plugin_config(sandbox), state_file=state).up()
+    up = Stack(after, config=plugin_config(sandbox), backend_dir=backend).up()
     assert up.ops()["org-limit"] == "same" and "org-cap" not in up.ops()
     assert [w["path"] for w in api.writes()] == ["/v1/organization/spend_alerts"] * 3  # the limit is not touched
 
     # Without the alias the old resource is dropped (the live limit retained) and the new one refuses to
     # take a live limit over: nothing disappears, and the error says what to do.
-    state.unlink()
+    shutil.rmtree(backend)
     adopted = 'billing.OrganizationSpendLimit("org-cap", monthly_limit_usd=1000, adopt_existing=True)\n'
-    Stack(write_program(tmp_path, adopted), config=plugin_config(sandbox), state_file=state).up()
+    Stack(write_program(tmp_path, adopted), config=plugin_config(sandbox), backend_dir=backend).up()
     plain = write_program(
         tmp_path,
         'billing.Budget("org", monthly_budget_usd=1000, recipients=["a@example.com"], hard_limit_percent=100)\n',
     )
     with pytest.raises(DeploymentError, match="adopt_existing=True"):
-        Stack(plain, config=plugin_config(sandbox), state_file=state).up()
+        Stack(plain, config=plugin_config(sandbox), backend_dir=backend).up()
     assert api.get("organization/spend_limit")["threshold_amount"] == 100000
 
 

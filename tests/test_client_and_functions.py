@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ADMIN_KEY, Api, Resource, plugin_config
+from plugin_driver import Plugin, PluginError
 from pulumi_openai_billing import (
     __version__,
     get_project,
@@ -19,7 +20,6 @@ from pulumi_openai_billing import config as settings
 from pulumi_openai_billing.client import OpenAIError
 from pulumi_openai_billing.resources._base import ProviderError, check_currency
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Plugin, PluginError
 from test_plugin_provider import ALERT
 
 

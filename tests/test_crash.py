@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Api, plugin_config, write_program
+from plugin_driver import Plugin
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import DeploymentError, Plugin, Stack
+from pulumi_openai_billing.testing import DeploymentError, Stack
 
 PROGRAM = """
 for threshold in (100, 200, 300):

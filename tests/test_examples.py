@@ -103,7 +103,7 @@ def test_example_lifecycle(sandbox: Sandbox, api: Api, tmp_path: Path, example: 
     for name in example.projects:
         api.project(name)
     config = {**plugin_config(sandbox), **example.config}
-    stack = Stack(EXAMPLES / example.directory, config=config, state_file=tmp_path / "state.json")
+    stack = Stack(EXAMPLES / example.directory, config=config, backend_dir=tmp_path / "backend")
 
     api.clear_requests()
     preview = stack.preview()

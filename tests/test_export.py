@@ -105,7 +105,7 @@ def test_the_exported_program_adopts_everything_and_writes_nothing(
     if split:
         modules = {"project_team_a.py", "project_research_ml.py"}
         assert {p.name for p in program.glob("*.py")} == {"__main__.py", *modules}
-    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
 
     api.clear_requests()
     up = stack.up()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import Api, Resource, last_month, this_month
-from pulumi_openai_billing.testing import Plugin
+from plugin_driver import Plugin
 
 ALICE = ["alice@example.com"]
 
@@ -18,6 +18,7 @@ def spend(api: Api, project_id: str, dollars: str) -> None:
 
 
 def failures_of(resource: Resource, news: dict, olds: dict | None = None) -> dict[str, str]:
+    """Check failures by the property each reason names."""
     return dict(resource.check(news, olds)[1])
 
 

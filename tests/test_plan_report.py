@@ -33,12 +33,12 @@ def planned(sandbox: Sandbox, api: Api, tmp_path: Path) -> tuple[Path, str]:
     team = api.project("team-a")
     api.post("sandbox/usage", {"project_id": team, "amount_usd": "300", "timestamp": _last_month_timestamp()})
     api.post("sandbox/usage", {"project_id": team, "amount_usd": "95.004"})
-    state = tmp_path / "state.json"
+    backend = tmp_path / "backend"
     first = BUDGET.format(budget=1000, team=team, extra="")
     org_alert = 'billing.OrganizationSpendAlert("org-5k", threshold_usd=5000, recipients=["cfo@example.com"])\n'
-    Stack(write_program(tmp_path, first + org_alert), config=plugin_config(sandbox), state_file=state).up()
+    Stack(write_program(tmp_path, first + org_alert), config=plugin_config(sandbox), backend_dir=backend).up()
     second = BUDGET.format(budget=400, team=team, extra=f', acknowledge_until="{this_month()}"')
-    preview = Stack(write_program(tmp_path, second), config=plugin_config(sandbox), state_file=state).preview()
+    preview = Stack(write_program(tmp_path, second), config=plugin_config(sandbox), backend_dir=backend).preview()
     assert "monthly_limit_usd" in preview.changed()["team-a-limit"].properties
     path = tmp_path / "preview.json"
     path.write_text(json.dumps(preview.to_preview_json()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import pickletools
+import re
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -11,8 +12,8 @@ from typing import Any
 import pytest
 
 from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, pickled, provider_blob
+from plugin_driver import UNKNOWN, Plugin, PluginError
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import UNKNOWN, Plugin, PluginError
 
 ALERT = {"threshold_usd": 250, "recipients": ["finops@example.com"]}
 
@@ -62,8 +63,14 @@ def test_existing_limit_is_refused_unless_adopted(plugin: Plugin, api: Api) -> N
     api.set_limit(700)
     before = api.state()
     limit = Resource(plugin, "OrganizationSpendLimit")
-    with pytest.raises(PluginError, match=r"already has a monthly spend limit of 700\.00 USD.*adopt_existing"):
-        limit.create({"monthly_limit_usd": 1000})
+    refused = (
+        "the organization already has a monthly spend limit of 700.00 USD; set adopt_existing=True to take it over "
+        "(it will be set to the declared values)"
+    )
+    assert limit.check({"monthly_limit_usd": 1000})[1] == [("", refused)], "preview says so"
+    inputs = {"monthly_limit_usd": "1000.00", "on_delete": "retain", "adopt_existing": False}
+    with pytest.raises(PluginError, match=re.escape(refused)):  # and create, should the limit appear after it
+        plugin.create(limit.urn, {**inputs, "__provider": limit.blob})
     assert api.state() == before
 
     outs = limit.create({"monthly_limit_usd": 1000, "adopt_existing": True})
@@ -351,7 +358,7 @@ def test_wrong_organization_is_refused(sandbox: Sandbox, api: Api) -> None:
     with fresh_plugin(sandbox, **{"openai-billing:organization": "org-other"}) as plugin:
         limit.plugin = plugin
         _, failures = limit.check({"monthly_limit_usd": 50}, olds=limit.outputs)
-        assert failures and failures[0][0] == "organization" and "org-other" in failures[0][1]
+        assert failures and failures[0][0] == "" and "belongs to" in failures[0][1] and "org-other" in failures[0][1]
         with pytest.raises(PluginError, match=r"belongs to 127\.0\.0\.1"):
             limit.delete()
         fresh = Resource(plugin, "OrganizationSpendLimit", "fresh")

@@ -1,8 +1,7 @@
-"""Whole programs through ``pulumi_openai_billing.testing`` (set_mocks -> the real plugin server)."""
+"""Whole programs under Pulumi's real engine, through ``pulumi_openai_billing.testing``."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from conftest import ADMIN_KEY, Api, plugin_config, write_program
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import SECRET_MARKER, DeploymentError, Stack
+from pulumi_openai_billing.testing import DeploymentError, Stack
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 QUICKSTART_NAMES = {"org-limit", "org-alert-50", "org-alert-80", "org-alert-100", "team-a-limit", "team-a-alert"}
@@ -18,14 +17,13 @@ QUICKSTART_NAMES = {"org-limit", "org-alert-50", "org-alert-80", "org-alert-100"
 
 def test_quickstart_preview_up_drift_refresh_up_destroy(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
     team = api.project("team-a")
-    state_file = tmp_path / "state.json"
-    stack = Stack(QUICKSTART, config=plugin_config(sandbox), state_file=state_file)
+    stack = Stack(QUICKSTART, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
 
     api.clear_requests()
     preview = stack.preview()
     assert preview.ops() == dict.fromkeys(QUICKSTART_NAMES, "create")
     assert api.writes() == [], "a preview never writes"
-    assert not state_file.exists() or json.loads(state_file.read_text())["resources"] == []
+    assert stack.ids() == {}
 
     up = stack.up()
     assert up.ops() == dict.fromkeys(QUICKSTART_NAMES, "create")
@@ -40,40 +38,53 @@ def test_quickstart_preview_up_drift_refresh_up_destroy(sandbox: Sandbox, api: A
     api.set_limit(9000)
     refreshed = stack.refresh()
     assert refreshed.changed().keys() == {"org-limit"}
-    assert refreshed.changes["org-limit"].properties == ["monthly_limit_cents", "monthly_limit_usd"]
+    assert refreshed.changes["org-limit"].values == {
+        "monthly_limit_cents": (500000, 900000),
+        "monthly_limit_usd": ("5000.00", "9000.00"),
+    }
     drift = stack.preview()
-    assert drift.ops()["org-limit"] == "update" and drift.changes["org-limit"].properties == ["monthly_limit_usd"]
+    assert drift.ops()["org-limit"] == "update"
+    assert drift.changes["org-limit"].values == {"monthly_limit_usd": ("9000.00", "5000.00")}
     assert stack.up().changed().keys() == {"org-limit"}
     assert api.get("organization/spend_limit")["threshold_amount"] == 500000
     assert stack.refresh().changed() == {}
 
-    text = state_file.read_text()
+    text = stack.state_file().read_text()
     assert ADMIN_KEY not in text
 
     destroyed = stack.destroy()
     assert destroyed.ops() == dict.fromkeys(QUICKSTART_NAMES, "delete")
     assert api.alerts() == [] and api.alerts(team) == []
     assert api.get("organization/spend_limit")["threshold_amount"] == 500000, "limits are retained by default"
-    assert json.loads(state_file.read_text())["resources"] == []
+    assert stack.ids() == {}
 
 
-def test_bad_program_input_fails_preview_and_up_and_changes_nothing(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
-    program = write_program(
-        tmp_path,
-        """
-billing.OrganizationSpendLimit("limit", monthly_limit_usd="12.345")
-billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["nobody"])
-""",
-    )
-    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        (
+            'billing.OrganizationSpendLimit("limit", monthly_limit_usd="12.345")',
+            "limit: monthly_limit_usd has more than two decimals (12.345): amounts are whole cents",
+        ),
+        (
+            'billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["nobody"])',
+            "alert: recipients must be e-mail addresses such as finops@example.com; not valid: 'nobody'",
+        ),
+    ],
+)
+def test_bad_program_input_fails_preview_and_up_and_changes_nothing(
+    sandbox: Sandbox, api: Api, tmp_path: Path, declaration: str, message: str
+) -> None:
+    """The engine stops a step at the first check failure; the user reads the provider's message once."""
+    stack = Stack(write_program(tmp_path, declaration + "\n"), config=plugin_config(sandbox))
     before = api.state()
     for step in (stack.preview, stack.up):
         with pytest.raises(DeploymentError) as info:
             step()
-        text = str(info.value)
-        assert "limit: monthly_limit_usd has more than two decimals" in text
-        assert "alert: recipients must be e-mail addresses" in text
+        assert info.value.errors == [message]
+        assert "Traceback" not in str(info.value) and "has a problem" not in str(info.value)
     assert api.state() == before
+    assert stack.ids() == {}
 
 
 def test_state_file_holds_no_secret_value(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
@@ -84,11 +95,10 @@ billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["a@example
                                subject_prefix=pulumi.Output.secret("[secret-prefix-value]"))
 """,
     )
-    state_file = tmp_path / "state.json"
-    stack = Stack(program, config=plugin_config(sandbox), state_file=state_file)
+    stack = Stack(program, config=plugin_config(sandbox))
     stack.up()
-    text = state_file.read_text()
-    assert "secret-prefix-value" not in text and SECRET_MARKER in text
+    text = stack.state_file().read_text()
+    assert "secret-prefix-value" not in text and "ciphertext" in text
     assert stack.resources["alert"]["subject_prefix"] == "[secret-prefix-value]"
     assert stack.preview().changed() == {}
 
@@ -100,7 +110,7 @@ billing.ProjectSpendAlert("alert", project_id="{project}", threshold_usd=10, rec
 billing.OrganizationSpendAlert("extra", threshold_usd=20, recipients=["a@example.com"])
 """
     program = write_program(tmp_path, body.format(project=a))
-    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
     stack.up()
     write_program(tmp_path, body.format(project=b).split("billing.OrganizationSpendAlert")[0])
     preview = stack.preview()
@@ -117,7 +127,7 @@ def test_a_programs_own_modules_run_again_at_every_step(sandbox: Sandbox, api: A
     (program / "org_limits.py").write_text(
         'import pulumi_openai_billing as billing\nbilling.OrganizationSpendLimit("cap", monthly_limit_usd=10)\n'
     )
-    stack = Stack(program, config=plugin_config(sandbox), state_file=tmp_path / "state.json")
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
     assert stack.up().ops() == {"cap": "create"}
     assert stack.preview().ops() == {"cap": "same"}
     assert "org_limits" not in sys.modules

@@ -26,9 +26,9 @@ RUNS = {
 def _providers(state: dict) -> list[bytes]:
     """The pickled providers the state holds (``__provider``), decoded."""
     blobs = []
-    for resource in state["resources"]:
+    for resource in state["checkpoint"]["latest"]["resources"]:
         for part in ("inputs", "outputs"):
-            blob = resource[part].get("__provider")
+            blob = (resource.get(part) or {}).get("__provider")
             if isinstance(blob, str):
                 blobs.append(base64.b64decode(blob))
     return blobs
@@ -39,38 +39,37 @@ def test_no_artifact_holds_a_secret(sandbox: Sandbox, api: Api, tmp_path: Path, 
     extra, projects = RUNS[example]
     for name in projects:
         api.project(name)
-    log, state_file = tmp_path / "plugin.log", tmp_path / "state.json"
+    log, backend = tmp_path / "engine.log", tmp_path / "backend"
     config = {**plugin_config(sandbox, **{"openai-billing:debug": "true"}), **extra}
     secret_keys = ("openai-billing:adminKey", "openai-billing-prepaid-credits:paymentToken")
-    stack = Stack(
-        EXAMPLES / example, config=config, state_file=state_file, log_file=log, secret_config_keys=secret_keys
-    )
+    stack = Stack(EXAMPLES / example, config=config, backend_dir=backend, log_file=log, secret_config_keys=secret_keys)
     texts: list[str] = []
     for step in (stack.preview, stack.up, stack.refresh, stack.up):
         texts.append(repr(step()))
     wrong = Stack(
         EXAMPLES / example,
         config={**config, "openai-billing:organization": "org-elsewhere"},
-        state_file=state_file,
+        backend_dir=backend,
         log_file=log,
         secret_config_keys=secret_keys,
     )
     with pytest.raises(DeploymentError) as failure:
         wrong.up()
     texts.append(str(failure.value))
+    state_file = stack.state_file()
     state = json.loads(state_file.read_text())
     if "openai-billing-prepaid-credits:paymentToken" in extra:
         assert stack.resources["card"]["brand"] == "mastercard", "the secret token was the one used"
 
     artifacts: dict[str, bytes] = {
         "state": state_file.read_bytes(),
-        "plugin log": log.read_bytes(),
+        "engine log": log.read_bytes(),
         "step results and errors": "\n".join(texts).encode(),
         "request log": json.dumps(api.requests()).encode(),
         "sandbox state": json.dumps(api.state()).encode(),
         **{f"provider {i}": blob for i, blob in enumerate(_providers(state))},
     }
-    assert log.stat().st_size > 0 and b"->" in artifacts["plugin log"], "debug logging was on"
+    assert b"->" in artifacts["engine log"], "debug logging was on"
     assert _providers(state), "the state holds pickled providers"
     for name, data in artifacts.items():
         assert ADMIN_KEY.encode() not in data, f"the admin key is in the {name}"

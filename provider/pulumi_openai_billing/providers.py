@@ -7,6 +7,8 @@ classes hold no state: they are pickled into state by reference and configured i
 
 from __future__ import annotations
 
+import sys
+import traceback
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
@@ -43,6 +45,33 @@ from .resources.top_up import CreditTopUpPolicyKind
 
 PROVIDER_KEY = "__provider"
 _BOOKKEEPING = frozenset({PROVIDER_KEY, "organization", "schema_version"})
+_USER_ERRORS = (ProviderError, OpenAIError, RequestFailed, CostsError, config.ConfigError)
+"""Failures whose message is the whole story for the person running ``pulumi up``."""
+
+
+def _report_user_errors_alone() -> None:
+    """The dynamic-provider server reports a failed operation as ``traceback.format_exc()``: under ``pulumi up``
+    a user would read a Python traceback ending in a class path. For this package's own errors, report the
+    message alone; every other exception (a bug, another dynamic provider's) keeps its traceback. Installed
+    only inside that server process."""
+    server = sys.modules.get("__main__")
+    if getattr(server, "DynamicResourceProviderServicer", None) is None:
+        return
+    original = traceback.format_exc
+    if getattr(original, "reports_user_errors_alone", False):
+        return
+
+    def format_exc(limit: int | None = None, chain: bool = True) -> str:
+        error = sys.exc_info()[1]
+        if isinstance(error, _USER_ERRORS):
+            return config.scrub(str(error))
+        return original(limit, chain)
+
+    format_exc.reports_user_errors_alone = True  # type: ignore[attr-defined]
+    traceback.format_exc = format_exc
+
+
+_report_user_errors_alone()
 
 
 def _has_unknown(value: Any) -> bool:
@@ -140,9 +169,11 @@ class BillingProvider(ResourceProvider):
         return CheckResult({**known, **{k: declared[k] for k in unknown}, "organization": organization}, [])
 
     def _refused(self, news: dict[str, Any], failures: list[CheckFailure]) -> CheckResult:
-        """A failed check echoes no secret input and no card number back to the engine."""
+        """A failed check echoes no secret input and no card number back to the engine. Each reason already
+        names its property, so the failure is reported for the resource: the engine then prints the reason
+        once, instead of "property X value {…} has a problem: X …"."""
         safe = {k: v for k, v in news.items() if k not in self.kind.secret_inputs and not contains_card_number(v)}
-        return CheckResult(safe, failures)
+        return CheckResult(safe, [CheckFailure("", failure.reason) for failure in failures])
 
     def _partial(self, declared: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
         """Canonical values of the known fields when a required one is still unknown (preview)."""

@@ -12,7 +12,7 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 from ..client import OpenAIError, RequestFailed, transient
-from ._base import Context, Kind, ProviderError
+from ._base import Context, Kind, ProviderError, unknown_scope
 
 
 class SingletonKind(Kind):
@@ -77,7 +77,29 @@ class SingletonKind(Kind):
         self.validate(live, scope)
         return None if self.is_empty(live) else live
 
+    def shared_live(self, ctx: Context, scope: str | None) -> dict[str, Any] | None:
+        """The live setting as this process's checks share it (one read per scope for a while)."""
+        return ctx.figure(self._key(scope), lambda: self.live(ctx, scope))
+
+    def occupied(self, scope: str | None, live: dict[str, Any]) -> str:
+        return (
+            f"{self.describe(scope)} already has {self.show(live)}; set adopt_existing=True to take it over "
+            "(it will be set to the declared values)"
+        )
+
+    def creation_problems(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        """At preview, what create would refuse: a live setting in the scope without ``adopt_existing``."""
+        if olds or inputs.get("adopt_existing") or unknown_scope(self, inputs):
+            return []
+        scope = self.scope_of(inputs)
+        live = self.shared_live(ctx, scope)
+        return [] if live is None else [("", self.occupied(scope, live))]
+
+    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        return self.creation_problems(ctx, inputs, olds)
+
     def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        ctx.forget(self._key(scope))
         try:
             live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
         except (OpenAIError, RequestFailed) as exc:
@@ -110,10 +132,7 @@ class SingletonKind(Kind):
         with ctx.scope_lock(self._key(scope)):
             live = self.live(ctx, scope)
             if live is not None and not inputs.get("adopt_existing"):
-                raise ProviderError(
-                    f"{self.describe(scope)} already has {self.show(live)}; set adopt_existing=True to take it "
-                    "over (it will be set to the declared values)"
-                )
+                raise ProviderError(self.occupied(scope, live))
             if live is None or self.body(self.live_inputs(live, scope)) != self.body(inputs):
                 live = self._set(ctx, scope, inputs)
             else:

@@ -150,6 +150,9 @@ class _SpendLimitKind(SingletonKind):
                 return [("project_id", problem)]
         if inputs.get("monthly_limit_usd") is None:
             return []
+        occupied = self.creation_problems(ctx, inputs, olds)
+        if occupied:
+            return occupied
         declared = Decimal(inputs["monthly_limit_usd"])
         ctx.declare(self._key(scope), declared)
         same_scope = olds.get("monthly_limit_usd") is not None and self.scope_of(olds) == scope
@@ -165,15 +168,8 @@ class _SpendLimitKind(SingletonKind):
     def live_limit(self, ctx: Context, scope: str | None) -> Decimal | None:
         """The scope's live limit in dollars (None: no limit), shared by every check of this process."""
 
-        def fetch() -> Decimal | None:
-            live = self.live(ctx, scope)
-            return None if live is None else from_cents(cents_field(live))
-
-        return ctx.figure(self._key(scope), fetch)
-
-    def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
-        ctx.forget(self._key(scope))
-        return super()._set(ctx, scope, values)
+        live = self.shared_live(ctx, scope)
+        return None if live is None else from_cents(cents_field(live))
 
 
 def scope_limit(ctx: Context, project_id: str | None) -> Decimal | None:

@@ -159,7 +159,9 @@ class CreditTopUpPolicyKind(SingletonKind):
         }
 
     def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
-        return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+        return self.creation_problems(ctx, inputs, olds) or check_payment_method(
+            ctx, inputs.get("payment_method_id"), "payment_method_id"
+        )
 
 
 class CreditTopUpPolicy(BillingResource, module="openai-billing", name="CreditTopUpPolicy"):
