@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -209,6 +211,39 @@ class Resource:
 
     def delete(self) -> None:
         self.plugin.delete(self.urn, self.id, self.outputs)
+
+
+def _descendants(root: int) -> list[int]:
+    """This machine's processes under ``root`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def kill_processes(command: str) -> bool:
+    """SIGKILL this test's descendant processes whose command line contains ``command`` (``--non-interactive up``
+    for the engine's ``pulumi up``, ``pulumi.dynamic`` for the provider plugin), as a crash would; True when one
+    was found."""
+    killed = False
+    for pid in _descendants(os.getpid()):
+        try:
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if command in line:
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
 
 
 def _named(reason: str, fields: set[str]) -> str:

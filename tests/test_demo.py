@@ -1,4 +1,4 @@
-"""The main-job command runs to the end without the Pulumi CLI and says what it did."""
+"""The main-job command runs every step under the Pulumi engine and says what it did, with values."""
 
 from __future__ import annotations
 
@@ -8,20 +8,29 @@ import sys
 
 def test_demo_runs_every_step_and_stops_its_sandbox() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pulumi_openai_billing.cli", "demo", "--cli", "no"],
+        [sys.executable, "-m", "pulumi_openai_billing.cli", "demo"],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         stdin=subprocess.DEVNULL,
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "through pulumi_openai_billing.testing" in out
     steps = ["== 1. preview", "== 2. up", "== 3.", "== 4. refresh", "== 5. up", "== 6. destroy", "sandbox stopped"]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions)
+    preview = out[out.index("== 1. preview") : out.index("== 2. up")]
+    assert "6 to create, 0 unchanged" in preview
     refresh = out[out.index("== 4. refresh") : out.index("== 5. up")]
-    assert "update   OrganizationSpendLimit org-limit [monthly_limit_cents, monthly_limit_usd]" in refresh
-    assert "update   OrganizationSpendAlert org-alert-50 [threshold_cents, threshold_usd]" in refresh
-    assert "limit was retained" in out
+    assert "update OrganizationSpendLimit org-limit  monthly_limit_cents: 500000 → 900000, " in refresh
+    assert "monthly_limit_usd: 5000.00 → 9000.00" in refresh
+    assert "update OrganizationSpendAlert org-alert-50  threshold_cents: 250000 → 123400" in refresh
+    restore = out[out.index("== 5. up") : out.index("== 6. destroy")]
+    assert "update OrganizationSpendLimit org-limit  monthly_limit_usd: 9000.00 → 5000.00" in restore
+    destroy = out[out.index("== 6. destroy") :]
+    assert "kept (on_delete=retain) OrganizationSpendLimit org-limit" in destroy
+    assert "kept (on_delete=retain) ProjectSpendLimit team-a-limit" in destroy
+    assert "delete OrganizationSpendAlert org-alert-50" in destroy
+    assert "2 kept, 4 deleted" in destroy or "4 deleted, 2 kept" in destroy
+    assert "the organization limit is still live: 5000.00 USD" in destroy
     assert "sk-admin-demo-" not in out + result.stderr

@@ -1,5 +1,6 @@
-"""Every example program, through ``testing``: preview -> up -> up (no change) -> an edit in the sandbox
--> refresh (drift seen by property name) -> up (restored) -> refresh and preview clean -> destroy."""
+"""Every example program under Pulumi's real engine: preview -> up -> preview (no change) -> an edit in the
+sandbox -> refresh (the drifted properties with old -> new values) -> up (restored) -> refresh and preview
+clean -> destroy (limits and policies kept as ``on_delete`` says)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ class Example:
     projects: tuple[str, ...]
     config: dict[str, str]
     drift: Callable[[Api, dict[str, dict[str, Any]]], None]
-    drifted: dict[str, str]
-    """Resource -> the property refresh must name (``-`` when the resource is gone)."""
+    drifted: dict[str, tuple[str, Any, Any] | None]
+    """Resource -> ``(property, old, new)`` refresh must report (None when the resource is gone)."""
+    kept: Callable[[Api, dict[str, dict[str, Any]]], bool] = lambda api, resources: True
+    """What destroy leaves live (``on_delete="retain"``), checked against the sandbox."""
 
 
 def _quickstart_drift(api: Api, resources: dict[str, dict[str, Any]]) -> None:
@@ -73,7 +76,20 @@ EXAMPLE_RUNS = [
         ("team-a",),
         {},
         _quickstart_drift,
-        {"org-limit": "monthly_limit_usd", "org-alert-80": "recipients", "team-a-alert": "-"},
+        {
+            "org-limit": ("monthly_limit_usd", "5000.00", "6000.00"),
+            "org-alert-80": (
+                "recipients",
+                ["finops@example.com", "platform@example.com"],
+                ["someone@example.com"],
+            ),
+            "team-a-alert": None,
+        },
+        lambda api, r: (
+            api.get("organization/spend_limit")["threshold_amount"] == 500000
+            and api.get(f"organization/projects/{r['team-a-limit']['project_id']}/spend_limit")["threshold_amount"]
+            == 75000
+        ),
     ),
     Example(
         "gitops",
@@ -85,9 +101,23 @@ EXAMPLE_RUNS = [
             ),
         },
         _gitops_drift,
-        {"organization-limit": "monthly_limit_usd", "team-a-alert-80": "recipients", "team-b-alert-50": "-"},
+        {
+            "organization-limit": ("monthly_limit_usd", "10000.00", "11000.00"),
+            "team-a-alert-80": ("recipients", ["finops@example.com"], ["intruder@example.com"]),
+            "team-b-alert-50": None,
+        },
+        lambda api, r: api.get("organization/spend_limit")["threshold_amount"] == 1000000,
     ),
-    Example("prepaid-credits", (), {}, _prepaid_drift, {"auto-reload": "balance_threshold_usd"}),
+    Example(
+        "prepaid-credits",
+        (),
+        {},
+        _prepaid_drift,
+        {"auto-reload": ("balance_threshold_usd", "20.00", "50.00")},
+        lambda api, r: (
+            api.billing("auto_reload")["enabled"] is True and len(api.billing("payment_methods")["data"]) == 1
+        ),
+    ),
 ]
 
 
@@ -114,24 +144,36 @@ def test_example_lifecycle(sandbox: Sandbox, api: Api, tmp_path: Path, example: 
     api.clear_requests()
     assert stack.up().changed() == {} and api.writes() == [], "a second up changes nothing"
 
-    example.drift(api, stack.resources)
+    resources = stack.resources
+    example.drift(api, resources)
     refreshed = stack.refresh()
-    drift = {name: change for name, change in refreshed.changes.items() if change.op != "same"}
-    assert set(drift) == set(example.drifted)
-    for name, prop in example.drifted.items():
-        if prop == "-":
-            assert drift[name].op == "delete"
+    assert set(refreshed.changed()) == set(example.drifted)
+    for name, expected in example.drifted.items():
+        change = refreshed.changes[name]
+        if expected is None:
+            assert change.op == "delete"
         else:
-            assert drift[name].op == "update" and prop in drift[name].properties
+            prop, old, new = expected
+            assert change.op == "update" and change.values[prop] == (old, new), change.values
+            assert f"{prop}: " in change.describe()
 
     restored = stack.up().changed()
     assert set(restored) == set(example.drifted)
-    assert all(restored[n].op == ("create" if p == "-" else "update") for n, p in example.drifted.items())
+    assert all(restored[n].op == ("create" if e is None else "update") for n, e in example.drifted.items())
+    for name, expected in example.drifted.items():
+        if expected is not None:
+            prop, old, new = expected
+            assert restored[name].values[prop] == (new, old), "up puts the declared value back"
     assert stack.refresh().changed() == {}, "after the restoring up the live account equals the declaration"
     assert stack.preview().changed() == {}
 
     destroyed = stack.destroy()
-    assert set(destroyed.ops()) == names and stack.resources == {}
+    assert set(destroyed.ops()) == names and set(destroyed.ops().values()) == {"delete"}
+    assert stack.resources == {}
+    kept = {name for name, change in destroyed.changes.items() if change.retained}
+    assert kept == {n for n, r in resources.items() if r.get("on_delete") == "retain"}
+    assert all("kept: on_delete=retain" in destroyed.changes[n].describe() for n in kept)
+    assert example.kept(api, resources), "destroy left the retained settings live"
 
 
 def test_gitops_workflow_previews_applies_and_checks_drift_with_the_policy_pack() -> None:

@@ -50,7 +50,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(use_cli=args.cli)
+    return run_demo()
 
 
 _COMMANDS = (
@@ -97,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--latency-ms", type=int, default=0, help="latency added to every API request")
     sandbox.set_defaults(func=_sandbox)
 
-    demo = commands.add_parser("demo", help="run the quickstart against a fresh sandbox, step by step")
-    demo.add_argument(
-        "--cli", choices=("auto", "yes", "no"), default="auto", help="use the pulumi CLI (auto: when installed)"
+    demo = commands.add_parser(
+        "demo", help="run the quickstart against a fresh sandbox, step by step, under the Pulumi engine"
     )
     demo.set_defaults(func=_demo)
 

@@ -1,37 +1,34 @@
-"""The main-job demo: the quickstart against a throwaway sandbox, step by step.
+"""The main-job demo: the quickstart against a throwaway sandbox, step by step, under Pulumi's real engine.
 
 preview, up, an edit made directly in the sandbox (as someone would in the dashboard), refresh showing the
-drift, up restoring it, destroy (limits retained), sandbox stopped. Uses the ``pulumi`` CLI when it is
-installed, else :mod:`pulumi_openai_billing.testing`, and says which.
+drift with old → new values, up restoring it, destroy (limits kept, as ``on_delete="retain"`` says), sandbox
+stopped. It drives the Pulumi CLI through :mod:`pulumi_openai_billing.testing` on a temporary file backend.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import httpx
 
-from .testing import Stack, sandbox_process
+from .testing import Stack, pulumi_root, sandbox_process
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+
+def quickstart() -> Path:
+    """The quickstart program: examples/quickstart of a checkout, else the copy an installed wheel carries."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parents[1] / "examples" / "quickstart"
+    return checkout if (checkout / "__main__.py").exists() else here / "examples" / "quickstart"
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def run_demo(use_cli: str = "auto") -> int:
+def run_demo() -> int:
     admin_key = "sk-admin-demo-" + secrets.token_hex(12)
-    pulumi_cli = shutil.which("pulumi") if use_cli != "no" else None
-    if use_cli == "yes" and not pulumi_cli:
-        _say("the pulumi CLI is not installed: run without --cli yes to use pulumi_openai_billing.testing")
-        return 2
+    _say(f"Pulumi CLI: {pulumi_root() / 'bin' / 'pulumi'} (a temporary local file backend, stack 'demo')")
     try:
         with sandbox_process(admin_key) as base_url:
             _say(f"sandbox serving {base_url} (a fresh in-memory account)")
@@ -39,16 +36,28 @@ def run_demo(use_cli: str = "auto") -> int:
             project = api.post("organization/projects", json={"name": "team-a"}).json()
             _say(f"created demo project team-a ({project['id']})")
             config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
-            if pulumi_cli:
-                _say(f"using the pulumi CLI at {pulumi_cli} (local file backend, throwaway stack)")
-                return _with_cli(pulumi_cli, config, api, project["id"])
-            _say(
-                "the pulumi CLI is not installed: running the same engine calls through "
-                "pulumi_openai_billing.testing (the real `python -m pulumi.dynamic` plugin server)"
-            )
-            return _with_testing(config, api, project["id"])
+            with Stack(quickstart(), config=config, stack="demo") as stack:
+                _steps(stack, api, project["id"])
     finally:
         _say("sandbox stopped")
+    return 0
+
+
+def _steps(stack: Stack, api: httpx.Client, project_id: str) -> None:
+    _say("\n== 1. preview")
+    _say(stack.preview().summary())
+    _say("\n== 2. up")
+    result = stack.up()
+    _say(result.summary())
+    _say("   outputs: " + ", ".join(f"{k}={v}" for k, v in result.exports.items()))
+    _edit_in_sandbox(api)
+    _say("\n== 4. refresh (what changed outside Pulumi, old → new)")
+    _say(stack.refresh().summary())
+    _say("\n== 5. up (puts the declared values back)")
+    _say(stack.up().summary())
+    _say("\n== 6. destroy")
+    _say(stack.destroy().summary())
+    _report_retained(api, project_id)
 
 
 def _edit_in_sandbox(api: httpx.Client) -> None:
@@ -74,63 +83,7 @@ def _report_retained(api: httpx.Client, project_id: str) -> None:
         live = api.get(path)
         if live.status_code == 200:
             _say(
-                f"the {what} limit was retained: {live.json()['threshold_amount'] / 100:.2f} USD is still enforced "
+                f"the {what} limit is still live: {live.json()['threshold_amount'] / 100:.2f} USD "
                 "(on_delete='retain', the default, so destroy never leaves a scope uncapped)"
             )
     _say(f"organization alerts left: {len(api.get('organization/spend_alerts').json()['data'])}")
-
-
-def _with_testing(config: dict[str, str], api: httpx.Client, project_id: str) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(EXAMPLE, config=config, state_file=Path(tmp) / "state.json", stack="demo")
-        _say("\n== 1. preview")
-        _say(stack.preview().summary())
-        _say("\n== 2. up")
-        result = stack.up()
-        _say(result.summary())
-        _say("   outputs: " + ", ".join(f"{k}={v}" for k, v in result.exports.items()))
-        _edit_in_sandbox(api)
-        _say("\n== 4. refresh (drift, by property)")
-        _say(stack.refresh().summary())
-        _say("\n== 5. up (restores the declared values)")
-        _say(stack.up().summary())
-        _say("\n== 6. destroy")
-        _say(stack.destroy().summary())
-        _report_retained(api, project_id)
-    return 0
-
-
-def _with_cli(pulumi: str, config: dict[str, str], api: httpx.Client, project_id: str) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "quickstart"
-        shutil.copytree(EXAMPLE, work)
-        (work / "Pulumi.yaml").write_text(
-            f"name: openai-billing-quickstart\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
-        )
-        env = {
-            **os.environ,
-            "PULUMI_BACKEND_URL": f"file://{tmp}",
-            "PULUMI_CONFIG_PASSPHRASE": "demo",
-            "PULUMI_SKIP_UPDATE_CHECK": "1",
-        }
-
-        def run(*args: str) -> None:
-            subprocess.run([pulumi, *args, "--cwd", str(work)], check=True, env=env, stdin=subprocess.DEVNULL)
-
-        run("stack", "init", "demo")
-        run("config", "set", "openai-billing:baseUrl", config["openai-billing:baseUrl"])
-        run("config", "set", "--secret", "openai-billing:adminKey", config["openai-billing:adminKey"])
-        _say("\n== 1. preview")
-        run("preview", "--diff")
-        _say("\n== 2. up")
-        run("up", "--yes", "--skip-preview")
-        _edit_in_sandbox(api)
-        _say("\n== 4. refresh (drift, by property)")
-        run("refresh", "--yes", "--diff")
-        _say("\n== 5. up (restores the declared values)")
-        run("up", "--yes", "--skip-preview")
-        _say("\n== 6. destroy")
-        run("destroy", "--yes", "--skip-preview")
-        _report_retained(api, project_id)
-        run("stack", "rm", "--yes", "demo")
-    return 0

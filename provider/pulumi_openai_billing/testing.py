@@ -149,15 +149,17 @@ class Change:
             return False
         return bool(self.old.get("retain_on_delete")) or (self.old.get("outputs") or {}).get("on_delete") == "retain"
 
+    @property
+    def label(self) -> str:
+        """The op as a person reads it: a retained delete says it keeps the live object, and why."""
+        if not self.retained:
+            return self.op
+        return "kept (retain_on_delete)" if (self.old or {}).get("retain_on_delete") else "kept (on_delete=retain)"
+
     def describe(self) -> str:
         """One line: ``update OrganizationSpendLimit org-limit  monthly_limit_usd: 9000.00 → 5000.00``."""
-        op = (
-            "delete (kept: on_delete=retain)"
-            if self.retained and not (self.old or {}).get("retain_on_delete")
-            else ("delete (kept: retain_on_delete)" if self.retained else self.op)
-        )
         detail = ", ".join(f"{k}: {_short(old)} → {_short(new)}" for k, (old, new) in sorted(self.values.items()))
-        return f"{op} {self.kind} {self.name}" + (f"  {detail}" if detail else "")
+        return f"{self.label} {self.kind} {self.name}" + (f"  {detail}" if detail else "")
 
 
 @dataclass
@@ -189,11 +191,22 @@ class StepResult:
         return self.preview_json
 
     def summary(self) -> str:
+        """A line per changed resource with its old → new values, then the counts (``2 to create, 4 unchanged``)."""
         lines = [f"  {change.describe()}" for change in self.changed().values()]
-        done = "would change" if self.step == "preview" else "changed"
-        same = len(self.changes) - len(lines)
-        lines.append(f"  {len(lines)} {done}, {same} unchanged")
+        counts: dict[str, int] = {}
+        for change in self.changes.values():
+            op = "keep" if change.retained else change.op
+            counts[op] = counts.get(op, 0) + 1
+        words = [
+            f"{n} to {op}" if self.step == "preview" else f"{n} {_PAST.get(op, op)}"
+            for op, n in sorted(counts.items())
+            if op != "same"
+        ]
+        lines.append("  " + ", ".join([*words, f"{counts.get('same', 0)} unchanged"]))
         return "\n".join(lines)
+
+
+_PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "keep": "kept"}
 
 
 def _state(meta: Any) -> dict[str, Any] | None:
@@ -302,6 +315,14 @@ class _Recorder:
             target = changes if (old or new or {}).get("id") is not None and _is_custom(metas) else components
             target[change.name] = change
         return StepResult(self.step, changes, exports, self.counts, self.warnings, components, self.order, preview_json)
+
+
+def _cli_error(exc: Exception) -> str:
+    """What the CLI printed from its first ``error:`` line on (a step that failed before any resource did)."""
+    text = scrub(str(getattr(exc, "stderr", "") or exc))
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("error:")), 0)
+    return "\n".join(lines[start:]).strip().removeprefix("error: ") or "the step failed"
 
 
 def _op(op: Any) -> str:
@@ -514,8 +535,8 @@ class Stack:
                         text = text.split(prefix, 1)[1]
                 lines.append(f"{name}: {text}")
         if not lines:
-            general = [text for urn, text in recorder.errors if not urn]
-            lines = general or [scrub(str(exc)).strip().splitlines()[-1]]
+            general = [text for urn, text in recorder.errors if not urn and text != "update failed"]
+            lines = general or [_cli_error(exc)]
         return lines
 
     # -- state -------------------------------------------------------------------------------------------
