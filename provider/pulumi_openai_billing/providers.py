@@ -190,18 +190,29 @@ class BillingProvider(ResourceProvider):
 
     # -- diff ------------------------------------------------------------------------------------------
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """What changes, by the kind's rules (canonical values; create-only inputs never diff).
+
+        When those rules agree with a plain comparison of the inputs, the answer is "changes unknown": the
+        engine then compares the inputs itself and learns *which* keys changed, which a dynamic provider cannot
+        tell it otherwise. That is what makes ``replace_on_changes`` work and what the CLI shows (only the
+        changed inputs, not every output-only property as removed)."""
         changed = [
-            name
-            for name in self._fields
-            if name not in self.kind.create_only
-            and olds.get(name, self._default(name)) != news.get(name, self._default(name))
+            name for name in self._fields if name not in self.kind.create_only and self._differs(olds, news, name)
         ]
         replaces = [name for name in changed if name in self.kind.replace_on]
+        same_for_the_engine = (
+            all(name in olds or self._default(name) is None for name in self._fields)
+            and not any(self._differs(olds, news, name) for name in self.kind.create_only)
+            and all(olds.get(key) == news.get(key) for key in (PROVIDER_KEY, "organization"))
+        )
         return DiffResult(
-            changes=bool(changed),
+            changes=None if changed and same_for_the_engine else bool(changed),
             replaces=replaces,
             delete_before_replace=bool(replaces) and self.kind.delete_before_replace,
         )
+
+    def _differs(self, olds: dict[str, Any], news: dict[str, Any], name: str) -> bool:
+        return olds.get(name, self._default(name)) != news.get(name, self._default(name))
 
     # -- CRUD ------------------------------------------------------------------------------------------
     def _context(self, props: dict[str, Any]) -> Context:

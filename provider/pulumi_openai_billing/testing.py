@@ -283,7 +283,8 @@ class _Recorder:
         elif event.res_outputs_event is not None:
             meta = event.res_outputs_event.metadata
             self.done.setdefault(meta.urn, []).append(meta)
-            self.order.append((_op(meta.op), _name(meta.urn)))
+            if meta.type != _STACK_TYPE and not meta.type.startswith("pulumi:providers:"):
+                self.order.append((_op(meta.op), _name(meta.urn)))
         elif event.diagnostic_event is not None:
             diag = event.diagnostic_event
             text = scrub(_plain_text(diag.message))
