@@ -258,7 +258,7 @@ class _Soak:
     def round(self, number: int, project_ids: list[str]) -> None:
         spec = _spec(project_ids, f"soak-{self.seed}-round-{number}")
         (self.program / "spec.json").write_text(json.dumps(spec))
-        stack = Stack(self.program, config=self.config, state_file=self.program.parent / f"state-{number}.json")
+        stack = Stack(self.program, config=self.config, backend_dir=self.program.parent / f"backend-{number}")
         self.step(number, "up", stack.up, 1)
         self.after_up(number, "the first up", spec)
         drifted = drift(self.account, self.account.state(), spec)

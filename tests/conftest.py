@@ -20,6 +20,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from plugin_driver import Plugin
 from pulumi_openai_billing import providers
+from pulumi_openai_billing.resources._base import Context
 from pulumi_openai_billing.sandbox import Sandbox
 
 # hypothesis's pytest plugin imports hypothesis at the end of a session that did not; under CPython 3.11.7 that
@@ -100,6 +101,12 @@ class Api:
 
     def faults(self, *faults: dict[str, Any]) -> None:
         self.http.post("sandbox/faults", json={"faults": list(faults)}).raise_for_status()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Sandboxes of earlier tests may have had this test's port: nothing kept about them may answer for it."""
+    Context.forget_everything()
 
 
 @pytest.fixture

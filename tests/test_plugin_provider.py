@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, pickled, provider_blob
+from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, pickled, provider_blob, this_month
 from plugin_driver import UNKNOWN, Plugin, PluginError
 from pulumi_openai_billing.sandbox import Sandbox
 
@@ -36,7 +36,7 @@ def test_organization_limit_lifecycle_with_drift(plugin: Plugin, api: Api) -> No
     assert inputs is not None and inputs["monthly_limit_usd"] == "2500.00" and inputs["on_delete"] == "retain"
     limit.refresh()
     diff = limit.diff({"monthly_limit_usd": "1500"})
-    assert diff.changes is True and diff.replaces == []
+    assert diff.changes is not False and diff.replaces == []
     limit.update({"monthly_limit_usd": "1500"})
     assert api.get("organization/spend_limit")["threshold_amount"] == 150000
     assert limit.read()[1]["monthly_limit_usd"] == "1500.00"
@@ -125,7 +125,7 @@ def test_project_change_replaces_delete_before_create(plugin: Plugin, api: Api) 
     limit = Resource(plugin, "ProjectSpendLimit")
     limit.create({"project_id": a, "monthly_limit_usd": 500})
     diff = limit.diff({"project_id": b, "monthly_limit_usd": 500})
-    assert diff.changes is True and diff.replaces == ["project_id"] and diff.delete_before_replace is True
+    assert diff.changes is not False and diff.replaces == ["project_id"] and diff.delete_before_replace is True
 
     alert = Resource(plugin, "ProjectSpendAlert")
     alert.create({"project_id": a, **ALERT})
@@ -185,7 +185,7 @@ def test_alert_lifecycle_with_drift_and_canonical_recipients(plugin: Plugin, api
         diff = alert.diff(
             {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
         )
-        assert diff.changes is True and diff.replaces == []
+        assert diff.changes is not False and diff.replaces == []
         alert.update(
             {"threshold_usd": "250.50", "recipients": ["a@example.com", "b@example.com"], "subject_prefix": "[ai]"}
         )
@@ -399,3 +399,14 @@ def test_pickled_provider_is_a_reference_without_secrets(kind: str) -> None:
     assert ADMIN_KEY not in text and "sk-admin" not in text
     assert ops.count("STACK_GLOBAL") + ops.count("GLOBAL") <= 2
     assert base64.b64decode(provider_blob(kind)) == blob  # deterministic: no spurious diff on __provider
+
+
+def test_diff_lets_the_engine_compare_inputs_only_where_it_would_agree(plugin: Plugin) -> None:
+    """ "Changes unknown" makes the engine compare the inputs itself (so it knows which keys changed, for
+    replace_on_changes and the display); where a create-only input differs too, it would see a change the kind
+    ignores, so diff answers for itself."""
+    limit = Resource(plugin, "OrganizationSpendLimit")
+    limit.create({"monthly_limit_usd": 100})
+    assert limit.diff({"monthly_limit_usd": 200}).changes is None
+    assert limit.diff({"monthly_limit_usd": 200, "acknowledge_until": this_month()}).changes is True
+    assert limit.diff({"monthly_limit_usd": 100, "acknowledge_until": this_month()}).changes is False

@@ -171,6 +171,14 @@ class Context:
     def current(cls) -> Context:
         return cls(config.resolve())
 
+    @classmethod
+    def forget_everything(cls) -> None:
+        """Drop what this process has kept (figures, claims, declarations, probes): for a long-lived process
+        that talks to a new account at a URL an old one had, such as a test session's sandboxes."""
+        with cls._guard:
+            for kept in (cls._claims, cls._capabilities, cls._figures, cls._declared, cls._projects_asked):
+                kept.clear()
+
     @property
     def client(self) -> BillingClient:
         return get_client(self.settings)
