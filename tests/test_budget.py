@@ -127,3 +127,16 @@ def test_a_budget_limit_can_ask_for_the_replay_guardrail(sandbox: Sandbox, api: 
     with pytest.raises(DeploymentError, match="would have blocked traffic on 3 days"):
         Stack(program, config=plugin_config(sandbox)).up()
     assert api.writes() == []
+
+
+def test_the_engine_shows_a_budgets_percentages_as_numbers(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    program = write_program(
+        tmp_path,
+        'billing.Budget("org", monthly_budget_usd=1000, recipients=["a@example.com"], alert_at_percent=["50", 12.5], '
+        "hard_limit_percent=100)\n",
+    )
+    stack = Stack(program, config=plugin_config(sandbox))
+    stack.up()
+    budget = next(r for r in stack.export()["deployment"]["resources"] if r["type"] == "openai-billing:index:Budget")
+    assert budget["inputs"]["alert_at_percent"] == [12.5, 50]
+    assert budget["inputs"]["hard_limit_percent"] == 100

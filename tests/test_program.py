@@ -131,3 +131,37 @@ def test_a_programs_own_modules_run_again_at_every_step(sandbox: Sandbox, api: A
     assert stack.up().ops() == {"cap": "create"}
     assert stack.preview().ops() == {"cap": "same"}
     assert "org_limits" not in sys.modules
+
+
+def test_a_stack_made_without_an_organization_is_bound_to_it_explicitly(
+    sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
+    program = write_program(tmp_path, 'billing.OrganizationSpendLimit("cap", monthly_limit_usd=300)\n')
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
+    stack.up()
+    assert stack.resources["cap"]["organization"] == "127.0.0.1", "no organization configured: the API host"
+
+    stack.set_config({"openai-billing:organization": sandbox.org_id})
+    with pytest.raises(DeploymentError, match="bindOrganization") as refused:
+        stack.preview()
+    assert f"pulumi config set openai-billing:bindOrganization {sandbox.org_id}" in str(refused.value)
+
+    stack.set_config({"openai-billing:bindOrganization": "org-elsewhere"})
+    with pytest.raises(DeploymentError, match=r"bindOrganization \(org-elsewhere\) must equal"):
+        stack.preview()
+
+    # The key is verified against the organization before anything is bound.
+    stack.set_config({"openai-billing:organization": "org-elsewhere"})
+    with pytest.raises(DeploymentError, match="the admin key does not belong to org-elsewhere"):
+        stack.preview()
+
+    stack.set_config({"openai-billing:organization": sandbox.org_id, "openai-billing:bindOrganization": sandbox.org_id})
+    preview = stack.preview()
+    assert preview.changes["cap"].values == {"organization": ("127.0.0.1", sandbox.org_id)}
+    api.clear_requests()
+    assert stack.up().changes["cap"].values == {"organization": ("127.0.0.1", sandbox.org_id)}
+    assert api.writes() == [], "binding writes nothing to the account"
+    assert stack.resources["cap"]["organization"] == sandbox.org_id
+
+    stack.set_config({"openai-billing:bindOrganization": None})
+    assert stack.preview().changed() == {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN_KEY, Api, plugin_config
+from conftest import ADMIN_KEY, Api, plugin_config, write_program
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 
@@ -74,3 +74,26 @@ def test_no_artifact_holds_a_secret(sandbox: Sandbox, api: Api, tmp_path: Path, 
     for name, data in artifacts.items():
         assert ADMIN_KEY.encode() not in data, f"the admin key is in the {name}"
         assert TOKEN.encode() not in data, f"the payment token is in the {name}"
+
+
+def test_the_admin_key_is_in_state_as_ciphertext_from_config_and_not_at_all_from_the_environment(
+    sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
+    """The engine records the whole stack config as the inputs of the default dynamic provider: a key set with
+    `pulumi config set --secret` is in state, encrypted. One from OPENAI_ADMIN_KEY never reaches state."""
+    program = write_program(tmp_path, 'billing.OrganizationSpendAlert("a", threshold_usd=1, recipients=["a@x.com"])\n')
+    in_config = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "config")
+    in_config.up()
+    provider = next(
+        r for r in in_config.export()["deployment"]["resources"] if r["type"] == "pulumi:providers:pulumi-python"
+    )
+    assert set(provider["inputs"]["openai-billing:adminKey"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}
+    assert ADMIN_KEY not in in_config.state_file().read_text()
+
+    settings = {k: v for k, v in plugin_config(sandbox).items() if k != "openai-billing:adminKey"}
+    api.http.delete(f"{Api.alerts_path()}/{in_config.ids()['a']}").raise_for_status()
+    from_env = Stack(program, config=settings, env={"OPENAI_ADMIN_KEY": ADMIN_KEY}, backend_dir=tmp_path / "env")
+    from_env.up()
+    text = from_env.state_file().read_text()
+    assert "adminKey" not in text and ADMIN_KEY not in text and "ciphertext" not in text
+    assert len(api.alerts()) == 1

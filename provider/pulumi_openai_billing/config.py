@@ -31,6 +31,7 @@ _ENV = {
     "adminKey": "OPENAI_ADMIN_KEY",
     "baseUrl": "OPENAI_BILLING_BASE_URL",
     "organization": "OPENAI_BILLING_ORGANIZATION",
+    "bindOrganization": "OPENAI_BILLING_BIND_ORGANIZATION",
     "timeoutSeconds": "OPENAI_BILLING_TIMEOUT_SECONDS",
     "maxRetries": "OPENAI_BILLING_MAX_RETRIES",
     "retryBudgetSeconds": "OPENAI_BILLING_RETRY_BUDGET_SECONDS",
@@ -104,11 +105,21 @@ class Settings:
     retry_budget_seconds: float = DEFAULT_RETRY_BUDGET_SECONDS
     debug: bool = False
     max_purchase_usd: Decimal = DEFAULT_MAX_PURCHASE_USD
+    bind_organization: str | None = None
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.base_url).hostname or self.base_url).lower()
 
     @property
     def organization_binding(self) -> str:
         """What state records as the account a resource lives in: the org id, else the API host."""
-        return self.organization or (urlsplit(self.base_url).hostname or self.base_url).lower()
+        return self.organization or self.host
+
+    def rebinds(self, recorded: str) -> bool:
+        """Whether a resource recorded with this API's host (made before the stack named its organization) is
+        taken into the configured organization: only when ``bindOrganization`` asks for it explicitly."""
+        return bool(self.bind_organization) and recorded == self.host != self.organization_binding
 
     def require_key(self) -> str:
         if not self.admin_key:
@@ -132,10 +143,18 @@ def resolve(overrides: Mapping[str, Any] | None = None) -> Settings:
     base_url = (get("baseUrl") or DEFAULT_BASE_URL).rstrip("/")
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise ConfigError(f"openai-billing:baseUrl must be an http(s) URL, got {base_url!r}")
+    organization, bind = get("organization"), get("bindOrganization")
+    if bind and bind != organization:
+        raise ConfigError(
+            f"openai-billing:bindOrganization ({bind}) must equal openai-billing:organization "
+            f"({organization or 'not set'}): it takes the resources this stack made before it named its "
+            "organization into that organization"
+        )
     return Settings(
         admin_key=admin_key,
         base_url=base_url,
-        organization=get("organization"),
+        organization=organization,
+        bind_organization=bind,
         timeout_seconds=_number(get("timeoutSeconds"), "timeoutSeconds", float, DEFAULT_TIMEOUT_SECONDS),
         max_retries=_number(get("maxRetries"), "maxRetries", int, DEFAULT_MAX_RETRIES, "whole number"),
         retry_budget_seconds=_number(

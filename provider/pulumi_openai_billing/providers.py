@@ -138,15 +138,9 @@ class BillingProvider(ResourceProvider):
             failures.append(CheckFailure("adminKey", config.MISSING_KEY_MESSAGE))
         organization = settings.organization_binding
         previous = olds.get("organization")
-        if previous and previous != organization:
-            failures.append(
-                CheckFailure(
-                    "organization",
-                    f"this resource belongs to {previous}, but the provider is configured for {organization}: "
-                    "one stack manages one organization; point openai-billing:organization / baseUrl back at "
-                    f"{previous}, or use another stack",
-                )
-            )
+        rebinding = bool(previous) and previous != organization and settings.rebinds(previous)
+        if previous and previous != organization and not rebinding:
+            failures.append(CheckFailure("organization", _other_organization(previous, settings)))
         if failures:
             return self._refused(news, failures)
         if canonical is None:
@@ -156,6 +150,10 @@ class BillingProvider(ResourceProvider):
         missing = ctx.capability_problem(self.kind.capability) if self.kind.capability else None
         if missing:
             return self._refused(news, [CheckFailure("baseUrl", missing)])
+        if rebinding:
+            problem = _verify_organization(ctx)
+            if problem:
+                return self._refused(news, [CheckFailure("organization", problem)])
         old_inputs = self._inputs_of(olds) if olds else {}
         problems = self.kind.check_change(old_inputs, known) if olds else []
         if not problems:
@@ -199,6 +197,8 @@ class BillingProvider(ResourceProvider):
         changed = [
             name for name in self._fields if name not in self.kind.create_only and self._differs(olds, news, name)
         ]
+        if news.get("organization") and olds.get("organization") != news.get("organization"):
+            changed.append("organization")  # bindOrganization takes the resource into the named organization
         replaces = [name for name in changed if name in self.kind.replace_on]
         same_for_the_engine = (
             all(name in olds or self._default(name) is None for name in self._fields)
@@ -219,7 +219,7 @@ class BillingProvider(ResourceProvider):
         ctx = Context.current()
         ctx.settings.require_key()
         recorded = props.get("organization")
-        if recorded and recorded != ctx.organization:
+        if recorded and recorded != ctx.organization and not ctx.settings.rebinds(recorded):
             raise ProviderError(
                 f"this resource belongs to {recorded}, but the provider is configured for {ctx.organization}: "
                 "refusing to act on another organization"
@@ -244,12 +244,45 @@ class BillingProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         ctx = self._context(olds)
         inputs = self._inputs_of(news)
+        if not any(self._differs(olds, news, name) for name in self._fields if name not in self.kind.create_only):
+            # Only the recorded organization changes (bindOrganization): nothing to write to the account.
+            return UpdateResult(self._outputs(inputs, _computed_of(self.kind, olds), ctx.organization))
         computed = self.kind.update(ctx, id_, self._inputs_of(olds) | _computed_of(self.kind, olds), inputs)
         return UpdateResult(self._outputs(inputs, computed, ctx.organization))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         ctx = self._context(props)
         self.kind.delete(ctx, id_, props)
+
+
+def _other_organization(previous: str, settings: config.Settings) -> str:
+    message = (
+        f"this resource belongs to {previous}, but the provider is configured for {settings.organization_binding}: "
+        "one stack manages one organization; point openai-billing:organization / baseUrl back at "
+        f"{previous}, or use another stack"
+    )
+    if previous == settings.host and settings.organization:
+        message += (
+            f". If this stack was made before it named its organization and its resources are in "
+            f"{settings.organization}, bind them once: pulumi config set openai-billing:bindOrganization "
+            f"{settings.organization}"
+        )
+    return message
+
+
+def _verify_organization(ctx: Context) -> str | None:
+    """Before resources are taken into the configured organization: the admin key must belong to it (the API
+    refuses a request whose OpenAI-Organization names another organization than the key's)."""
+    try:
+        ctx.figure("organization-verified", lambda: ctx.client.get("organization/projects", {"limit": 1}))
+    except OpenAIError as exc:
+        if exc.status in (401, 403):
+            return (
+                f"openai-billing:bindOrganization: the admin key does not belong to {ctx.settings.organization} "
+                f"({exc}); nothing was bound"
+            )
+        raise
+    return None
 
 
 def _computed_of(kind: Kind, props: dict[str, Any]) -> dict[str, Any]:

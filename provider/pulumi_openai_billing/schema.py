@@ -15,9 +15,18 @@ from . import __version__, config
 PACKAGE = "openai-billing"
 _JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
 _SETTINGS: dict[str, tuple[str, str]] = {
-    "adminKey": ("string", "The OpenAI admin key (sk-admin-…); secret. Never in state or in the pickled provider."),
+    "adminKey": (
+        "string",
+        "The OpenAI admin key (sk-admin-…); set it --secret. The engine records stack config in state, so it is "
+        "there encrypted; OPENAI_ADMIN_KEY keeps it out of state. Never in the pickled provider.",
+    ),
     "baseUrl": ("string", f"The API base URL (default {config.DEFAULT_BASE_URL}); OPENAI_BASE_URL is never read."),
     "organization": ("string", "The organization id (org-…) the stack is bound to; sent as OpenAI-Organization."),
+    "bindOrganization": (
+        "string",
+        "Set once to the same id as organization, to take resources made before the stack named its "
+        "organization (they record the API host) into it; the key is verified against it first.",
+    ),
     "timeoutSeconds": ("number", f"Per-request timeout in seconds (default {config.DEFAULT_TIMEOUT_SECONDS:g})."),
     "maxRetries": ("integer", f"Retries of a failed idempotent request (default {config.DEFAULT_MAX_RETRIES})."),
     "retryBudgetSeconds": (

@@ -52,6 +52,12 @@ def _optional_percent(value: object) -> str | None:
     return None if value is None else percent_text(_percent(value))
 
 
+def _as_number(text: str) -> int | float:
+    """A percentage as the engine shows it (50, 12.5), not as the text it is kept in ("50")."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def percent_text(percent: Decimal) -> str:
     """``80`` for 80, ``12.5`` for 12.50: the spelling used in child names and subject prefixes."""
     return f"{percent.normalize():f}"
@@ -144,7 +150,11 @@ class Budget(pulumi.ComponentResource):
                 f"hard_limit_percent ({hard}%): traffic stops at the limit, so they could never fire"
             )
 
-        super().__init__("openai-billing:index:Budget", resource_name, inputs.model_dump(mode="json"), opts)
+        shown = inputs.model_dump(mode="json")
+        shown["alert_at_percent"] = [_as_number(p) for p in inputs.alert_at_percent]
+        if hard is not None:
+            shown["hard_limit_percent"] = _as_number(hard)
+        super().__init__("openai-billing:index:Budget", resource_name, shown, opts)
         child = pulumi.ResourceOptions(parent=self, aliases=list(limit_aliases) if limit_aliases else None)
         self.limit = None
         if hard is not None:
