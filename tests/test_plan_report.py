@@ -12,7 +12,7 @@ from conftest import Api, plugin_config, this_month, write_program
 from pulumi_openai_billing import cli
 from pulumi_openai_billing.plan_report import render
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.testing import Stack
+from pulumi_openai_billing.testing import DeploymentError, Stack
 
 
 def _last_month_timestamp() -> int:
@@ -162,3 +162,56 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     path.write_text("Previewing update (dev):\n")
     assert cli.main(["plan-report", str(path), "--no-live"]) == 2
     assert "is not JSON" in capsys.readouterr().err
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _report(preview: dict) -> str:
+    return render(preview, None)
+
+
+def test_report_on_the_quickstart_creates_then_a_moved_project(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """`pulumi preview --json` as Pulumi's engine prints it: every create, then a replace (the team's project
+    changes, so its limit and alert move)."""
+    team_a, team_b = api.project("team-a"), api.project("team-b")
+    stack = Stack(EXAMPLES / "quickstart", config=plugin_config(sandbox))
+    created = _report(stack.preview().to_preview_json())
+    org = next(line for line in created.splitlines() if line.startswith("| **organization** |"))
+    assert "| none → **5,000.00 USD** |" in org and org.count("added: ") == 3
+    assert f"| `{team_a}` | none → **750.00 USD** | added: 600.00 USD to team-a-leads@example.com |" in created
+    stack.up()
+    stack.set_config({"openai-billing-quickstart:teamProject": "team-b"})
+    moved = _report(stack.preview().to_preview_json())
+    assert f"| `{team_b}` | 750.00 USD → **750.00 USD** (moved from `{team_a}`) |" in moved
+    assert f"→ 600.00 USD to team-a-leads@example.com (moved from `{team_a}`)" in moved
+    assert "organization" not in moved, "the organization's limit and alerts do not change"
+
+
+def test_report_on_gitops_a_dropped_team_and_a_refused_cut(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """A delete (a team leaves the config), and a preview a guardrail refuses: the report says what refused it."""
+    api.project("team-a")
+    team_b = api.project("team-b")
+    teams = {"team-a": {"budget_usd": "500"}, "team-b": {"budget_usd": "1500"}}
+    config = {**plugin_config(sandbox), "billing-gitops:teams": json.dumps(teams)}
+    stack = Stack(EXAMPLES / "gitops", config=config)
+    stack.up()
+    stack.set_config({"billing-gitops:teams": json.dumps({"team-a": teams["team-a"]})})
+    dropped = _report(stack.preview().to_preview_json())
+    row = next(line for line in dropped.splitlines() if f"`{team_b}`" in line)
+    assert "removed: 750.00 USD to finops@example.com" in row and "removed: 1,500.00 USD" in row
+
+    stack.set_config({"billing-gitops:organizationBudgetUsd": "1000"})
+    with pytest.raises(DeploymentError) as refused:
+        stack.preview()
+    assert refused.value.result is not None
+    report = _report(refused.value.result.to_preview_json())
+    assert "⛔ **The preview failed**: 1 refusal(s)." in report
+    assert "- **organization-limit**: monthly_limit_usd: lowering" in report and "acknowledge_until" in report
+
+
+def test_report_on_prepaid_credits(sandbox: Sandbox, tmp_path: Path) -> None:
+    stack = Stack(EXAMPLES / "prepaid-credits", config=plugin_config(sandbox))
+    bought = _report(stack.preview().to_preview_json())
+    assert "- **q4-preload**: buys **500.00 USD** of credits (purchase key `2026-q4-preload`, charged once)" in bought
+    assert "- **auto-reload** (create): below 20.00 USD reload to 100.00 USD, at most 300.00 USD a month" in bought

@@ -98,6 +98,12 @@ def _usd(value: Any) -> str:
         return str(value)
 
 
+def _moved(step: _Step) -> str:
+    """A replacement that moves a resource to another project says where from."""
+    before, after = step.old.get("project_id"), step.new.get("project_id")
+    return f" (moved from `{before}`)" if step.op == "replace" and before and before != after else ""
+
+
 def _limit_line(step: _Step) -> str:
     old, new = step.old.get("monthly_limit_usd"), step.new.get("monthly_limit_usd")
     if step.op == "create":
@@ -106,7 +112,7 @@ def _limit_line(step: _Step) -> str:
     if step.op == "delete":
         kept = step.old.get("on_delete", "retain") != "remove"
         return f"{_usd(old)} → " + ("unmanaged (the live limit is retained)" if kept else "**removed: no cap**")
-    return f"{_usd(old)} → **{_usd(new)}**"
+    return f"{_usd(old)} → **{_usd(new)}**{_moved(step)}"
 
 
 def _alert_text(values: dict[str, Any]) -> str:
@@ -121,7 +127,7 @@ def _alert_line(step: _Step) -> str:
         return f"added: {_alert_text(step.new)}"
     if step.op == "delete":
         return f"removed: {_alert_text(step.old)}"
-    return f"changed: {_alert_text(step.old)} → {_alert_text(step.new)}"
+    return f"changed: {_alert_text(step.old)} → {_alert_text(step.new)}{_moved(step)}"
 
 
 def _other_line(step: _Step) -> str:
@@ -175,6 +181,15 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
         else:
             others.append(step)
     lines = ["## OpenAI billing plan", ""]
+    refusals = _refusals(preview)
+    if refusals:
+        lines += [
+            f"⛔ **The preview failed**: {len(refusals)} refusal(s). Nothing is applied until they are fixed; the "
+            "plan below is as far as the preview got.",
+            "",
+            *refusals,
+            "",
+        ]
     if not scopes and not others:
         lines.append("No billing changes.")
     if scopes:
@@ -197,6 +212,20 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def _refusals(preview: dict[str, Any]) -> list[str]:
+    """The errors the preview reported for resources (a guardrail, a bad input, a policy), one line each."""
+    found = []
+    for diagnostic in preview.get("diagnostics") or []:
+        if diagnostic.get("severity") != "error" or not diagnostic.get("urn"):
+            continue
+        name = str(diagnostic["urn"]).rsplit("::", 1)[-1]
+        message = " ".join(str(diagnostic.get("message", "")).split())
+        for marker in (f"resource '{name}' has a problem: ", f"resource '{name}': "):
+            message = message.split(marker, 1)[-1]
+        found.append(f"- **{name}**: {message}")
+    return found
 
 
 def _scope_title(key: str, figures: LiveFigures | None) -> str:

@@ -318,6 +318,14 @@ class _Recorder:
         return StepResult(self.step, changes, exports, self.counts, self.warnings, components, self.order, preview_json)
 
 
+def _json_or_none(printed: list[str]) -> dict[str, Any] | None:
+    """What ``preview --json`` printed (when it failed: the steps so far and the diagnostics that stopped it)."""
+    try:
+        return json.loads("\n".join(printed))
+    except ValueError:
+        return None
+
+
 def _cli_error(exc: Exception) -> str:
     """What the CLI printed from its first ``error:`` line on (a step that failed before any resource did)."""
     text = scrub(str(getattr(exc, "stderr", "") or exc))
@@ -505,22 +513,27 @@ class Stack:
         if step == "preview":
             options.setdefault("json", True)
         log = self.log_file.open("a") if self.log_file else None
+        printed: list[str] = []
+
+        def on_output(line: str) -> None:
+            printed.append(line)
+            if log is not None:
+                log.write(line + "\n")
+
+        options.setdefault("on_output", on_output)
         if log is not None:
-            options.setdefault("on_output", lambda line: log.write(line + "\n"))
             options.setdefault("on_error", lambda line: log.write(line + "\n"))
             recorder.log = log
         try:
             with self._program_env():
-                outcome = run(on_event=recorder, color="never", **options)
+                run(on_event=recorder, color="never", **options)
         except CommandError as exc:
             errors = self._errors(recorder, exc)
-            raise DeploymentError(step, errors, recorder.result({})) from None
+            raise DeploymentError(step, errors, recorder.result({}, _json_or_none(printed))) from None
         finally:
             if log is not None:
                 log.close()
-        preview_json = None
-        if step == "preview" and options.get("json"):
-            preview_json = json.loads(outcome.stdout)
+        preview_json = _json_or_none(printed) if step == "preview" and options.get("json") else None
         exports = self.exports() if step != "preview" else {}
         return recorder.result(exports, preview_json)
 
