@@ -1,5 +1,6 @@
 """The policy rules: each with an allowing and a denying case, by calling the rule and through the example
-pack's real analyzer server over gRPC (started as the Pulumi CLI starts it: the pack's ``__main__.py``)."""
+pack's real analyzer server over gRPC (started as the Pulumi CLI starts it: the pack's ``__main__.py``); and
+the pack judging a preview under Pulumi's real engine."""
 
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
+from conftest import Api, plugin_config, write_program
 from pulumi_openai_billing import policy
 from pulumi_openai_billing.policy import TYPE_PREFIX
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import DeploymentError, Stack
 
 PACK = Path(__file__).resolve().parents[1] / "examples" / "policy-pack"
 ALICE = ["alice@example.com"]
@@ -236,3 +240,31 @@ def test_sample_configs_name_real_rules_and_properties() -> None:
             assert name in rules, f"{path}: no rule {name}"
             known = set(rules[name].config_schema.properties) if rules[name].config_schema else set()
             assert set(settings) - {"enforcementLevel"} <= known, f"{path}: {name} has no such setting"
+
+
+def test_the_pack_judges_a_preview_under_the_real_engine(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """The CLI runs Python packs through the Python language host, which cannot be built here; it also runs a
+    pack given as an executable analyzer, which is what the pack's ``__main__.py`` is. One rule denies (the
+    limit is above the default maximum), one allows (the limit has an alert at or below 80%)."""
+    analyzer = tmp_path / "openai-billing-policy-pack"
+    analyzer.write_text(f"#!/bin/sh\nexec {sys.executable} -u {PACK / '__main__.py'}\n")
+    analyzer.chmod(0o755)
+    program = write_program(
+        tmp_path,
+        'billing.OrganizationSpendLimit("cap", monthly_limit_usd=20000)\n'
+        'billing.OrganizationSpendAlert("warn", threshold_usd=15000, recipients=["a@example.com"])\n',
+    )
+    stack = Stack(program, config=plugin_config(sandbox))
+    with pytest.raises(DeploymentError) as denied:
+        stack.preview(policy_packs=[str(analyzer)])
+    assert denied.value.errors == [
+        "cap: openai-billing-max-spend-limit: Spend limits must not exceed a maximum. "
+        "cap: a monthly spend limit of 20000.00 USD is above the maximum of 10000.00 USD"
+    ]
+    assert {v.policy for v in denied.value.result.violations} == {"openai-billing-max-spend-limit"}
+
+    allowing = tmp_path / "policy-config.json"
+    allowing.write_text('{"openai-billing-max-spend-limit": {"maximum_usd": 20000}}')
+    allowed = stack.preview(policy_packs=[str(analyzer)], policy_pack_configs=[str(allowing)])
+    assert allowed.violations == [] and set(allowed.ops().values()) == {"create"}
+    assert api.writes() == []

@@ -162,6 +162,16 @@ class Change:
         return f"{self.label} {self.kind} {self.name}" + (f"  {detail}" if detail else "")
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One policy pack finding: the policy, its enforcement level, the resource (name) and the message."""
+
+    policy: str
+    enforcement: str
+    resource: str
+    message: str
+
+
 @dataclass
 class StepResult:
     """One step's changes by resource name (custom resources; components are in ``components``), the stack's
@@ -177,6 +187,8 @@ class StepResult:
     """``(op, name)`` of every completed step, components included, in the order the engine finished them."""
     preview_json: dict[str, Any] | None = field(default=None, repr=False)
     """For ``preview``: what ``pulumi preview --json`` printed (plan-report reads it)."""
+    violations: list[Violation] = field(default_factory=list)
+    """What policy packs (``policy_packs=[...]``) reported."""
 
     def ops(self) -> dict[str, str]:
         return {name: change.op for name, change in self.changes.items()}
@@ -272,6 +284,7 @@ class _Recorder:
         self.errors: list[tuple[str | None, str]] = []
         self.warnings: list[str] = []
         self.counts: dict[str, int] = {}
+        self.violations: list[Violation] = []
         self.log: Any = None
 
     def __call__(self, event: Any) -> None:
@@ -292,6 +305,16 @@ class _Recorder:
                 self.errors.append((diag.urn, text))
             elif diag.severity == "warning" and text:
                 self.warnings.append(text)
+        elif event.policy_event is not None:
+            policy = event.policy_event
+            self.violations.append(
+                Violation(
+                    policy.policy_name,
+                    policy.enforcement_level,
+                    _name(policy.resource_urn) if policy.resource_urn else "",
+                    " ".join(_plain_text(policy.message).split()),
+                )
+            )
         elif event.summary_event is not None:
             self.counts = {
                 str(k.value if hasattr(k, "value") else k): v for k, v in event.summary_event.resource_changes.items()
@@ -315,7 +338,17 @@ class _Recorder:
             change = Change(op, first.type, urn, _values(self.step, op, old, new), sorted(keys), old, new)
             target = changes if (old or new or {}).get("id") is not None and _is_custom(metas) else components
             target[change.name] = change
-        return StepResult(self.step, changes, exports, self.counts, self.warnings, components, self.order, preview_json)
+        return StepResult(
+            self.step,
+            changes,
+            exports,
+            self.counts,
+            self.warnings,
+            components,
+            self.order,
+            preview_json,
+            self.violations,
+        )
 
 
 def _json_or_none(printed: list[str]) -> dict[str, Any] | None:
@@ -548,6 +581,11 @@ class Stack:
                     if prefix in text:
                         text = text.split(prefix, 1)[1]
                 lines.append(f"{name}: {text}")
+        lines += [
+            f"{v.resource or 'stack'}: {v.policy}: {v.message}"
+            for v in recorder.violations
+            if v.enforcement == "mandatory"
+        ]
         if not lines:
             general = [text for urn, text in recorder.errors if not urn and text != "update failed"]
             lines = general or [_cli_error(exc)]
