@@ -5,6 +5,10 @@ clean -> destroy (limits and policies kept as ``on_delete`` says)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,3 +200,54 @@ def test_gitops_workflow_previews_applies_and_checks_drift_with_the_policy_pack(
         assert jobs[job]["env"]["OPENAI_ADMIN_KEY"] == "${{ secrets.OPENAI_ADMIN_KEY }}"
     assert "--policy-pack ../policy-pack" in workflow["env"]["POLICY"]
     assert "OPENAI_ADMIN_KEY" not in json.dumps(workflow.get("env", {}))
+
+
+def _copy_of_this_repository(target: Path) -> Path:
+    root = EXAMPLES.parent
+    target.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, target / name)
+    ignore = shutil.ignore_patterns("venv", "__pycache__", "*.egg-info", "build")
+    shutil.copytree(root / "provider", target / "provider", ignore=ignore)
+    shutil.copytree(EXAMPLES, target / "examples", ignore=ignore)
+    return target
+
+
+def test_the_gitops_workflows_steps_run_as_written(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """What this machine can run of the workflow, verbatim, in a copy of the repository: both installs (the venvs
+    Pulumi.yaml and PulumiPolicy.yaml name), the policy pack starting from its venv, and the plan report on the
+    real engine's preview JSON. (`pulumi preview/up` themselves need Pulumi's Python language host, which the
+    GitHub runner has through pulumi/actions.)"""
+    workflow = yaml.safe_load((EXAMPLES / "gitops" / ".github" / "workflows" / "billing.yml").read_text())
+    repo = _copy_of_this_repository(tmp_path / "repo")
+    workdir = repo / workflow["env"]["WORKDIR"]
+    steps = workflow["jobs"]["preview"]["steps"]
+    install = next(step["run"] for step in steps if "pip install" in step.get("run", ""))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "OPENAI_"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    subprocess.run(["bash", "-euo", "pipefail", "-c", install], cwd=workdir, env=env, check=True, timeout=600)
+
+    program_venv = yaml.safe_load((workdir / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    pack = (workdir / "../policy-pack").resolve()
+    pack_venv = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    assert (workdir / program_venv / "bin" / "openai-billing").exists()
+    server = subprocess.Popen(
+        [str(pack / pack_venv / "bin" / "python"), "-u", str(pack / "__main__.py")],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        cwd=pack,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip().isdigit(), "the pack serves its port"
+    finally:
+        server.kill()
+        server.wait()
+
+    api.project("team-a")
+    stack = Stack(EXAMPLES / "gitops", config=plugin_config(sandbox))
+    (workdir / "preview.json").write_text(json.dumps(stack.preview().to_preview_json()))
+    report_step = next(step["run"] for step in steps if "plan-report" in step.get("run", ""))
+    subprocess.run(["bash", "-euo", "pipefail", "-c", report_step], cwd=workdir, env=env, check=True, timeout=120)
+    report = (workdir / "report.md").read_text()
+    assert report.startswith("## OpenAI billing plan") and "none → **10,000.00 USD**" in report
