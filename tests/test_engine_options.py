@@ -202,3 +202,24 @@ def test_a_limit_removed_from_state_by_hand_says_how_to_take_it_back(
     assert stack.up().ops() == {"cap": "create"}
     assert api.writes() == [], "taking back an equal limit writes nothing"
     assert stack.preview().changed() == {}, "adopt_existing never diffs"
+
+
+def test_the_cli_shows_what_changed_and_nothing_else(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """`pulumi preview --diff` as a user reads it: a replacement names the input that forces it (a secret one
+    too) and lists no output-only property as removed."""
+    api.set_default(api.attach("pm_card_visa"))
+    body = (
+        'billing.CreditPurchase("buy", amount_usd=50, purchase_key="{key}")\n'
+        'billing.PaymentMethod("card", token="{token}")\n'
+        'billing.OrganizationSpendLimit("cap", monthly_limit_usd={usd})\n'
+    )
+    stack = _stack(sandbox, tmp_path, body.format(key="k1", token="pm_card_visa", usd=100))
+    stack.up()
+    _rewrite(stack, tmp_path, body.format(key="k2", token="pm_card_mastercard", usd=200))
+    printed: list[str] = []
+    stack.preview(json=False, diff=True, on_output=printed.append)
+    text = "\n".join(printed)
+    assert '~ monthly_limit_usd: "100.00" => "200.00"' in text
+    assert '~ purchase_key: "k1" => "k2"' in text and "~ token: [secret] => [secret]" in text
+    assert "amount_cents" not in text and "purchase_id" not in text and "monthly_limit_cents" not in text
+    assert "pm_card_mastercard" not in text and "1 to update" in text and "2 to replace" in text
