@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -296,7 +297,7 @@ class _Recorder:
         elif event.res_outputs_event is not None:
             meta = event.res_outputs_event.metadata
             self.done.setdefault(meta.urn, []).append(meta)
-            if meta.type != _STACK_TYPE and not meta.type.startswith("pulumi:providers:"):
+            if not _engine_own(meta.type):
                 self.order.append((_op(meta.op), _name(meta.urn)))
         elif event.diagnostic_event is not None:
             diag = event.diagnostic_event
@@ -316,9 +317,7 @@ class _Recorder:
                 )
             )
         elif event.summary_event is not None:
-            self.counts = {
-                str(k.value if hasattr(k, "value") else k): v for k, v in event.summary_event.resource_changes.items()
-            }
+            self.counts = {_op(k): v for k, v in event.summary_event.resource_changes.items()}
 
     def result(self, exports: dict[str, Any], preview_json: dict[str, Any] | None = None) -> StepResult:
         steps = self.planned if self.step == "preview" else self.done
@@ -326,7 +325,7 @@ class _Recorder:
         components: dict[str, Change] = {}
         for urn, metas in steps.items():
             first = metas[0]
-            if first.type == _STACK_TYPE or first.type.startswith("pulumi:providers:"):
+            if _engine_own(first.type):
                 continue
             ops = [_op(m.op) for m in metas]
             op = "replace" if _REPLACE_OPS & set(ops) else ops[-1]
@@ -336,8 +335,7 @@ class _Recorder:
                 op = "same"
             keys = next((list(m.keys or []) for m in metas if m.keys and op == "replace"), [])
             change = Change(op, first.type, urn, _values(self.step, op, old, new), sorted(keys), old, new)
-            target = changes if (old or new or {}).get("id") is not None and _is_custom(metas) else components
-            target[change.name] = change
+            (changes if _is_custom(metas) else components)[change.name] = change
         return StepResult(
             self.step,
             changes,
@@ -367,6 +365,11 @@ def _cli_error(exc: Exception) -> str:
     return "\n".join(lines[start:]).strip().removeprefix("error: ") or "the step failed"
 
 
+def _engine_own(type_: str) -> bool:
+    """The stack itself and providers: the engine's bookkeeping, not the program's resources."""
+    return type_ == _STACK_TYPE or type_.startswith("pulumi:providers:")
+
+
 def _op(op: Any) -> str:
     """An engine operation's name (the Automation API gives an ``OpType``, or a string it does not know)."""
     return str(getattr(op, "value", op))
@@ -382,8 +385,6 @@ def _name(urn: str) -> str:
 
 def _plain_text(message: str) -> str:
     """A diagnostic without colour codes or trailing space."""
-    import re
-
     return re.sub(r"<\{%[a-z]*%\}>|\x1b\[[0-9;]*m", "", message).strip()
 
 
@@ -604,11 +605,7 @@ class Stack:
 
     def _resources(self, show_secrets: bool) -> list[dict[str, Any]]:
         deployment = self.export(show_secrets=show_secrets).get("deployment", {})
-        return [
-            r
-            for r in deployment.get("resources") or []
-            if r.get("custom") and not r["type"].startswith("pulumi:providers:")
-        ]
+        return [r for r in deployment.get("resources") or [] if r.get("custom") and not _engine_own(r["type"])]
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
