@@ -37,7 +37,7 @@ def _per_call_us(action: Callable[[], Any], repeat: int) -> float:
 
 
 def run(repeat: int, out: Any = sys.stdout) -> None:
-    with Sandbox(ADMIN_KEY) as sandbox:
+    with Sandbox(ADMIN_KEY, rate_limit="off") as sandbox:
         http = httpx.Client(base_url=sandbox.base_url + "/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         project = http.post("organization/projects", json={"name": "per-resource"}).json()["id"]
         config.set_process_config({"openai-billing:baseUrl": sandbox.base_url, "openai-billing:adminKey": ADMIN_KEY})

@@ -271,7 +271,7 @@ def run_case(
     """One shape, size and latency against a fresh sandbox: the three phases and their floors (``noop``:
     the do-nothing program's seconds per phase)."""
     alerts = layout(shape, size)
-    with sandbox_process(ADMIN_KEY) as url:
+    with sandbox_process(ADMIN_KEY, "--rate-limit", "off") as url:
         account = _Account(url)
         names = (f"{shape}-{i}" for i in range(len(alerts)))
         project_ids = [account.call("POST", "organization/projects", {"name": name})["id"] for name in names]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -95,7 +96,9 @@ class _Account:
     """The sandbox seen from outside: its state, its request log and its fault plan (never faulted)."""
 
     def __init__(self, sandbox: Sandbox, plan: RandomFaultsIn) -> None:
-        self.http = httpx.Client(base_url=sandbox.base_url + "/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        # The soak's own edits are a person's in the dashboard: OpenAI's throttle does not count them.
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}", "X-Sandbox-Dashboard": "true"}
+        self.http = httpx.Client(base_url=sandbox.base_url + "/", headers=headers)
         self.plan = plan
         self.injected = 0
 
@@ -274,10 +277,14 @@ class _Soak:
         self.problems.extend(f"round {number}: after destroy: {what} left" for what in leftovers(state, spec))
 
 
-def run(rounds: int, fault_rate: float, seed: int, out: Any = sys.stdout) -> bool:
+def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out: Any = sys.stdout) -> bool:
     """Run the soak and print its figures; True when it found no duplicate, no double charge, no problem."""
     round_seconds: list[float] = []
-    with Sandbox(ADMIN_KEY) as sandbox, tempfile.TemporaryDirectory(prefix="openai-billing-soak-") as tmp:
+    with (
+        Sandbox(ADMIN_KEY, rate_limit=rate_limit) as sandbox,
+        tempfile.TemporaryDirectory(prefix="openai-billing-soak-") as tmp,
+    ):
+        os.environ.setdefault("OPENAI_BILLING_PACE_DIR", str(Path(tmp) / "pace"))
         account = _Account(sandbox, RandomFaultsIn(rate=fault_rate, seed=seed))
         projects = [account.call("POST", "organization/projects", {"name": f"team-{i}"}) for i in range(PROJECTS)]
         program = Path(tmp) / "program"
@@ -298,9 +305,12 @@ def run(rounds: int, fault_rate: float, seed: int, out: Any = sys.stdout) -> boo
             print(f"round {number}: {round_seconds[-1]:.1f} s, {len(soak.problems)} problems so far", file=sys.stderr)
         log = account.call("GET", "sandbox/requests")
         account.faults(False)
+        throttled = sum(e["throttled"] for e in account.call("GET", "sandbox/rate_limit")["endpoints"].values())
     figures = {
         "rounds": rounds,
         "fault rate": fault_rate,
+        "rate limit": rate_limit,
+        "throttled (429)": throttled,
         "seed": seed,
         "max retries": MAX_RETRIES,
         "requests": len(log),
@@ -324,12 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="rounds to run (default 20)")
     parser.add_argument("--fault-rate", type=float, default=0.2, help="share of API requests faulted (default 0.2)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the fault draws (default 1)")
+    parser.add_argument(
+        "--rate-limit", default="7/2s", help="the sandbox's throttle per endpoint, N/Ms or off (default 7/2s)"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if not 0 <= args.fault_rate <= 1:
         parser.error("--fault-rate must be between 0 and 1")
-    return 0 if run(args.rounds, args.fault_rate, args.seed) else 1
+    return 0 if run(args.rounds, args.fault_rate, args.seed, args.rate_limit) else 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from plugin_driver import Plugin
-from pulumi_openai_billing import providers
+from pulumi_openai_billing import client, providers
 from pulumi_openai_billing.resources._base import Context
 from pulumi_openai_billing.sandbox import Sandbox
 
@@ -46,7 +46,10 @@ class Api:
     """Direct access to the sandbox, as a person editing the dashboard (and to read its state)."""
 
     def __init__(self, sandbox: Sandbox) -> None:
-        self.http = httpx.Client(base_url=sandbox.base_url + "/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        self.http = httpx.Client(
+            base_url=sandbox.base_url + "/",
+            headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Sandbox-Dashboard": "true"},
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -104,14 +107,19 @@ class Api:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_caches() -> None:
-    """Sandboxes of earlier tests may have had this test's port: nothing kept about them may answer for it."""
+def _fresh_process_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sandboxes of earlier tests may have had this test's port: nothing kept about them (figures, pooled
+    clients, the learned pace of each endpoint) may answer for it."""
     Context.forget_everything()
+    client.close_all()
+    monkeypatch.setenv("OPENAI_BILLING_PACE_DIR", str(tmp_path_factory.mktemp("pace")))
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(ADMIN_KEY) as running:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A sandbox without OpenAI's throttle, unless the test says ``@pytest.mark.rate_limit("7/2s")``."""
+    marker = request.node.get_closest_marker("rate_limit")
+    with Sandbox(ADMIN_KEY, rate_limit=marker.args[0] if marker else "off") as running:
         yield running
 
 

@@ -35,7 +35,7 @@ PURCHASES = "/v1/organization/billing/credit_purchases"
     ],
 )
 def test_without_the_extension_each_resource_fails_at_preview(kind: str, news: dict, what: str) -> None:
-    with Sandbox(ADMIN_KEY, billing_extension=False) as bare, fresh_plugin(bare) as plugin:
+    with Sandbox(ADMIN_KEY, billing_extension=False, rate_limit="off") as bare, fresh_plugin(bare) as plugin:
         _, failures = Resource(plugin, kind).check(news)
     assert failures == [
         (
@@ -439,7 +439,7 @@ def test_overview_invoices_and_costs(env: None, api: Api, card: str) -> None:
 
 
 def test_overview_without_the_extension(monkeypatch: pytest.MonkeyPatch) -> None:
-    with Sandbox(ADMIN_KEY, billing_extension=False) as bare:
+    with Sandbox(ADMIN_KEY, billing_extension=False, rate_limit="off") as bare:
         monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
         monkeypatch.setenv("OPENAI_BILLING_BASE_URL", bare.base_url)
         overview = get_billing_overview()

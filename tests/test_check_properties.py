@@ -69,7 +69,7 @@ def _props(kind: str) -> st.SearchStrategy[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def account() -> Iterator[Sandbox]:
-    with Sandbox(ADMIN_KEY) as sandbox:
+    with Sandbox(ADMIN_KEY, rate_limit="off") as sandbox:
         config.set_process_config(
             {
                 "openai-billing:baseUrl": sandbox.base_url,

@@ -96,16 +96,34 @@ def test_retries_stop_when_the_time_budget_is_spent(env: None, api: Api, monkeyp
     """A Retry-After longer than the budget left is not waited for: the error comes at once."""
     monkeypatch.setenv("OPENAI_BILLING_RETRY_BUDGET_SECONDS", "2")
     path = "/v1/organization/projects"
-    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 30})
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 503, "retry_after": 30})
     started = time.monotonic()
-    with pytest.raises(OpenAIError, match="rate_limit_exceeded") as info:
+    with pytest.raises(OpenAIError, match="503") as info:
         list_projects()
     assert time.monotonic() - started < 2
-    assert info.value.status == 429 and len(api.requests()) == 1
-    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 0.8, "times": 5})
+    assert info.value.status == 503 and len(api.requests()) == 1
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 503, "retry_after": 0.8, "times": 5})
     with pytest.raises(OpenAIError, match=r"gave up after 3 attempts in 1\.\d s"):
         list_projects()
     assert [r["retry"] for r in api.requests()][1:] == [0, 1, 2], "the third wait of 0.8 s would pass 2 s"
+
+
+def test_the_throttle_has_its_own_budget_and_the_error_says_which_setting_to_raise(
+    env: None, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """429s are waited out within rateLimitWaitSeconds, not maxRetries: ten in a row still succeed."""
+    monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "0")
+    monkeypatch.setenv("OPENAI_BILLING_RATE_LIMIT_WAIT_SECONDS", "2")
+    path = "/v1/organization/projects"
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 0.01, "times": 10})
+    assert list_projects() == []
+    assert [r["status"] for r in api.requests()] == [429] * 10 + [200]
+    api.faults({"method": "GET", "path": path, "kind": "status", "status": 429, "retry_after": 30})
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"rate limit on GET /organization/projects held this request") as info:
+        list_projects()
+    assert time.monotonic() - started < 2, "a wait the budget cannot cover is not started"
+    assert "openai-billing:rateLimitWaitSeconds (2 s)" in str(info.value)
 
 
 def test_unanswered_create_refused_before_it_ran_is_sent_again_once(plugin: Plugin, api: Api) -> None:

@@ -26,7 +26,7 @@ LIMIT = {"threshold_amount": 100000, "currency": "USD", "interval": "month"}
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(KEY) as running:
+    with Sandbox(KEY, rate_limit="off") as running:
         yield running
 
 
@@ -135,9 +135,8 @@ def test_sdk_limits_set_read_delete(sdk: OpenAI, http: httpx.Client) -> None:
     team = project(http)
     org_limit = sdk.admin.organization.spend_limit
     project_limit = sdk.admin.organization.projects.spend_limit
-    with pytest.raises(openai.NotFoundError) as missing:
-        org_limit.retrieve()
-    assert missing.value.code == "spend_limit_not_found"
+    unset = org_limit.retrieve()  # as OpenAI's reference example answers when no limit is set
+    assert (unset.threshold_amount, unset.enforcement.status) == (0, "inactive")
 
     first = org_limit.update(threshold_amount=100000, currency="USD", interval="month")
     assert first.model_dump() == {
@@ -145,7 +144,7 @@ def test_sdk_limits_set_read_delete(sdk: OpenAI, http: httpx.Client) -> None:
         "threshold_amount": 100000,
         "currency": "USD",
         "interval": "month",
-        "enforcement": {"status": "inactive"},
+        "enforcement": {"status": "enforcing"},
     }
     assert org_limit.update(threshold_amount=50000, currency="USD", interval="month").threshold_amount == 50000
     assert org_limit.retrieve().threshold_amount == 50000
@@ -395,9 +394,9 @@ def test_alert_list_cursors(http: httpx.Client) -> None:
 # -- spend limits: empty reads and enforcement ------------------------------------------------------
 
 
-def test_empty_limit_zero_mode_reads_a_zero_inactive_object() -> None:
+def test_by_default_an_unset_limit_reads_as_zero_and_inactive_and_the_404_mode_answers_404() -> None:
     with (
-        Sandbox(KEY, empty_limit="zero") as running,
+        Sandbox(KEY, rate_limit="off") as running,
         OpenAI(admin_api_key=KEY, base_url=running.base_url, max_retries=0) as client,
     ):
         team = client.admin.organization.projects.create(name="team").id
@@ -409,26 +408,35 @@ def test_empty_limit_zero_mode_reads_a_zero_inactive_object() -> None:
         assert client.admin.organization.projects.spend_limit.retrieve(team).object == "project.spend_limit"
         with pytest.raises(openai.NotFoundError):
             client.admin.organization.spend_limit.delete()
+    with (
+        Sandbox(KEY, rate_limit="off", empty_limit="404") as running,
+        OpenAI(admin_api_key=KEY, base_url=running.base_url, max_retries=0) as client,
+        pytest.raises(openai.NotFoundError) as missing,
+    ):
+        client.admin.organization.spend_limit.retrieve()
+    assert missing.value.code == "spend_limit_not_found"
 
 
-def test_enforcement_flips_once_month_to_date_spend_reaches_the_limit(http: httpx.Client) -> None:
-    team, other = project(http, "team"), project(http, "other")
-    ok(http.post(f"organization/projects/{team}/spend_limit", json={**LIMIT, "threshold_amount": 1000}))
-    ok(http.post("organization/spend_limit", json={**LIMIT, "threshold_amount": 2000}))
+def test_enforcement_reads_enforcing_while_a_limit_is_set_and_spend_reaching_it_is_refused(
+    http: httpx.Client,
+) -> None:
+    """As OpenAI's examples show, ``enforcing`` means a limit is in force, whatever was spent; reaching the limit
+    refuses traffic (here: synthetic usage) with 429 ``project_spend_limit_exceeded``."""
+    team = project(http, "team")
 
     def status(path: str) -> str:
         return ok(http.get(path))["enforcement"]["status"]
 
-    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "500", "timestamp": 1_000_000}))
-    assert status(f"organization/projects/{team}/spend_limit") == "inactive", "last month's spend does not count"
-    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "9.99"}))
     assert status(f"organization/projects/{team}/spend_limit") == "inactive"
-    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": 0.01}))
-    assert status(f"organization/projects/{team}/spend_limit") == "enforcing"
+    ok(http.post(f"organization/projects/{team}/spend_limit", json={**LIMIT, "threshold_amount": 1000}))
+    assert status(f"organization/projects/{team}/spend_limit") == "enforcing", "straight after it is set"
     assert status("organization/spend_limit") == "inactive"
-    ok(http.post("sandbox/usage", json={"project_id": other, "amount_usd": "10.00"}))
-    assert status("organization/spend_limit") == "enforcing", "the organization counts every project"
-    assert [u["amount_usd"] for u in state(http)["usage"]] == ["500", "9.99", "0.01", "10.00"]
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "500", "timestamp": 1_000_000}))
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "10.00"}))
+    refused = error(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "0.01"}), 429)
+    assert refused["code"] == "project_spend_limit_exceeded", "last month's 500 did not count; this month's 10 did"
+    ok(http.delete(f"organization/projects/{team}/spend_limit"))
+    assert status(f"organization/projects/{team}/spend_limit") == "inactive"
 
 
 # -- faults ---------------------------------------------------------------------------------------------
@@ -494,12 +502,12 @@ def test_drop_after_commit_loses_the_answer_but_keeps_the_change(http: httpx.Cli
 
 def test_request_log_records_api_calls_only(http: httpx.Client) -> None:
     ok(http.get("organization/spend_alerts", params={"limit": 5}))
-    error(http.get("organization/spend_limit"), 404)
+    error(http.delete("organization/spend_limit"), 404)
     ok(http.get("sandbox/state"))
     log = ok(http.get("sandbox/requests"))
     assert [{k: e[k] for k in ("method", "path", "query", "status")} for e in log] == [
         {"method": "GET", "path": "/v1/organization/spend_alerts", "query": "limit=5", "status": 200},
-        {"method": "GET", "path": "/v1/organization/spend_limit", "query": "", "status": 404},
+        {"method": "DELETE", "path": "/v1/organization/spend_limit", "query": "", "status": 404},
     ]
     assert log[0]["user_agent"].startswith("python-httpx/") and log[0]["organization"] is None
     assert KEY not in json.dumps(log)
@@ -510,7 +518,7 @@ def test_request_log_records_api_calls_only(http: httpx.Client) -> None:
 def test_a_file_account_survives_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "account.db")
     with (
-        Sandbox(KEY, db_path=db) as first,
+        Sandbox(KEY, db_path=db, rate_limit="off") as first,
         httpx.Client(base_url=first.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http,
     ):
         team = project(http)
@@ -519,7 +527,7 @@ def test_a_file_account_survives_a_restart(tmp_path: Path) -> None:
         ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "1.25"}))
         before = state(http)
     with (
-        Sandbox(KEY, db_path=db) as second,
+        Sandbox(KEY, db_path=db, rate_limit="off") as second,
         httpx.Client(base_url=second.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http,
     ):
         assert second.base_url != "" and state(http) == before
@@ -528,7 +536,7 @@ def test_a_file_account_survives_a_restart(tmp_path: Path) -> None:
 
 def test_sandbox_starts_fast_and_stops_cleanly() -> None:
     started = time.monotonic()
-    running = Sandbox(KEY, org_id="org-test").start()
+    running = Sandbox(KEY, org_id="org-test", rate_limit="off").start()
     assert time.monotonic() - started < 1.0
     assert running.base_url.startswith("http://127.0.0.1:") and running.base_url.endswith("/v1")
     assert (running.admin_key, running.org_id) == (KEY, "org-test")

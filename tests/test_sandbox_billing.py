@@ -46,7 +46,7 @@ def test_every_contract_path_is_served_and_nothing_else(api: Api) -> None:
 
 
 def test_without_the_extension_its_paths_are_absent() -> None:
-    with Sandbox(ADMIN_KEY, billing_extension=False) as bare:
+    with Sandbox(ADMIN_KEY, billing_extension=False, rate_limit="off") as bare:
         response = httpx.get(
             f"{bare.base_url}/organization/billing/capabilities", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
         )

@@ -32,7 +32,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(ADMIN_KEY) as running:
+    with Sandbox(ADMIN_KEY, rate_limit="off") as running:
         yield running
 
 

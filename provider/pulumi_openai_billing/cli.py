@@ -8,6 +8,7 @@ import os
 import sys
 
 from . import __version__
+from .client import report_waits_on_stderr
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -34,6 +35,13 @@ def _sandbox(args: argparse.Namespace) -> int:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             print(f"openai-billing sandbox: bad fault options: {problems}", file=sys.stderr)
             return 2
+    from .sandbox.throttle import RateLimit
+
+    try:
+        RateLimit.parse(args.rate_limit)
+    except ValueError as exc:
+        print(f"openai-billing sandbox: --rate-limit: {exc}", file=sys.stderr)
+        return 2
     serve(
         admin_key,
         host=args.host,
@@ -43,6 +51,8 @@ def _sandbox(args: argparse.Namespace) -> int:
         empty_limit=args.empty_limit,
         billing_extension=not args.no_billing_extension,
         faults=faults,
+        rate_limit=args.rate_limit,
+        rate_limit_retry_after=args.rate_limit_retry_after,
     )
     return 0
 
@@ -77,8 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument(
         "--empty-limit",
         choices=("404", "zero"),
-        default="404",
-        help="how GET answers a scope with no limit (OpenAI does not document it)",
+        default="zero",
+        help="how GET answers a scope with no limit: zero (OpenAI's reference example: 0, inactive) or 404",
+    )
+    sandbox.add_argument(
+        "--rate-limit",
+        default="7/60s",
+        help="OpenAI's throttle per endpoint: N/Ms (N requests in a burst, refilled over M seconds) or off "
+        "(default 7/60s, as measured on OpenAI's Admin API)",
+    )
+    sandbox.add_argument(
+        "--rate-limit-retry-after",
+        action="store_true",
+        help="send Retry-After with a throttled 429 (OpenAI does not, as measured)",
     )
     sandbox.add_argument(
         "--no-billing-extension",
@@ -109,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.set_defaults(func=command.run)
 
     args = parser.parse_args(argv)
+    report_waits_on_stderr()
     return int(args.func(args) or 0)
 
 

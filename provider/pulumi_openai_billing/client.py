@@ -1,12 +1,16 @@
-"""The one HTTP client: auth, organization header, timeouts, retries, error mapping and paging.
+"""The one HTTP client: auth, organization header, timeouts, pacing under the API's throttle, retries, error
+mapping and paging.
 
-One pooled ``httpx.Client`` per process and per settings, shared by the plugin server's worker threads.
+One pooled ``httpx.Client`` per process and per settings, shared by the plugin server's worker threads. Each
+request first takes its endpoint's turn (``pace``); a 429 is a throttle, waited out within its own budget
+(``rateLimitWaitSeconds``), never counted against ``maxRetries``; other failures retry as before.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,10 +20,16 @@ import httpx
 
 from . import __version__
 from .config import Settings, logger, scrub
+from .endpoints import endpoint
+from .pace import Pacer
 
 USER_AGENT = f"pulumi-openai-billing/{__version__} (+python; httpx/{httpx.__version__})"
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _MAX_RETRY_AFTER_SECONDS = 60.0
+_MIN_THROTTLE_WAIT = 0.05
+"""A 429 always costs at least this much of the wait budget, so a server answering "retry now" forever ends."""
+REPORT_WAITS_FROM = 5.0
+"""Waits for the throttle at least this long are reported (``set_wait_reporter``)."""
 _PAGE_SIZE = 100
 RETRY_COUNT_HEADER = "X-Retry-Count"
 """Sent on every re-send with the number of earlier attempts, so a server log can tell retries apart."""
@@ -73,11 +83,40 @@ def transient(exc: Exception) -> bool:
     return isinstance(exc, RequestFailed)
 
 
+_reporter: list[Any] = []
+
+
+def set_wait_reporter(report: Any) -> None:
+    """Call ``report(endpoint, seconds, remaining)`` before each wait of at least 5 s for the throttle
+    (``remaining``: requests left as the API said, or None); the CLI commands print it on standard error."""
+    _reporter[:] = [report]
+
+
+def wait_line(key: str, seconds: float, remaining: str | None) -> str:
+    """``openai-billing: waiting 9 s for OpenAI's rate limit on GET /organization/projects (…)``."""
+    left = f"; the API says {remaining} requests are left" if remaining is not None else ""
+    return f"openai-billing: waiting {seconds:.0f} s for OpenAI's rate limit on {key}{left}"
+
+
+def report_waits_on_stderr() -> None:
+    set_wait_reporter(lambda key, seconds, remaining: print(wait_line(key, seconds, remaining), file=sys.stderr))
+
+
+def _report_wait(key: str, seconds: float, remaining: str | None) -> None:
+    if seconds >= REPORT_WAITS_FROM and _reporter:
+        _reporter[0](key, seconds, remaining)
+
+
+class ThrottleWaitExceeded(Exception):
+    """The API kept throttling an endpoint for longer than ``rateLimitWaitSeconds``."""
+
+
 class BillingClient:
     """Thin typed access to the Admin API with OpenAI's auth, errors and list paging."""
 
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
+        self.pacer = Pacer(settings.base_url, settings.organization, settings.requests_per_minute)
         headers = {
             "Authorization": f"Bearer {settings.require_key()}",
             "User-Agent": USER_AGENT,
@@ -119,15 +158,28 @@ class BillingClient:
         idempotent: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Send, retrying with backoff and jitter within ``maxRetries`` and ``retryBudgetSeconds``.
+        """Send after the endpoint's turn; wait out throttling within ``rateLimitWaitSeconds``; retry other
+        failures with backoff and jitter within ``maxRetries`` and ``retryBudgetSeconds`` (throttle waits apart).
 
         A non-idempotent request is re-sent only when it surely was not processed (refused with 429, or the
         connection was never made); otherwise :class:`OutcomeUnknown` lets the caller reconcile first.
         """
         started = time.monotonic()
-        attempt = 0
+        attempt = sends = 0
+        key = endpoint(method, path)
+        waited = 0.0
+        remaining: str | None = None
         while True:
-            sent = {**(headers or {}), RETRY_COUNT_HEADER: str(attempt)} if attempt else headers
+            wait = self.pacer.reserve(key)
+            if wait > 0:
+                if waited + wait > self.settings.rate_limit_wait_seconds:
+                    raise _throttled_too_long(key, waited, wait, self.settings)
+                _report_wait(key, wait, remaining)
+                time.sleep(wait)
+                waited += wait
+            sent = {**(headers or {}), RETRY_COUNT_HEADER: str(sends)} if sends else headers
+            sends += 1
+            sent_at = self.pacer.clock()
             try:
                 response = self._http.request(method, path.lstrip("/"), params=params, json=json, headers=sent)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -146,17 +198,26 @@ class BillingClient:
                     "%s %s -> %s (%s)", method, path, response.status_code, response.headers.get("x-request-id")
                 )
                 if response.status_code < 400:
+                    self.pacer.succeeded(key, sent_at)
                     return _json(response)
                 failure = _error(response, method, path)
                 if response.status_code == 429:
-                    delay = _retry_after(response) or _backoff(attempt)
-                elif response.status_code in _RETRY_STATUSES:
+                    # Throttled: refused before it was processed, so even a create is sent again, after its turn.
+                    retry_after = _retry_after(response)
+                    self.pacer.throttled(key, retry_after, sent_at)
+                    remaining = response.headers.get("x-ratelimit-remaining-requests")
+                    waited += _MIN_THROTTLE_WAIT
+                    if waited > self.settings.rate_limit_wait_seconds:
+                        raise _throttled_too_long(key, waited, 0.0, self.settings, failure)
+                    logger.debug("%s %s throttled (429); waiting for its turn", method, path)
+                    continue
+                if response.status_code in _RETRY_STATUSES:
                     if not idempotent:
                         raise OutcomeUnknown(f"{method} {path}: {failure}") from None
-                    delay = _backoff(attempt)
+                    delay = _retry_after(response) or _backoff(attempt)
                 else:
                     raise failure
-            elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - started - waited
             if attempt >= self.settings.max_retries or elapsed + delay > self.settings.retry_budget_seconds:
                 raise _gave_up(failure, attempt + 1, elapsed)
             attempt += 1
@@ -217,12 +278,35 @@ def _gave_up(failure: Exception, attempts: int, elapsed: float) -> Exception:
     return RequestFailed(f"{failure}{note}")
 
 
+def _throttled_too_long(
+    key: str, waited: float, wait: float, settings: Settings, failure: OpenAIError | None = None
+) -> Exception:
+    """The error when the throttle outlasts ``rateLimitWaitSeconds``: which endpoint, how long, what to raise."""
+    note = (
+        f"OpenAI's rate limit on {key} held this request for {waited:.0f} s"
+        + (f" and wants {wait:.1f} s more" if wait else "")
+        + f", more than openai-billing:rateLimitWaitSeconds ({settings.rate_limit_wait_seconds:g} s): raise it "
+        "(or OPENAI_BILLING_RATE_LIMIT_WAIT_SECONDS), or run with fewer resources at once"
+    )
+    if failure is not None:
+        failure.gave_up = f" ({note})"
+        return failure
+    return ThrottleWaitExceeded(note)
+
+
 def _backoff(attempt: int) -> float:
     """Exponential (0.25 s doubling to at most 8 s) with "equal jitter": half fixed, half random."""
     return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """``retry-after-ms`` (read first, as the official SDK does), else ``Retry-After`` (seconds or a date)."""
+    millis = response.headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, min(float(millis) / 1000, _MAX_RETRY_AFTER_SECONDS))
+        except ValueError:
+            pass
     raw = response.headers.get("retry-after")
     if not raw:
         return None
@@ -238,6 +322,14 @@ _clients: dict[tuple[Any, ...], BillingClient] = {}
 _clients_lock = threading.Lock()
 
 
+def close_all() -> None:
+    """Close and forget this process's pooled clients (a long-lived process whose accounts change: tests)."""
+    with _clients_lock:
+        for pooled in _clients.values():
+            pooled.close()
+        _clients.clear()
+
+
 def get_client(settings: Settings) -> BillingClient:
     """The process's pooled client for these settings, created on first use."""
     key = (
@@ -247,6 +339,8 @@ def get_client(settings: Settings) -> BillingClient:
         settings.timeout_seconds,
         settings.max_retries,
         settings.retry_budget_seconds,
+        settings.requests_per_minute,
+        settings.rate_limit_wait_seconds,
     )
     with _clients_lock:
         client = _clients.get(key)

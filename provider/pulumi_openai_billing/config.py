@@ -21,6 +21,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_BUDGET_SECONDS = 60.0
 DEFAULT_MAX_PURCHASE_USD = Decimal("1000")
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 900.0
 
 MISSING_KEY_MESSAGE = (
     "no OpenAI admin key is configured: run `pulumi config set --secret openai-billing:adminKey sk-admin-...` "
@@ -37,6 +38,8 @@ _ENV = {
     "retryBudgetSeconds": "OPENAI_BILLING_RETRY_BUDGET_SECONDS",
     "debug": "OPENAI_BILLING_DEBUG",
     "maxPurchaseUsd": "OPENAI_BILLING_MAX_PURCHASE_USD",
+    "requestsPerMinute": "OPENAI_BILLING_REQUESTS_PER_MINUTE",
+    "rateLimitWaitSeconds": "OPENAI_BILLING_RATE_LIMIT_WAIT_SECONDS",
 }
 SETTING_NAMES = tuple(_ENV)
 
@@ -106,6 +109,8 @@ class Settings:
     debug: bool = False
     max_purchase_usd: Decimal = DEFAULT_MAX_PURCHASE_USD
     bind_organization: str | None = None
+    requests_per_minute: float | None = None
+    rate_limit_wait_seconds: float = DEFAULT_RATE_LIMIT_WAIT_SECONDS
 
     @property
     def host(self) -> str:
@@ -163,6 +168,10 @@ def resolve(overrides: Mapping[str, Any] | None = None) -> Settings:
         debug=(get("debug") or "").lower() in ("1", "true", "yes"),
         max_purchase_usd=_number(
             get("maxPurchaseUsd"), "maxPurchaseUsd", _dollars, DEFAULT_MAX_PURCHASE_USD, "dollar amount"
+        ),
+        requests_per_minute=_number(get("requestsPerMinute"), "requestsPerMinute", float, None) or None,
+        rate_limit_wait_seconds=_number(
+            get("rateLimitWaitSeconds"), "rateLimitWaitSeconds", float, DEFAULT_RATE_LIMIT_WAIT_SECONDS
         ),
     )
 

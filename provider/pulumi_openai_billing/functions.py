@@ -55,9 +55,22 @@ class SpendAlert:
 
 
 def list_projects(*, include_archived: bool = False) -> list[Project]:
-    """Every project the admin key can see (archived ones only when asked)."""
-    params = {"include_archived": "true"} if include_archived else None
-    return [Project.from_api(p) for p in Context.current().client.list_all("organization/projects", params)]
+    """Every project the admin key can see (archived ones only when asked). In a Pulumi program, one read of
+    the organization's project list serves every call (``get_project`` by name too); elsewhere each call reads
+    it afresh."""
+    ctx = Context.current()
+    if _in_a_program():
+        projects = list(ctx.all_projects().values())
+    else:
+        projects = list(ctx.client.list_all("organization/projects", {"include_archived": "true"}))
+    return [Project.from_api(p) for p in projects if include_archived or p.get("status") != "archived"]
+
+
+def _in_a_program() -> bool:
+    """Whether this process runs a Pulumi program (a deployment: its reads may be shared)."""
+    from pulumi.runtime.settings import get_monitor
+
+    return get_monitor() is not None
 
 
 def get_project(*, name: str | None = None, id: str | None = None, include_archived: bool = False) -> Project:

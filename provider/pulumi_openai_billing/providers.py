@@ -26,7 +26,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
 from . import config
-from .client import OpenAIError, RequestFailed
+from .client import OpenAIError, RequestFailed, ThrottleWaitExceeded, report_waits_on_stderr
 from .costs import CostsError
 from .resources._base import (
     CARD_NUMBER_MESSAGE,
@@ -45,7 +45,7 @@ from .resources.top_up import CreditTopUpPolicyKind
 
 PROVIDER_KEY = "__provider"
 _BOOKKEEPING = frozenset({PROVIDER_KEY, "organization", "schema_version"})
-_USER_ERRORS = (ProviderError, OpenAIError, RequestFailed, CostsError, config.ConfigError)
+_USER_ERRORS = (ProviderError, OpenAIError, RequestFailed, ThrottleWaitExceeded, CostsError, config.ConfigError)
 """Failures whose message is the whole story for the person running ``pulumi up``."""
 
 
@@ -72,6 +72,8 @@ def _report_user_errors_alone() -> None:
 
 
 _report_user_errors_alone()
+if getattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer", None) is not None:
+    report_waits_on_stderr()  # the engine shows the plugin's standard error (see README, "Rate limits")
 
 
 def _has_unknown(value: Any) -> bool:
@@ -159,7 +161,7 @@ class BillingProvider(ResourceProvider):
         if not problems:
             try:
                 problems = self.kind.check_live(ctx, known, old_inputs)
-            except (OpenAIError, RequestFailed, CostsError, ProviderError) as exc:
+            except (OpenAIError, RequestFailed, ThrottleWaitExceeded, CostsError, ProviderError) as exc:
                 problems = [("openai-billing", f"openai-billing: the check could not read the live account: {exc}")]
         failures = [CheckFailure(p, r if r.startswith(p) else f"{p}: {r}") for p, r in problems]
         if failures:

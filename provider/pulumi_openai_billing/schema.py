@@ -35,6 +35,16 @@ _SETTINGS: dict[str, tuple[str, str]] = {
         f"(default {config.DEFAULT_RETRY_BUDGET_SECONDS:g}).",
     ),
     "debug": ("boolean", "Log every request to the provider's standard error, key redacted."),
+    "requestsPerMinute": (
+        "number",
+        "Pace each API endpoint at this many requests a minute from the first request (default: unpaced until "
+        "the API throttles, then paced as learned from its 429s).",
+    ),
+    "rateLimitWaitSeconds": (
+        "number",
+        "Total seconds one request may wait for the API's throttle before giving up "
+        f"(default {config.DEFAULT_RATE_LIMIT_WAIT_SECONDS:g}); separate from retryBudgetSeconds.",
+    ),
     "maxPurchaseUsd": (
         "string",
         f"The largest CreditPurchase accepted at preview, in dollars (default {config.DEFAULT_MAX_PURCHASE_USD}).",

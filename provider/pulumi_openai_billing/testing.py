@@ -542,6 +542,9 @@ class Stack:
     def _step(self, step: str, options: dict[str, Any]) -> StepResult:
         from pulumi.automation.errors import CommandError
 
+        from .resources._base import Context
+
+        Context.forget_everything()  # the program runs in this process: it must see the account as a new one would
         recorder = _Recorder(step)
         run = getattr(self._stack, step)
         if step == "preview":

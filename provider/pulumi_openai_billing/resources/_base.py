@@ -144,8 +144,9 @@ def project_not_visible(project_id: str, organization: str) -> ProviderError:
     )
 
 
-PROJECT_LIST_AFTER = 20
-"""Distinct projects a process reads one by one before it reads the organization's project list instead."""
+PROJECT_LIST_AFTER = 2
+"""Distinct projects a process reads one by one before it reads the organization's project list instead (one
+request per 100 projects: under the Admin API's throttle, requests per endpoint are what a run costs)."""
 
 LIVE_FIGURES_TTL = 30.0
 """Seconds a live figure read for a preview check is reused by other checks of the same process."""
@@ -157,8 +158,8 @@ class Context:
     _scope_locks: ClassVar[dict[str, threading.Lock]] = {}
     _claims: ClassVar[dict[str, set[str]]] = {}
     _capabilities: ClassVar[dict[tuple[str, str | None], frozenset[str] | None]] = {}
-    _figures: ClassVar[dict[tuple[str, str | None, str], tuple[float, Any]]] = {}
-    """Kept figures with the monotonic time they expire at."""
+    _figures: ClassVar[dict[tuple[str, str | None, str], tuple[float, Any, float]]] = {}
+    """Kept figures: the monotonic time they expire at, the value, and when it was fetched."""
     _figure_locks: ClassVar[dict[tuple[str, str | None, str], threading.Lock]] = {}
     _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
     _projects_asked: ClassVar[dict[tuple[str, str | None, str], set[str]]] = {}
@@ -207,18 +208,23 @@ class Context:
     def _figure_key(self, key: str) -> tuple[str, str | None, str]:
         return (self.settings.base_url, self.settings.organization, key)
 
-    def figure(self, key: str, fetch: Callable[[], T], ttl: float = LIVE_FIGURES_TTL) -> T:
+    def figure(
+        self, key: str, fetch: Callable[[], T], ttl: float = LIVE_FIGURES_TTL, max_age: float | None = None
+    ) -> T:
         """A live figure (``spend:2026-11``, ``limit:proj_1``, a scope's alert list…) shared by every call of
-        this process for ``ttl`` seconds, with one fetch in flight per key. Errors are not kept."""
+        this process for ``ttl`` seconds (or, for this call, only when fetched at most ``max_age`` seconds
+        ago), with one fetch in flight per key. Errors are not kept."""
         full = self._figure_key(key)
         with self._guard:
             lock = self._figure_locks.setdefault(full, threading.Lock())
         with lock:
             hit = self._figures.get(full)
-            if hit is not None and time.monotonic() < hit[0]:
+            now = time.monotonic()
+            if hit is not None and now < hit[0] and (max_age is None or now - hit[2] <= max_age):
                 return hit[1]
             value = fetch()
-            self._figures[full] = (time.monotonic() + ttl, value)
+            now = time.monotonic()
+            self._figures[full] = (now + ttl, value, now)
             return value
 
     def forget(self, key: str) -> None:
@@ -240,7 +246,7 @@ class Context:
         with lock:
             hit = self._figures.pop(full, None)
             if hit is not None and time.monotonic() < hit[0]:
-                self._figures[full] = (hit[0], change(hit[1]))
+                self._figures[full] = (hit[0], change(hit[1]), hit[2])
 
     def declare(self, key: str, value: Any) -> None:
         """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""
@@ -337,6 +343,10 @@ class Context:
             asked.add(project_id)
             if len(asked) < PROJECT_LIST_AFTER:
                 return None
+        return self.all_projects()
+
+    def all_projects(self) -> dict[str, dict[str, Any]]:
+        """Every project (archived ones too) by id, from one read of the list shared by this process."""
         return self.figure(
             "projects",
             lambda: {p["id"]: p for p in self.client.list_all("organization/projects", {"include_archived": "true"})},

@@ -15,6 +15,7 @@ from .gateway import Gateway, RequestLog
 from .ledger import Ledger
 from .models import RandomFaultsIn
 from .store import Store
+from .throttle import DEFAULT_RATE_LIMIT, RateLimit, Throttle
 
 
 def create_app(
@@ -22,17 +23,20 @@ def create_app(
     *,
     org_id: str = "org-sandbox",
     db_path: str | None = None,
-    empty_limit: EmptyLimit = "404",
+    empty_limit: EmptyLimit = "zero",
     billing_extension: bool = True,
     faults: RandomFaultsIn | None = None,
+    rate_limit: str = DEFAULT_RATE_LIMIT,
+    rate_limit_retry_after: bool = False,
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
     ``db_path=None`` is a fresh in-memory account; a file keeps it across restarts. ``empty_limit`` picks
-    how a scope without a spend limit reads: ``"404"`` or a zero-amount inactive object (OpenAI does not
-    document which it does, so clients must handle both). ``billing_extension=False`` serves the Admin API
+    how a scope without a spend limit reads: a zero-amount inactive object (``"zero"``, as OpenAI's reference
+    example answers) or ``"404"`` (clients must handle both). ``billing_extension=False`` serves the Admin API
     alone, as api.openai.com does (the extension's paths answer 404). ``faults`` starts it with a random-fault
-    plan (see ``faults``; off by default).
+    plan (see ``faults``; off by default). ``rate_limit`` throttles each endpoint as OpenAI does (``"7/60s"``,
+    the default, or ``"off"``; see ``throttle``).
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
@@ -56,10 +60,13 @@ def create_app(
     app.state.clock = Clock()
     app.state.ledger = Ledger(store)
     app.state.faults = Faults(faults)
+    app.state.throttle = Throttle(RateLimit.parse(rate_limit), rate_limit_retry_after)
     app.state.requests = RequestLog()
     install_error_handlers(app)
     for module in (projects, limits, alerts, costs, control, *((billing,) if billing_extension else ())):
         app.include_router(module.router, prefix="/v1")
-    app.add_middleware(Gateway, settings=settings, faults=app.state.faults, log=app.state.requests)
+    app.add_middleware(
+        Gateway, settings=settings, faults=app.state.faults, throttle=app.state.throttle, log=app.state.requests
+    )
     quiet_dropped_connections()
     return app

@@ -14,7 +14,10 @@
 - ``GET|DELETE /sandbox/requests`` reads / clears the request log;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
 - ``POST|GET|DELETE /sandbox/faults/random`` sets / shows (with counters) / turns off the random-fault plan
-  and latency.
+  and latency;
+- ``POST|GET /sandbox/rate_limit`` sets / shows OpenAI's throttle (``{"rate_limit": "7/60s" | "off",
+  "retry_after": bool}``; setting it refills every bucket) with per-endpoint counters (allowed, throttled,
+  tokens left). The ``/sandbox/`` endpoints themselves are never throttled.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from .errors import project_not_found
 from .faults import Faults
 from .gateway import RequestLog
 from .ledger import AUTO_RELOAD, Ledger
-from .models import ClockIn, FaultsIn, RandomFaultsIn, UsageIn
+from .models import ClockIn, FaultsIn, RandomFaultsIn, RateLimitIn, UsageIn
 from .store import ORG
+from .throttle import RateLimit, Throttle
 
 router = APIRouter(prefix="/sandbox")
 
@@ -109,7 +113,7 @@ def _ledger_state(ledger: Ledger, now: int) -> dict[str, Any]:
 @router.get("/state")
 def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Request) -> dict[str, Any]:
     now = clock.now()
-    limits = {row["scope"]: wire.spend_limit(store, row["scope"], row, now) for row in store.limits()}
+    limits = {row["scope"]: wire.spend_limit(row["scope"], row) for row in store.limits()}
     alerts: dict[str, list[dict[str, Any]]] = {}
     for row in store.alerts():
         alerts.setdefault(row["scope"], []).append(wire.spend_alert(row))
@@ -156,6 +160,21 @@ def list_faults(request: Request) -> dict[str, Any]:
 def clear_faults(request: Request) -> dict[str, Any]:
     _faults(request).clear()
     return {"faults": []}
+
+
+def _throttle(request: Request) -> Throttle:
+    return request.app.state.throttle
+
+
+@router.post("/rate_limit")
+def set_rate_limit(body: RateLimitIn, request: Request) -> dict[str, Any]:
+    _throttle(request).configure(RateLimit.parse(body.rate_limit), body.retry_after)
+    return _throttle(request).stats()
+
+
+@router.get("/rate_limit")
+def rate_limit(request: Request) -> dict[str, Any]:
+    return _throttle(request).stats()
 
 
 @router.post("/faults/random")

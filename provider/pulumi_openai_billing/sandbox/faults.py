@@ -2,7 +2,8 @@
 (``skip`` lets that many matching requests through first).
 
 ``kind="status"`` answers ``status`` (default 500) in OpenAI's error shape without running the request
-(429 carries ``code: rate_limit_exceeded``; ``retry_after`` adds a ``Retry-After`` header).
+(429 carries ``code: rate_limit_exceeded``; ``retry_after`` adds ``Retry-After`` in whole seconds and the
+exact ``retry-after-ms``).
 ``kind="drop_after_commit"`` runs the request (its change is committed) and then cuts the connection
 mid-response, so the client sees a transport error while the change exists: the "did my create happen?"
 case. ``kind="stall_after_commit"`` runs the request and holds its answer back for ``stall_seconds``: a
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import threading
 from collections import Counter
@@ -108,8 +110,16 @@ class Faults:
 
 
 def refusal(fault: FaultIn) -> ApiError:
-    """The error answer of a ``status`` fault."""
-    headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+    """The error answer of a ``status`` fault. ``Retry-After`` is whole seconds, at least 1, as OpenAI's spec
+    says; ``retry-after-ms`` (which the official SDK reads first) carries the exact wait."""
+    headers = (
+        {}
+        if fault.retry_after is None
+        else {
+            "Retry-After": str(max(1, math.ceil(fault.retry_after))),
+            "retry-after-ms": f"{fault.retry_after * 1000:.0f}",
+        }
+    )
     if fault.status == 429:
         return ApiError(
             429,

@@ -1,5 +1,5 @@
-"""The ASGI layer in front of every route: request id, admin-key auth, organization check, body size
-limit, the request log and injected faults.
+"""The ASGI layer in front of every route: request id, admin-key auth, organization check, OpenAI's throttle,
+body size limit, the request log and injected faults.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) so a fault can cut a connection after the response has started.
 """
@@ -18,10 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .deps import Settings
 from .errors import ApiError
 from .faults import DroppedConnection, Faults, drop_after_commit, refusal, stall_after_commit
+from .throttle import Throttle
 
 MAX_BODY_BYTES = 1024 * 1024
 _DRAIN_BYTES = 16 * MAX_BODY_BYTES
 _SANDBOX_PREFIX = "/v1/sandbox"
+DASHBOARD_HEADER = "x-sandbox-dashboard"
+"""``X-Sandbox-Dashboard: true`` marks a request as a person's edit in the dashboard, which OpenAI's Admin API
+throttle does not count (tests and demos edit the account that way)."""
 logger = logging.getLogger("pulumi_openai_billing.sandbox")
 
 
@@ -73,10 +77,13 @@ def _redacted(key: str) -> str:
 class Gateway:
     """Checks and records each request before the routes see it; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, faults: Faults, log: RequestLog) -> None:
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, faults: Faults, throttle: Throttle, log: RequestLog
+    ) -> None:
         self.app = app
         self.settings = settings
         self.faults = faults
+        self.throttle = throttle
         self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,7 +105,10 @@ class Gateway:
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
             await send(message)
 
-        error = self._refusal(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        error = self._refusal(headers)
+        if error is None and recorded and headers.get(DASHBOARD_HEADER) != "true":
+            error = self.throttle.take(method, path)
         body = b""
         if error is None:
             body, error = await _read_body(scope, receive)

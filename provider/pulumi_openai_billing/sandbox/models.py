@@ -143,6 +143,13 @@ class RandomFaultsIn(_Body):
     seed: StrictInt = 0
 
 
+class RateLimitIn(_Body):
+    """Sandbox-only: the throttle, ``N/Ms`` per endpoint (``7/60s`` is OpenAI's as measured) or ``off``."""
+
+    rate_limit: Annotated[StrictStr, Field(pattern=r"^\s*(off|[0-9]+\s*/\s*[0-9]+(\.[0-9]+)?\s*s)\s*$")]
+    retry_after: StrictBool = False
+
+
 class FaultsIn(_Body):
     """Sandbox-only: faults to install, consumed in the order given."""
 

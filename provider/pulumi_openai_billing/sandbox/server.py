@@ -12,14 +12,12 @@ import sys
 import threading
 import time
 from types import FrameType, TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 from fastapi import FastAPI
 
 from .app import create_app
-from .deps import EmptyLimit
-from .models import RandomFaultsIn
 
 _START_TIMEOUT_SECONDS = 10.0
 _STOP_TIMEOUT_SECONDS = 10.0
@@ -59,30 +57,13 @@ def _ignore_signal(signum: int, frame: FrameType | None) -> None:
     """Stands in for the default handlers while serving, so uvicorn's re-raised signal ends nothing."""
 
 
-def serve(
-    admin_key: str,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    db_path: str | None = None,
-    org_id: str = "org-sandbox",
-    empty_limit: EmptyLimit = "404",
-    billing_extension: bool = True,
-    faults: RandomFaultsIn | None = None,
-    out: TextIO = sys.stdout,
-) -> None:
+def serve(admin_key: str, *, host: str = "127.0.0.1", port: int = 0, out: TextIO = sys.stdout, **options: Any) -> None:
     """Serve a sandbox until SIGINT/SIGTERM; the first line written to ``out`` is its base URL.
 
-    ``port=0`` picks a free port. Returns normally after a graceful shutdown.
+    ``port=0`` picks a free port; ``options`` are :func:`create_app`'s. Returns normally after a graceful
+    shutdown.
     """
-    app = create_app(
-        admin_key,
-        org_id=org_id,
-        db_path=db_path,
-        empty_limit=empty_limit,
-        billing_extension=billing_extension,
-        faults=faults,
-    )
+    app = create_app(admin_key, **options)
     server = _server(app)
     sock = _bind(host, port)
     out.write(_base_url(host, sock) + "\n")
@@ -102,25 +83,15 @@ def serve(
 class Sandbox:
     """A sandbox on ``127.0.0.1`` (a free port) in a background thread, as a context manager.
 
-    ``base_url`` is ``http://127.0.0.1:N/v1``; ``stop()`` (or leaving the ``with`` block) shuts the server
-    down and joins its thread.
+    ``options`` are :func:`create_app`'s (``rate_limit="7/60s"``, OpenAI's throttle, is on unless set to
+    ``"off"``). ``base_url`` is ``http://127.0.0.1:N/v1``; ``stop()`` (or leaving the ``with`` block) shuts the
+    server down and joins its thread.
     """
 
-    def __init__(
-        self,
-        admin_key: str,
-        org_id: str = "org-sandbox",
-        db_path: str | None = None,
-        empty_limit: EmptyLimit = "404",
-        billing_extension: bool = True,
-        faults: RandomFaultsIn | None = None,
-    ) -> None:
+    def __init__(self, admin_key: str, **options: Any) -> None:
         self.admin_key = admin_key
-        self.faults = faults
-        self.billing_extension = billing_extension
-        self.org_id = org_id
-        self.db_path = db_path
-        self.empty_limit = empty_limit
+        self.options = options
+        self.org_id: str = options.get("org_id", "org-sandbox")
         self.base_url = ""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -132,14 +103,7 @@ class Sandbox:
         """Start serving and return once the server accepts requests."""
         if self._server is not None:
             raise RuntimeError("this sandbox is already running")
-        app = create_app(
-            self.admin_key,
-            org_id=self.org_id,
-            db_path=self.db_path,
-            empty_limit=self.empty_limit,
-            billing_extension=self.billing_extension,
-            faults=self.faults,
-        )
+        app = create_app(self.admin_key, **self.options)
         sock = _bind("127.0.0.1", 0)
         server = _server(app)
         thread = threading.Thread(

@@ -10,7 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
 from .errors import ApiError
-from .store import ORG, Store
+from .store import ORG
 
 
 def kind(scope: str) -> Literal["organization", "project"]:
@@ -31,14 +31,11 @@ def month_name(now: float) -> str:
     return f"{today.year:04d}-{today.month:02d}"
 
 
-def spend_limit(store: Store, scope: str, row: dict[str, Any] | None, now: int) -> dict[str, Any]:
-    """A limit object (enforcing once this month's spend reached it at ``now``); ``row=None`` gives the
-    zero-amount, inactive stand-in for "no limit"."""
+def spend_limit(scope: str, row: dict[str, Any] | None) -> dict[str, Any]:
+    """A limit object, ``"enforcing"`` while a limit is in force (as OpenAI's examples answer straight after a
+    limit is set, whatever the spend); ``row=None`` gives the zero-amount, inactive stand-in for "no limit"."""
     threshold = int(row["threshold_amount"]) if row else 0
-    status = "inactive"
-    if row:
-        spent = store.spend(scope, *month_bounds(now))
-        status = "enforcing" if spent * 100 >= Decimal(threshold) else "inactive"
+    status = "enforcing" if row else "inactive"
     return {
         "object": f"{kind(scope)}.spend_limit",
         "threshold_amount": threshold,

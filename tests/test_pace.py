@@ -1,0 +1,151 @@
+"""The pace per endpoint: unpaced until the API throttles, then learned from its 429s (or fixed by
+requestsPerMinute), shared through a locked file by every client of one API and organization."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from pulumi_openai_billing.endpoints import endpoint
+from pulumi_openai_billing.pace import FASTER, MARGIN, PROBE_SECONDS, SLOWER, Pacer
+
+KEY = "POST /organization/projects/{id}/spend_alerts"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    monkeypatch.setenv("OPENAI_BILLING_PACE_DIR", str(tmp_path))
+    return Clock()
+
+
+def test_endpoints_are_method_and_path_with_ids_replaced() -> None:
+    assert endpoint("post", "organization/projects/proj_Ab3xYz9Q/spend_alerts") == KEY
+    assert endpoint("POST", "/v1/organization/projects/proj_Zz9aaaa1/spend_alerts/") == KEY
+    assert endpoint("GET", "/v1/organization/spend_alerts/alert_abc123?limit=5") == (
+        "GET /organization/spend_alerts/{id}"
+    )
+    assert endpoint("GET", "organization/billing/default_payment_method") == (
+        "GET /organization/billing/default_payment_method"
+    )
+
+
+def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, clock=clock)
+    for _ in range(7):
+        assert pacer.reserve(KEY) == 0
+        pacer.succeeded(KEY, clock.now)
+        clock.now += 0.1
+    assert pacer.reserve(KEY) == 0
+    pacer.throttled(KEY, sent_at=clock.now)
+    learned = pacer.known(KEY)
+    assert (learned["interval"], learned["capacity"]) == (PROBE_SECONDS, 7), "the burst it allowed"
+    assert pacer.reserve(KEY) == pytest.approx(PROBE_SECONDS), "the bucket is empty: one interval"
+
+    # Busy for 3 s with 6 successes between two 429s: 6 tokens came in 3 s.
+    for _ in range(6):
+        clock.now += 0.5
+        pacer.reserve(KEY)
+        pacer.succeeded(KEY, clock.now)
+    pacer.throttled(KEY, sent_at=clock.now)
+    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5)
+    clock.now += 0.1
+    pacer.throttled(KEY, sent_at=clock.now)
+    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER), "no success between: slower"
+    for _ in range(3):
+        pacer.succeeded(KEY, clock.now)
+    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER * FASTER), "and faster again"
+    assert pacer.reserve("GET /organization/projects") == 0, "other endpoints are not held back"
+
+
+def test_a_span_with_idle_time_in_it_measures_nothing(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, clock=clock)
+    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.reserve(KEY)
+    clock.now += 100
+    pacer.reserve(KEY)
+    pacer.succeeded(KEY, clock.now)
+    pacer.throttled(KEY, sent_at=clock.now)
+    assert pacer.known(KEY)["interval"] == PROBE_SECONDS, "one success in 100 s: the endpoint was mostly idle"
+
+
+def test_after_a_quiet_while_the_learned_burst_is_available_again(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, clock=clock)
+    for _ in range(3):
+        pacer.reserve(KEY)
+        pacer.succeeded(KEY, clock.now)
+    pacer.throttled(KEY, sent_at=clock.now)
+    clock.now += 60
+    assert [pacer.reserve(KEY) for _ in range(3)] == [0, 0, 0]
+    assert pacer.reserve(KEY) > 0
+
+
+def test_requests_per_minute_paces_from_the_first_request(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, requests_per_minute=6, clock=clock)
+    waits = [pacer.reserve(KEY) for _ in range(3)]
+    assert waits == [0, 10, 20]
+    for _ in range(30):
+        pacer.succeeded(KEY)
+    assert pacer.known(KEY)["interval"] == 10, "never faster than asked"
+
+
+def test_retry_after_holds_the_endpoint_that_long(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, clock=clock)
+    pacer.throttled(KEY, retry_after=3)
+    assert pacer.reserve(KEY) == 3
+    assert "interval" not in pacer.known(KEY), "the server said how long: nothing to learn"
+
+
+def test_two_processes_share_one_pace_through_the_file(clock: Clock) -> None:
+    preview, update = Pacer("http://api", "org-1", clock=clock), Pacer("http://api", "org-1", clock=clock)
+    other_org = Pacer("http://api", "org-2", clock=clock)
+    preview.reserve(KEY)
+    preview.throttled(KEY)
+    assert update.reserve(KEY) > 0, "what one process learned holds the other back"
+    assert other_org.reserve(KEY) == 0, "another organization has buckets of its own"
+
+
+def test_threads_get_distinct_turns(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, requests_per_minute=60, clock=clock)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        wait = pacer.reserve(KEY)
+        with lock:
+            waits.append(wait)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == [float(n) for n in range(8)]
+
+
+def test_without_a_writable_folder_each_process_paces_alone(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    monkeypatch.setenv("OPENAI_BILLING_PACE_DIR", "/proc/no-such-place")
+    pacer = Pacer("http://api", None, requests_per_minute=60, clock=clock)
+    assert [pacer.reserve(KEY) for _ in range(2)] == [0, 1]
+
+
+def test_a_429_for_a_request_already_in_flight_is_not_new_evidence(clock: Clock) -> None:
+    pacer = Pacer("http://api", None, clock=clock)
+    pacer.reserve(KEY)
+    pacer.throttled(KEY, sent_at=clock.now)
+    sent = clock.now + 0.5
+    clock.now += 1
+    pacer.throttled(KEY, sent_at=sent)
+    slower = pacer.known(KEY)["interval"]
+    for _ in range(3):
+        pacer.throttled(KEY, sent_at=sent)
+    assert pacer.known(KEY)["interval"] == slower, "four threads refused at once slow the pace once"

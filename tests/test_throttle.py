@@ -1,0 +1,79 @@
+"""OpenAI's Admin API throttle in the sandbox (on by default, as measured: 7 per endpoint, refilled over a
+minute, 429 without Retry-After), and the client getting through it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import ADMIN_KEY, Api
+from pulumi_openai_billing.functions import list_projects
+from pulumi_openai_billing.sandbox import Sandbox
+
+HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def test_by_default_each_endpoint_allows_a_burst_of_seven_then_answers_429_as_openai_does() -> None:
+    with Sandbox(ADMIN_KEY) as sandbox, httpx.Client(base_url=sandbox.base_url + "/", headers=HEADERS) as http:
+        team, other = (http.post("organization/projects", json={"name": n}).json()["id"] for n in ("a", "b"))
+        statuses = [http.get(f"organization/projects/{p}/spend_limit").status_code for p in [team, other] * 4]
+        assert statuses == [200] * 7 + [429], "one endpoint, whatever the project id"
+        refused = http.get(f"organization/projects/{team}/spend_limit")
+        assert refused.json() == {
+            "error": {
+                "message": "You're making too many requests, please slow down.",
+                "type": "requests",
+                "param": None,
+                "code": "rate_limit_exceeded",
+            }
+        }
+        assert "retry-after" not in refused.headers and not any(h.startswith("x-ratelimit") for h in refused.headers)
+        assert http.get("organization/spend_limit").status_code == 200, "another endpoint has its own bucket"
+        for _ in range(20):
+            assert http.get("sandbox/state").status_code == 200, "the sandbox's own endpoints are never throttled"
+        stats = http.get("sandbox/rate_limit").json()
+        assert stats["rate_limit"] == "7/60s" and stats["retry_after"] is False
+        assert stats["endpoints"]["GET /organization/projects/{id}/spend_limit"]["throttled"] == 2
+
+
+def test_the_throttle_is_set_at_run_time_and_can_send_retry_after(sandbox: Sandbox, api: Api) -> None:
+    api.post("sandbox/rate_limit", {"rate_limit": "2/4s", "retry_after": True})
+    with httpx.Client(base_url=sandbox.base_url + "/", headers=HEADERS) as http:
+        assert [http.get("organization/projects").status_code for _ in range(3)] == [200, 200, 429]
+        refused = http.get("organization/projects")
+        assert refused.headers["retry-after"] == "2", "whole seconds until the next request is allowed"
+        assert api.http.get("organization/projects").status_code == 200, "a dashboard edit is not counted"
+        api.post("sandbox/rate_limit", {"rate_limit": "off"})
+        assert all(http.get("organization/projects").status_code == 200 for _ in range(20))
+    bad = api.http.post("sandbox/rate_limit", json={"rate_limit": "seven a minute"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "rate_limit"
+
+
+@pytest.mark.rate_limit("3/1s")
+def test_the_client_waits_its_turn_and_gets_through(env: None, api: Api) -> None:
+    """Twenty reads of one endpoint at 3 per second: every one succeeds, in about the time the bucket takes."""
+    started = time.monotonic()
+    for _ in range(20):
+        assert list_projects() == []
+    elapsed = time.monotonic() - started
+    statuses = [r["status"] for r in api.requests()]
+    assert statuses.count(200) == 20 and set(statuses) <= {200, 429}
+    assert elapsed >= (20 - 3) / 3 - 0.5, "no faster than the throttle allows"
+    assert statuses.count(429) <= 20, "paced, not hammering"
+
+
+def test_the_sandbox_command_refuses_a_malformed_rate_limit() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_openai_billing.cli", "sandbox", "--rate-limit", "7 per minute"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={"OPENAI_ADMIN_KEY": ADMIN_KEY, "PATH": ""},
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--rate-limit: a rate limit is N/Ms" in result.stderr and "Traceback" not in result.stderr
