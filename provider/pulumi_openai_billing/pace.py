@@ -8,8 +8,9 @@ reserves the next token of it before each request:
   the minute before (a 429 that comes while the estimate still held tokens lowers it by that many);
 * after a 429 its refill interval is learned: a 429 means the bucket is empty, so the time between two 429s
   over the successes between them is the refill interval (kept 5% slower) when the endpoint was busy all
-  along (no idle second between its turns); a 429 with no success since the last one makes it 50% slower; every third success 5% faster, so a faster API is found again. The first 429
-  starts it at a quarter of a second. Or ``openai-billing:requestsPerMinute`` fixes it;
+  along (no idle second between its turns); a 429 with no success since the last one makes it 50% slower;
+  every third success 5% faster, so a faster API is found again. The first 429 starts it at a quarter of a
+  second. Or ``openai-billing:requestsPerMinute`` fixes it;
 * a 429 with ``Retry-After`` (or ``retry-after-ms``) holds the endpoint that long.
 
 The estimate lives in a small JSON file per API and organization under the user's cache folder (or
