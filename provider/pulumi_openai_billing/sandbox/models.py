@@ -146,8 +146,16 @@ class RandomFaultsIn(_Body):
 class RateLimitIn(_Body):
     """Sandbox-only: the throttle, ``N/Ms`` per endpoint (``7/60s`` is OpenAI's as measured) or ``off``."""
 
-    rate_limit: Annotated[StrictStr, Field(pattern=r"^\s*(off|[0-9]+\s*/\s*[0-9]+(\.[0-9]+)?\s*s)\s*$")]
+    rate_limit: Annotated[StrictStr, Field(pattern=r"^ *(off|[0-9]+ */ *[0-9]+(\.[0-9]+)? *s) *$", max_length=40)]
     retry_after: StrictBool = False
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parsed(cls, value: str) -> str:
+        from .throttle import RateLimit
+
+        RateLimit.parse(value)  # a burst of 0 or a window of 0 s
+        return value
 
 
 class FaultsIn(_Body):

@@ -22,7 +22,7 @@ from .errors import ApiError
 
 DEFAULT_RATE_LIMIT = "7/60s"
 MESSAGE = "You're making too many requests, please slow down."
-_SPEC = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*s\s*$")
+_SPEC = re.compile(r"^ *([0-9]+) */ *([0-9]+(?:\.[0-9]+)?) *s *$")
 
 
 @dataclass(frozen=True)
