@@ -3,16 +3,19 @@ minute, 429 without Retry-After), and the client getting through it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Api
+from conftest import ADMIN_KEY, Api, plugin_config, write_program
 from pulumi_openai_billing.functions import list_projects
 from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.testing import Stack
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
@@ -77,3 +80,33 @@ def test_the_sandbox_command_refuses_a_malformed_rate_limit() -> None:
     )
     assert result.returncode == 2 and result.stdout == ""
     assert "--rate-limit: a rate limit is N/Ms" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.rate_limit("2/12s")
+def test_pulumi_up_shows_the_wait(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The engine shows what the provider's plugin writes on standard error: a wait of 5 s or more says so."""
+    body = "".join(
+        f'billing.OrganizationSpendAlert("a{i}", threshold_usd={10 + i}, recipients=["a@example.com"])\n'
+        for i in range(3)
+    )
+    stack = Stack(write_program(tmp_path, body), config=plugin_config(sandbox))
+    printed: list[str] = []
+    assert set(stack.up(on_output=printed.append).ops().values()) == {"create"}
+    waits = [line for line in printed if "openai-billing: waiting" in line]
+    assert waits and "for OpenAI's rate limit on POST /organization/spend_alerts" in waits[0]
+
+
+@pytest.mark.rate_limit("1/6s")
+def test_the_commands_say_when_they_wait(sandbox: Sandbox, api: Api) -> None:
+    for name in ("a", "b"):
+        api.set_limit(10, api.project(name))
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_openai_billing.cli", "export", "--format", "yaml", "--output", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "OPENAI_ADMIN_KEY": ADMIN_KEY, "OPENAI_BILLING_BASE_URL": sandbox.base_url},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "openai-billing: waiting" in result.stderr and "GET /organization/projects/{id}/spend_limit" in result.stderr

@@ -29,7 +29,8 @@ _MAX_RETRY_AFTER_SECONDS = 60.0
 _MIN_THROTTLE_WAIT = 0.05
 """A 429 always costs at least this much of the wait budget, so a server answering "retry now" forever ends."""
 REPORT_WAITS_FROM = 5.0
-"""Waits for the throttle at least this long are reported (``set_wait_reporter``)."""
+REPORT_WAITS_EVERY = 60.0
+"""A request's wait for the throttle is reported once it passes 5 s, then every further minute."""
 _PAGE_SIZE = 100
 RETRY_COUNT_HEADER = "X-Retry-Count"
 """Sent on every re-send with the number of earlier attempts, so a server log can tell retries apart."""
@@ -87,24 +88,30 @@ _reporter: list[Any] = []
 
 
 def set_wait_reporter(report: Any) -> None:
-    """Call ``report(endpoint, seconds, remaining)`` before each wait of at least 5 s for the throttle
-    (``remaining``: requests left as the API said, or None); the CLI commands print it on standard error."""
+    """Call ``report(endpoint, seconds, remaining)`` when a request's wait for the throttle passes 5 s, then
+    every further minute (``seconds``: its wait so far, this one included; ``remaining``: requests left as
+    the API said, or None). The CLI commands and the provider's plugin print it on standard error."""
     _reporter[:] = [report]
 
 
 def wait_line(key: str, seconds: float, remaining: str | None) -> str:
-    """``openai-billing: waiting 9 s for OpenAI's rate limit on GET /organization/projects (…)``."""
+    """``openai-billing: waiting for OpenAI's rate limit on GET /organization/projects (9 s so far…)``."""
     left = f"; the API says {remaining} requests are left" if remaining is not None else ""
-    return f"openai-billing: waiting {seconds:.0f} s for OpenAI's rate limit on {key}{left}"
+    return f"openai-billing: waiting for OpenAI's rate limit on {key} ({seconds:.0f} s so far{left})"
 
 
 def report_waits_on_stderr() -> None:
     set_wait_reporter(lambda key, seconds, remaining: print(wait_line(key, seconds, remaining), file=sys.stderr))
 
 
-def _report_wait(key: str, seconds: float, remaining: str | None) -> None:
-    if seconds >= REPORT_WAITS_FROM and _reporter:
-        _reporter[0](key, seconds, remaining)
+def _report_wait(key: str, before: float, after: float, remaining: str | None) -> None:
+    """Report when a request's total wait goes from ``before`` to ``after`` across 5 s, 65 s, 125 s…"""
+
+    def mark(seconds: float) -> int:
+        return -1 if seconds < REPORT_WAITS_FROM else int((seconds - REPORT_WAITS_FROM) // REPORT_WAITS_EVERY)
+
+    if _reporter and mark(after) > mark(before):
+        _reporter[0](key, after, remaining)
 
 
 class ThrottleWaitExceeded(Exception):
@@ -174,7 +181,7 @@ class BillingClient:
             if wait > 0:
                 if waited + wait > self.settings.rate_limit_wait_seconds:
                     raise _throttled_too_long(key, waited, wait, self.settings)
-                _report_wait(key, wait, remaining)
+                _report_wait(key, waited, waited + wait, remaining)
                 time.sleep(wait)
                 waited += wait
             sent = {**(headers or {}), RETRY_COUNT_HEADER: str(sends)} if sends else headers

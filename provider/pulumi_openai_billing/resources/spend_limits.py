@@ -81,7 +81,12 @@ class SpendLimitOutputs(OutputModel):
     currency: Annotated[str, described('Always "USD".')]
     interval: Annotated[str, described('Always "month" (UTC calendar months).')]
     enforcement_status: Annotated[
-        str, described('"enforcing" once month-to-date spend has reached the limit (traffic refused), else "inactive".')
+        str,
+        described(
+            "OpenAI's enforcement status, as the API answers it (read-only, never diffs): its examples answer "
+            '"enforcing" while a limit is in force and "inactive" when none is; it does not say whether spend '
+            "has reached the limit."
+        ),
     ]
 
 
