@@ -148,8 +148,11 @@ PROJECT_LIST_AFTER = 2
 """Distinct projects a process reads one by one before it reads the organization's project list instead (one
 request per 100 projects: under the Admin API's throttle, requests per endpoint are what a run costs)."""
 
-LIVE_FIGURES_TTL = 30.0
-"""Seconds a live figure read for a preview check is reused by other checks of the same process."""
+RUN_SECONDS = 3600.0
+"""How long a process keeps what it read of the account: the whole deployment step it serves (each
+``pulumi preview``, ``up`` or ``refresh`` starts its own plugin process). Under OpenAI's throttle every read
+costs a turn; a change made outside Pulumi during a step is seen by the next step."""
+LIVE_FIGURES_TTL = RUN_SECONDS
 
 
 class Context:

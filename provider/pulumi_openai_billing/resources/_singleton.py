@@ -14,9 +14,6 @@ from typing import Any, ClassVar
 from ..client import OpenAIError, RequestFailed, transient
 from ._base import Context, Kind, ProviderError, unknown_scope
 
-FRESH_SECONDS = 10.0
-"""How old a read of the scope may be when create decides on it (the check's read, in the same ``pulumi up``)."""
-
 
 class SingletonKind(Kind):
     """A kind whose live object is addressed by its scope alone (no id of its own)."""
@@ -80,10 +77,9 @@ class SingletonKind(Kind):
         self.validate(live, scope)
         return None if self.is_empty(live) else live
 
-    def shared_live(self, ctx: Context, scope: str | None, max_age: float | None = None) -> dict[str, Any] | None:
-        """The live setting as this process's checks share it (one read per scope for a while, or read again
-        when the kept one is older than ``max_age`` seconds)."""
-        return ctx.figure(self._key(scope), lambda: self.live(ctx, scope), max_age=max_age)
+    def shared_live(self, ctx: Context, scope: str | None) -> dict[str, Any] | None:
+        """The live setting as this process reads it once for every check and create of the step."""
+        return ctx.figure(self._key(scope), lambda: self.live(ctx, scope))
 
     def occupied(self, scope: str | None, live: dict[str, Any]) -> str:
         return (
@@ -134,9 +130,9 @@ class SingletonKind(Kind):
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         scope = self.scope_of(inputs)
         with ctx.scope_lock(self._key(scope)):
-            # What this run's check read seconds ago is as fresh as a new read would be (the same 10 s
-            # window as an alert list); an older one is read again: no live setting is overwritten unseen.
-            live = self.shared_live(ctx, scope, max_age=FRESH_SECONDS)
+            # The read this step's check made of the scope (or a new one): a setting made elsewhere since then
+            # is not seen, as an alert made elsewhere during the step is not (docs/reliability.md).
+            live = self.shared_live(ctx, scope)
             if live is not None and not inputs.get("adopt_existing"):
                 raise ProviderError(self.occupied(scope, live))
             if live is None or self.body(self.live_inputs(live, scope)) != self.body(inputs):

@@ -15,6 +15,7 @@ from ..client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFai
 from ..money import format_usd, to_cents
 from ._base import (
     MONTH,
+    RUN_SECONDS,
     USD,
     BillingResource,
     Context,
@@ -37,7 +38,7 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 MAX_RECIPIENTS = 100
-ALERT_LIST_TTL = 10.0
+ALERT_LIST_TTL = RUN_SECONDS
 """Seconds one scope's alert list serves that scope's reads and creates; this process's own writes are
 applied to it, a failed write drops it."""
 AlertsById = dict[str, dict[str, Any]]
