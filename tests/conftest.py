@@ -245,15 +245,15 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def kill_processes(command: str) -> bool:
-    """SIGKILL this test's descendant processes whose command line contains ``command`` (``--non-interactive up``
-    for the engine's ``pulumi up``, ``pulumi.dynamic`` for the provider plugin), as a crash would; True when one
-    was found."""
+def kill_processes(*commands: str) -> bool:
+    """SIGKILL this test's descendant processes whose command line contains one of ``commands``
+    (``--non-interactive up`` for the engine's ``pulumi up``, ``pulumi.dynamic`` for the provider plugin), as a
+    crash would, all found before any is killed; True when one was found."""
     killed = False
     for pid in _descendants(os.getpid()):
         try:
             line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if command in line:
+            if any(command in line for command in commands):
                 os.kill(pid, signal.SIGKILL)
                 killed = True
         except (OSError, ProcessLookupError):
