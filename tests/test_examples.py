@@ -132,6 +132,7 @@ def test_every_example_program_is_exercised() -> None:
     assert packs == {"policy-pack"}, "policy packs are exercised by tests/test_policy.py"
 
 
+@pytest.mark.rate_limit("7/10s")  # OpenAI's throttle (7/60s), its window shortened
 @pytest.mark.parametrize("example", EXAMPLE_RUNS, ids=lambda e: e.directory)
 def test_example_lifecycle(sandbox: Sandbox, api: Api, tmp_path: Path, example: Example) -> None:
     for name in example.projects:

@@ -31,7 +31,10 @@ def run_demo() -> int:
     _say(f"Pulumi CLI: {pulumi_root() / 'bin' / 'pulumi'} (a temporary local file backend, stack 'demo')")
     try:
         with sandbox_process(admin_key) as base_url:
-            _say(f"sandbox serving {base_url} (a fresh in-memory account)")
+            _say(
+                f"sandbox serving {base_url} (a fresh in-memory account, throttled as OpenAI's Admin API is: "
+                "7 requests per endpoint, refilled over a minute)"
+            )
             # The demo's own edits are a person's in the dashboard: OpenAI's throttle does not count them.
             headers = {"Authorization": f"Bearer {admin_key}", "X-Sandbox-Dashboard": "true"}
             api = httpx.Client(base_url=base_url + "/", headers=headers)
