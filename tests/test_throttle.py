@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Api, plugin_config, write_program
+from conftest import ADMIN_KEY, Api, plugin_config, run_benchmark, write_program
 from pulumi_openai_billing.functions import list_projects
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import Stack
@@ -110,3 +110,12 @@ def test_the_commands_say_when_they_wait(sandbox: Sandbox, api: Api) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "openai-billing: waiting" in result.stderr and "GET /organization/projects/{id}/spend_limit" in result.stderr
+
+
+def test_the_throttle_benchmark_converges_in_one_run_of_each_step() -> None:
+    """The short version of benchmarks/throttle.py: 24 resources at 7 per 3 s, every step in one run."""
+    done = run_benchmark("throttle.py", "--projects", "5", "--rate-limit", "7/3s")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "phase" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| preview", "| up", "| refresh", "| preview again", "| destroy"]
+    assert "POST /organization/projects/{id}/spend_alerts:" in done.stdout and "FAILED" not in done.stdout
