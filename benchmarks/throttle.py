@@ -9,8 +9,9 @@ preview, destroy. Every phase must succeed in that one run; the script exits 1 o
 Before each phase the buckets get a full window to refill (not counted). For each phase it prints the
 requests per endpoint (and how many the throttle refused), the wall time, and the floor: for each endpoint
 (its minimal requests - the burst) / the refill rate, the largest over the endpoints; and wall / floor.
-Minimal requests: up, one write per resource; refresh and preview, one read per limit and one alert list
-per scope; destroy, one delete per alert (limits are retained). The learned pace is kept in a folder of
+Minimal requests: the first preview, one read per limit (a create may meet a live limit); up, one write per
+resource; refresh, one read per limit and one alert list per scope; the preview after it, none (nothing is
+created, and the guardrails compare with the state); destroy, one delete per alert (limits are retained). The learned pace is kept in a folder of
 its own, so a run starts as a new machine would.
 
     python benchmarks/throttle.py --projects 25 --rate-limit 7/60s
@@ -65,9 +66,11 @@ def minimal(phase: str, projects: int) -> Counter[str]:
             need[f"POST {prefix}/spend_alerts"] += 3 * count[scope]
         elif phase == "destroy":
             need[f"DELETE {prefix}/spend_alerts/{{id}}"] += 3 * count[scope]
-        else:
+        elif phase == "refresh":
             need[f"GET {prefix}/spend_limit"] += count[scope]
             need[f"GET {prefix}/spend_alerts"] += count[scope]
+        elif phase == "preview":  # every limit's scope is read once: a create there may meet a live limit
+            need[f"GET {prefix}/spend_limit"] += count[scope]
     return need
 
 
@@ -143,7 +146,7 @@ def run(projects: int, rate_limit: str, out: TextIO = sys.stdout) -> bool:
                 problem = str(exc)
             seconds = time.perf_counter() - started
             used = _used(before, account.counters())
-            need = minimal(phase.split()[0], projects)
+            need = minimal(phase, projects)
             floor = floor_seconds(need, limit)
             sent, refused = sum(n for n, _ in used.values()), sum(r for _, r in used.values())
             ratio = f"{seconds / floor:.2f}x" if floor else "-"
