@@ -19,8 +19,7 @@ from typing import Any
 
 from .resources import ALERT_KINDS as _ALERTS
 from .resources import LIMIT_KINDS as _LIMITS
-from .resources import kind_of
-from .resources._guardrails import SPEND_MARGIN
+from .resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
@@ -264,8 +263,8 @@ def _warnings(scope: _Scope, figures: LiveFigures | None) -> list[str]:
         spent, last = figures.month_to_date.get(scope.key, Decimal(0)), figures.last_month.get(scope.key, Decimal(0))
         if declared < spent * SPEND_MARGIN:
             found.append(
-                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within 10% of "
-                f"month-to-date spend ({_usd(spent)}): traffic may be refused this month"
+                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within "
+                f"{SPEND_MARGIN_PERCENT} of month-to-date spend ({_usd(spent)}): traffic may be refused this month"
             )
         elif declared < last:
             found.append(

@@ -4,6 +4,7 @@ them that the providers, ``schema``, the policy pack, ``plan-report`` and the te
 from __future__ import annotations
 
 from ._base import TYPE_MODULE, TYPE_PREFIX, Kind
+from ._guardrails import SPEND_MARGIN, SPEND_MARGIN_PERCENT
 from .credit_purchases import CreditPurchaseKind
 from .payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
 from .spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
@@ -14,6 +15,8 @@ __all__ = [
     "ALERT_KINDS",
     "KINDS",
     "LIMIT_KINDS",
+    "SPEND_MARGIN",
+    "SPEND_MARGIN_PERCENT",
     "TYPE_MODULE",
     "TYPE_PREFIX",
     "Kind",
