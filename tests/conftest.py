@@ -166,7 +166,7 @@ def plugin(sandbox: Sandbox) -> Iterator[Plugin]:
 
 def provider_blob(name: str) -> str:
     """The ``__provider`` value a program registers for this resource kind (the pickled provider)."""
-    return serialize_provider(getattr(providers, f"{name}Provider")())
+    return serialize_provider(providers.PROVIDERS[name]())
 
 
 def pickled(name: str) -> bytes:
@@ -179,7 +179,7 @@ class Resource:
     def __init__(self, plugin: Plugin, kind: str, name: str = "r") -> None:
         self.plugin = plugin
         self.urn = f"urn:pulumi:test::billing::pulumi-python:dynamic/openai-billing:{kind}::{name}"
-        self.kind = getattr(providers, f"{kind}Provider").kind
+        self.kind = providers.PROVIDERS[kind].kind
         self.blob = provider_blob(kind)
         self.id = ""
         self.outputs: dict[str, Any] = {}

@@ -11,11 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ADMIN_KEY, Api
-from pulumi_openai_billing import config, providers
+from pulumi_openai_billing import config, providers, resources
 from pulumi_openai_billing.sandbox import Sandbox
 
-KINDS = sorted(n.removesuffix("Provider") for n in dir(providers) if n.endswith("Provider") and n != "BillingProvider")
-KINDS.remove("Resource")  # pulumi.dynamic.ResourceProvider, imported by the module
+KINDS = sorted(kind.name for kind in resources.KINDS)
 
 _scalars = st.one_of(
     st.none(),
@@ -59,7 +58,7 @@ def _plausible(name: str) -> st.SearchStrategy[Any]:
 
 
 def _props(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    model = getattr(providers, f"{kind}Provider").kind.inputs
+    model = resources.kind_named(kind).inputs
     fields = list(model.model_fields)
     arbitrary = st.dictionaries(st.sampled_from([*fields, "colour"]), _json, max_size=len(fields) + 1)
     required = {n: _plausible(n) for n, f in model.model_fields.items() if f.is_required()}
@@ -83,7 +82,7 @@ def account() -> Iterator[Sandbox]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_check_never_raises_and_names_what_it_refuses(account: Sandbox, kind: str) -> None:
-    provider = getattr(providers, f"{kind}Provider")()
+    provider = providers.PROVIDERS[kind]()
     fields = set(provider.kind.inputs.model_fields)
     api = Api(account)
     writes_before = api.writes()

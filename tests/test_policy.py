@@ -25,7 +25,7 @@ from pulumi_policy import (
 
 from conftest import Api, plugin_config, write_program
 from pulumi_openai_billing import policy
-from pulumi_openai_billing.policy import TYPE_PREFIX
+from pulumi_openai_billing.resources import TYPE_PREFIX
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 

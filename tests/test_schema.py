@@ -10,16 +10,12 @@ from typing import Any
 import pytest
 
 import pulumi_openai_billing
-from pulumi_openai_billing import cli, providers
+from pulumi_openai_billing import cli, resources
 from pulumi_openai_billing.resources.budget import BudgetInputs
 from pulumi_openai_billing.schema import package_schema, reference_markdown, schema_json
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = [
-    getattr(providers, n).kind
-    for n in dir(providers)
-    if n.endswith("Provider") and hasattr(getattr(providers, n), "kind")
-]
+KINDS = list(resources.KINDS)
 STALE = "is stale: run scripts/regen and commit the result"
 
 

@@ -3,6 +3,7 @@ methods, auto-reload and prepaid credits (the billing extension, experimental)."
 
 __version__ = "0.1.0"
 
+from .errors import ConfigError, OpenAIError, OutcomeUnknown, ProviderError, RequestFailed, ThrottleWaitExceeded
 from .functions import (
     BillingOverview,
     CostResult,
@@ -31,20 +32,26 @@ from .resources.top_up import CreditTopUpPolicy
 __all__ = [
     "BillingOverview",
     "Budget",
+    "ConfigError",
     "CostResult",
     "CreditPurchase",
     "CreditTopUpPolicy",
     "DefaultPaymentMethod",
     "Invoice",
+    "OpenAIError",
     "OrganizationSpendAlert",
     "OrganizationSpendLimit",
+    "OutcomeUnknown",
     "PaymentMethod",
     "Project",
     "ProjectSpendAlert",
     "ProjectSpendLimit",
+    "ProviderError",
+    "RequestFailed",
     "ScopeOverview",
     "SpendAlert",
     "SpendLimit",
+    "ThrottleWaitExceeded",
     "TopUpPolicy",
     "__version__",
     "get_billing_overview",

@@ -10,9 +10,20 @@ import sys
 from . import __version__
 from .client import report_waits_on_stderr
 
+SANDBOX_EXTRA = (
+    "the sandbox needs FastAPI and uvicorn: pip install 'pulumi-openai-billing[sandbox]' "
+    "(a Pulumi program needs neither)"
+)
+
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import serve
+    try:
+        from .sandbox import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("fastapi", "uvicorn", "starlette"):
+            raise
+        print(f"openai-billing sandbox: {SANDBOX_EXTRA}", file=sys.stderr)
+        return 2
 
     admin_key = args.admin_key or os.environ.get("OPENAI_ADMIN_KEY")
     if not admin_key:

@@ -15,7 +15,6 @@ import re
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,16 +24,13 @@ from typing import Any
 import yaml
 
 from . import __version__, config
+from .account import Account, config_of, read_account
 from .client import OpenAIError, RequestFailed
-from .config_file import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig, dump_config
+from .config_file import dump_config
 from .functions import (
     Project,
     SpendAlert,
     SpendLimit,
-    get_spend_limit,
-    get_top_up_policy,
-    list_projects,
-    list_spend_alerts,
 )
 from .resources._base import ProviderError
 from .whoami import MISSING_KEY
@@ -87,35 +83,33 @@ class _Account:
     org: _Scope
     projects: tuple[_Scope, ...]
     archived: tuple[Project, ...]
+    read: Account
 
 
 def _read_account(settings: config.Settings) -> _Account:
-    """Projects, limits and alerts, through the same functions programs use (the same settings and errors)."""
-    every = sorted(list_projects(include_archived=True), key=lambda p: p.created_at or 0)  # ties: API order
-    active = [p for p in every if p.status != "archived" and p.archived_at is None]
+    """The account (one read, shared with the other tools), each project under a unique slug."""
+    read = read_account(settings)
     taken = {_ORGANIZATION}  # a project named Organization becomes organization-2
-    scopes = tuple(
-        _Scope(_unique(_slug(p.name) or _slug(p.id), taken), p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)))
-        for p in active
-    )
+    scopes = []
+    for scope in read.projects:
+        assert scope.project is not None
+        slug = _unique(_slug(scope.project.name) or _slug(scope.project.id), taken)
+        scopes.append(_Scope(slug, scope.project, scope.limit, scope.alerts))
     return _Account(
         base_url=settings.base_url,
         organization=settings.organization,
         binding=settings.organization_binding,
         exported_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        org=_Scope(_ORGANIZATION, None, get_spend_limit(), _sorted(list_spend_alerts())),
-        projects=scopes,
-        archived=tuple(p for p in every if p not in active),
+        org=_Scope(_ORGANIZATION, None, read.organization.limit, read.organization.alerts),
+        projects=tuple(scopes),
+        archived=read.archived,
+        read=read,
     )
 
 
 def _shown(name: str, limit: int = 60) -> str:
     """A project name for a comment: a Python literal (newlines and all escaped), shortened past ``limit``."""
     return repr(name) if len(name) <= limit else repr(name[: limit - 1]) + "…"
-
-
-def _sorted(alerts: Iterable[SpendAlert]) -> tuple[SpendAlert, ...]:
-    return tuple(sorted(alerts, key=lambda a: (a.threshold_cents, a.recipients, a.subject_prefix or "", a.id)))
 
 
 def _slug(text: str) -> str:
@@ -137,41 +131,6 @@ def _unique(name: str, taken: set[str]) -> str:
 def _amount_label(usd: str) -> str:
     """``"500.00"`` -> ``500``; ``"12.50"`` stays ``12.50`` (a resource-name part)."""
     return usd.removesuffix(".00")
-
-
-def live_config(settings: config.Settings) -> BillingConfig:
-    """The account's limits and alerts now, with its auto-reload policy where one is enabled."""
-    billing = _config_of(_read_account(settings))
-    policy = get_top_up_policy()
-    if policy is None or not policy.enabled:
-        return billing
-    top_up = TopUpConfig(
-        balance_threshold_usd=policy.balance_threshold_usd,
-        target_balance_usd=policy.target_balance_usd,
-        monthly_reload_limit_usd=policy.monthly_reload_limit_usd,
-    )
-    return billing.model_copy(update={"top_up": top_up})
-
-
-def _config_of(account: _Account) -> BillingConfig:
-    def alerts(scope: _Scope) -> tuple[AlertConfig, ...]:
-        return tuple(
-            AlertConfig(threshold_usd=a.threshold_usd, recipients=a.recipients, subject_prefix=a.subject_prefix)
-            for a in scope.alerts
-        )
-
-    def limit(scope: _Scope) -> str | None:
-        return scope.limit.monthly_limit_usd if scope.limit else None
-
-    names = [s.project.name for s in account.projects if s.project]
-    projects = {}
-    for scope in account.projects:
-        assert scope.project is not None
-        name = scope.project.name
-        key = name if names.count(name) == 1 else f"{name} ({scope.project.id})"
-        projects[key] = ProjectConfig(project_id=scope.project.id, monthly_limit_usd=limit(scope), alerts=alerts(scope))
-    organization = OrganizationConfig(monthly_limit_usd=limit(account.org), alerts=alerts(account.org))
-    return BillingConfig(organization=organization, projects=projects)
 
 
 # -- Python emitter: literals through repr(), laid out as `ruff format` lays them out --------------------
@@ -406,7 +365,7 @@ def _write_yaml(account: _Account, args: argparse.Namespace) -> int:
         f"(organization: {_organization(account)}) on {account.exported_at}.",
         *(f"Skipped archived project {_shown(p.name)} ({p.id})." for p in account.archived),
     ]
-    text = dump_config(_config_of(account), header)
+    text = dump_config(config_of(account.read), header)
     if not args.output or args.output == "-":
         sys.stdout.write(text)
         print(f"exported {_summary(account)}", file=sys.stderr)

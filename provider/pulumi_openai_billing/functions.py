@@ -206,17 +206,17 @@ def get_billing_overview(now: datetime | None = None) -> BillingOverview:
         spend = spend_by_project(ctx.client, start, end)
     except CostsError as exc:
         raise ProviderError(str(exc)) from None
+    from .account import read_account  # it reads through this module's functions
+
     total = sum(spend.values(), Decimal(0))
-    scopes = [ScopeOverview(None, ctx.organization, total, get_spend_limit(), tuple(list_spend_alerts()))]
-    for project in list_projects():
+    account = read_account(ctx.settings)
+    org = account.organization
+    scopes = [ScopeOverview(None, ctx.organization, total, org.limit, org.alerts)]
+    for scope in account.projects:
+        assert scope.project is not None
+        project_id = scope.project.id
         scopes.append(
-            ScopeOverview(
-                project.id,
-                project.name,
-                spend.get(project.id, Decimal(0)),
-                get_spend_limit(project.id),
-                tuple(list_spend_alerts(project.id)),
-            )
+            ScopeOverview(project_id, scope.project.name, spend.get(project_id, Decimal(0)), scope.limit, scope.alerts)
         )
     offered = ctx.extension() or frozenset()
     balance = None

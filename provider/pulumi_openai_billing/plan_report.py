@@ -17,12 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .resources._guardrails import SPEND_MARGIN
+from .resources import ALERT_KINDS as _ALERTS
+from .resources import LIMIT_KINDS as _LIMITS
+from .resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
 
-TYPE_PREFIX = "pulumi-python:dynamic/openai-billing:"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-_LIMITS = {"OrganizationSpendLimit", "ProjectSpendLimit"}
-_ALERTS = {"OrganizationSpendAlert", "ProjectSpendAlert"}
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
 """Steps worth a line; ``create-replacement``/``delete-replaced`` repeat a ``replace``, ``same`` changes nothing."""
 _ORGANIZATION = "organization"
@@ -64,11 +63,12 @@ def _steps(preview: dict[str, Any]) -> list[_Step]:
         op = _OPS.get(str(raw.get("op")))
         old_state, new_state = raw.get("oldState") or {}, raw.get("newState") or {}
         type_ = str(new_state.get("type") or old_state.get("type") or "")
-        if not op or not type_.startswith(TYPE_PREFIX):
+        kind = kind_of(type_)
+        if not op or kind is None:
             continue
         old = {**(old_state.get("inputs") or {}), **(old_state.get("outputs") or {})}
         new = dict(new_state.get("inputs") or {}) if op != "delete" else {}
-        steps.append(_Step(op, type_.removeprefix(TYPE_PREFIX), str(raw.get("urn", "")).rsplit("::", 1)[-1], old, new))
+        steps.append(_Step(op, kind, str(raw.get("urn", "")).rsplit("::", 1)[-1], old, new))
     return steps
 
 
@@ -263,8 +263,8 @@ def _warnings(scope: _Scope, figures: LiveFigures | None) -> list[str]:
         spent, last = figures.month_to_date.get(scope.key, Decimal(0)), figures.last_month.get(scope.key, Decimal(0))
         if declared < spent * SPEND_MARGIN:
             found.append(
-                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within 10% of "
-                f"month-to-date spend ({_usd(spent)}): traffic may be refused this month"
+                f"- ⚠️ {_scope_title(scope.key, figures)}: the new limit {_usd(declared)} is within "
+                f"{SPEND_MARGIN_PERCENT} of month-to-date spend ({_usd(spent)}): traffic may be refused this month"
             )
         elif declared < last:
             found.append(

@@ -23,16 +23,11 @@ from pulumi_policy import (
 )
 
 from .money import MoneyError, format_usd, parse_usd
+from .resources import ALERT_KINDS as ALERTS
+from .resources import LIMIT_KINDS as LIMITS
+from .resources import kind_of
 
-TYPE_PREFIX = "pulumi-python:dynamic/openai-billing:"
-LIMITS = frozenset({"OrganizationSpendLimit", "ProjectSpendLimit"})
-ALERTS = frozenset({"OrganizationSpendAlert", "ProjectSpendAlert"})
 ORGANIZATION = "the organization"
-
-
-def kind_of(resource_type: str) -> str | None:
-    """``ProjectSpendLimit`` for this package's type tokens, else None."""
-    return resource_type.removeprefix(TYPE_PREFIX) if resource_type.startswith(TYPE_PREFIX) else None
 
 
 def _dollars(value: object, field: str) -> Decimal:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from . import config
 from .client import OpenAIError, RequestFailed, ThrottleWaitExceeded, report_waits_on_stderr
 from .costs import CostsError
+from .resources import KINDS
 from .resources._base import (
     CARD_NUMBER_MESSAGE,
     SCHEMA_VERSION,
@@ -37,11 +38,6 @@ from .resources._base import (
     contains_card_number,
     field_problem,
 )
-from .resources.credit_purchases import CreditPurchaseKind
-from .resources.payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
-from .resources.spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
-from .resources.spend_limits import OrganizationSpendLimitKind, ProjectSpendLimitKind
-from .resources.top_up import CreditTopUpPolicyKind
 
 PROVIDER_KEY = "__provider"
 _BOOKKEEPING = frozenset({PROVIDER_KEY, "organization", "schema_version"})
@@ -291,33 +287,12 @@ def _computed_of(kind: Kind, props: dict[str, Any]) -> dict[str, Any]:
     return {name: props.get(name) for name in kind.computed}
 
 
-class OrganizationSpendLimitProvider(BillingProvider):
-    kind = OrganizationSpendLimitKind()
+def _provider_class(kind: Kind) -> type[BillingProvider]:
+    """``<Name>Provider``, importable from this module: state pickles a provider by reference to it."""
+    name = f"{kind.name}Provider"
+    return type(name, (BillingProvider,), {"kind": kind, "__module__": __name__, "__qualname__": name})
 
 
-class ProjectSpendLimitProvider(BillingProvider):
-    kind = ProjectSpendLimitKind()
-
-
-class OrganizationSpendAlertProvider(BillingProvider):
-    kind = OrganizationSpendAlertKind()
-
-
-class ProjectSpendAlertProvider(BillingProvider):
-    kind = ProjectSpendAlertKind()
-
-
-class PaymentMethodProvider(BillingProvider):
-    kind = PaymentMethodKind()
-
-
-class DefaultPaymentMethodProvider(BillingProvider):
-    kind = DefaultPaymentMethodKind()
-
-
-class CreditTopUpPolicyProvider(BillingProvider):
-    kind = CreditTopUpPolicyKind()
-
-
-class CreditPurchaseProvider(BillingProvider):
-    kind = CreditPurchaseKind()
+PROVIDERS: dict[str, type[BillingProvider]] = {kind.name: _provider_class(kind) for kind in KINDS}
+"""Each kind's provider class by the kind's name; each is also this module's ``<Name>Provider``."""
+globals().update({cls.__name__: cls for cls in PROVIDERS.values()})

@@ -11,8 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import __version__, config
+from .resources import TYPE_MODULE, type_token
 
-PACKAGE = "openai-billing"
+PACKAGE = TYPE_MODULE
 _JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
 _SETTINGS: dict[str, tuple[str, str]] = {
     "adminKey": (
@@ -53,10 +54,9 @@ _SETTINGS: dict[str, tuple[str, str]] = {
 
 
 def _kinds() -> list[Any]:
-    from . import providers
+    from .resources import KINDS
 
-    names = sorted(n for n in dir(providers) if n.endswith("Provider") and hasattr(getattr(providers, n), "kind"))
-    return [getattr(providers, n).kind for n in names]
+    return sorted(KINDS, key=lambda kind: kind.name)
 
 
 def _json_type(schema: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def package_schema() -> dict[str, Any]:
     resources: dict[str, Any] = {}
     for kind in _kinds():
         description = _doc(getattr(package, kind.name))
-        description += f"\n\nRuntime type token: `pulumi-python:dynamic/{PACKAGE}:{kind.name}`."
+        description += f"\n\nRuntime type token: `{type_token(kind.name)}`."
         if kind.capability:
             description += " Experimental: billing extension only (not api.openai.com)."
         resources[f"{PACKAGE}:index:{kind.name}"] = _resource(kind, description)

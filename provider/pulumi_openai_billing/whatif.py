@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from . import config
+from .account import config_of, read_account
 from .client import OpenAIError, RequestFailed, get_client
 from .config_file import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from .costs import CostResult, CostsError, page_results, read_costs
@@ -131,11 +132,9 @@ def _settings() -> config.Settings:
 
 
 def _live_config() -> BillingConfig:
-    from .export import live_config
-
     settings = _settings()
     try:
-        return live_config(settings)
+        return config_of(read_account(settings, top_up=True))
     except (OpenAIError, RequestFailed, ProviderError) as exc:
         raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", 1) from None
 

@@ -1,1 +1,59 @@
-"""One module per resource family: input model, CRUD and the public ``pulumi.dynamic.Resource`` class."""
+"""The resource kinds: one module per family (input model, CRUD, public class), and ``KINDS``, the one list of
+them that the providers, ``schema``, the policy pack, ``plan-report`` and the tests read."""
+
+from __future__ import annotations
+
+from ._base import TYPE_MODULE, TYPE_PREFIX, Kind
+from ._guardrails import SPEND_MARGIN, SPEND_MARGIN_PERCENT
+from .credit_purchases import CreditPurchaseKind
+from .payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
+from .spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
+from .spend_limits import OrganizationSpendLimitKind, ProjectSpendLimitKind
+from .top_up import CreditTopUpPolicyKind
+
+__all__ = [
+    "ALERT_KINDS",
+    "KINDS",
+    "LIMIT_KINDS",
+    "SPEND_MARGIN",
+    "SPEND_MARGIN_PERCENT",
+    "TYPE_MODULE",
+    "TYPE_PREFIX",
+    "Kind",
+    "kind_named",
+    "kind_of",
+    "type_token",
+]
+
+KINDS: tuple[Kind, ...] = (
+    OrganizationSpendLimitKind(),
+    ProjectSpendLimitKind(),
+    OrganizationSpendAlertKind(),
+    ProjectSpendAlertKind(),
+    PaymentMethodKind(),
+    DefaultPaymentMethodKind(),
+    CreditTopUpPolicyKind(),
+    CreditPurchaseKind(),
+)
+"""Every resource kind, once. A new kind is added here (and in its own module): nothing else lists them."""
+
+LIMIT_KINDS = frozenset(k.name for k in KINDS if k.family == "limit")
+ALERT_KINDS = frozenset(k.name for k in KINDS if k.family == "alert")
+
+
+def kind_named(name: str) -> Kind:
+    for kind in KINDS:
+        if kind.name == name:
+            return kind
+    raise KeyError(name)
+
+
+def type_token(name: str) -> str:
+    """``pulumi-python:dynamic/openai-billing:OrganizationSpendLimit`` for a kind's name."""
+    return TYPE_PREFIX + name
+
+
+def kind_of(resource_type: str) -> str | None:
+    """The kind's name for one of this package's type tokens, else None."""
+    name = resource_type.removeprefix(TYPE_PREFIX)
+    return name if resource_type.startswith(TYPE_PREFIX) and name in {k.name for k in KINDS} else None

@@ -24,6 +24,8 @@ from ..money import format_usd, from_cents, parse_usd
 T = TypeVar("T")
 SCHEMA_VERSION = 1
 TYPE_MODULE = "openai-billing"
+TYPE_PREFIX = f"pulumi-python:dynamic/{TYPE_MODULE}:"
+"""Every kind's type token is this plus its name (``pulumi.dynamic.Resource`` builds it from the class)."""
 USD = "USD"
 MONTH = "month"
 
@@ -382,6 +384,8 @@ class Kind(ABC):
     """
 
     name: ClassVar[str]
+    family: ClassVar[str] = ""
+    """What the kind sets in a scope (``limit``, ``alert``…): rules and reports group kinds by it."""
     inputs: ClassVar[type[InputModel]]
     outputs: ClassVar[type[OutputModel]]
     """The computed outputs (outputs also repeat every input, plus ``organization`` and ``schema_version``)."""
@@ -451,6 +455,11 @@ class BillingResource(pulumi.dynamic.Resource):
     organization: pulumi.Output[str]
     schema_version: pulumi.Output[int]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every public class gets its type token from its kind: ``dynamic/openai-billing:<kind name>``."""
+        kind = cls.__dict__.get("_kind")
+        super().__init_subclass__(module=TYPE_MODULE, name=kind.name if kind else cls.__name__, **kwargs)
+
     def __init__(self, resource_name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         kind = self._kind
         props: dict[str, Any] = {k: _plain(v) for k, v in inputs.items() if v is not None}
@@ -463,5 +472,5 @@ class BillingResource(pulumi.dynamic.Resource):
                     props[name] = pulumi.Output.secret(props[name])
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret))
         providers = importlib.import_module("pulumi_openai_billing.providers")
-        provider = getattr(providers, f"{kind.name}Provider")()
+        provider = providers.PROVIDERS[kind.name]()
         super().__init__(provider, resource_name, props, opts)

@@ -18,6 +18,9 @@ from ..simulate import ORGANIZATION, daily_costs, simulate
 from ._base import Context
 
 SPEND_MARGIN = Decimal("1.10")
+"""A limit below month-to-date spend times this is refused at preview without an acknowledgement."""
+SPEND_MARGIN_PERCENT = f"{(SPEND_MARGIN - 1) * 100:.0f}%"
+"""The same margin in words: ``10%``."""
 """A limit below month-to-date spend times this blocks traffic at once or within days."""
 
 _CENT = Decimal("0.01")
@@ -50,7 +53,7 @@ def lowering_problems(
     if declared < floor:
         reasons.append(
             f"month-to-date spend is {format_usd(spend.quantize(_CENT, rounding=ROUND_HALF_UP))} USD, and a limit "
-            f"below 110% of it ({format_usd(floor)} USD) blocks traffic now or within days"
+            f"below {SPEND_MARGIN * 100:.0f}% of it ({format_usd(floor)} USD) blocks traffic now or within days"
         )
     if current is not None and declared < current / 2:
         reasons.append(f"it cuts the limit by more than half in one change (half is {format_usd(current / 2)} USD)")

@@ -198,7 +198,7 @@ class CreditPurchaseKind(Kind):
         """Purchased credits stay on the account: deleting the resource refunds nothing."""
 
 
-class CreditPurchase(BillingResource, module="openai-billing", name="CreditPurchase"):
+class CreditPurchase(BillingResource):
     """A one-off purchase of prepaid credits (experimental: billing extension only).
 
     ``purchase_key`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount

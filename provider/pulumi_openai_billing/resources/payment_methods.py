@@ -180,7 +180,7 @@ class DefaultPaymentMethodKind(Kind):
         """The account keeps its default: clearing it could stop an auto-reload policy that relies on it."""
 
 
-class PaymentMethod(BillingResource, module="openai-billing", name="PaymentMethod"):
+class PaymentMethod(BillingResource):
     """A payment method on file, attached from a processor token (experimental: billing extension only).
 
     ``token`` is kept secret in state. Changing it attaches the new method before detaching the old one.
@@ -210,7 +210,7 @@ class PaymentMethod(BillingResource, module="openai-billing", name="PaymentMetho
         super().__init__(resource_name, {"token": token, "on_delete": on_delete}, opts)
 
 
-class DefaultPaymentMethod(BillingResource, module="openai-billing", name="DefaultPaymentMethod"):
+class DefaultPaymentMethod(BillingResource):
     """The account's default payment method (a singleton; experimental: billing extension only).
 
     Destroying it leaves the default in place: an auto-reload policy may rely on it.

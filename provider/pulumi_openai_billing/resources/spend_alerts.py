@@ -160,6 +160,7 @@ def _identity(scope: str, values: dict[str, Any]) -> str:
 
 
 class _SpendAlertKind(Kind):
+    family = "alert"
     outputs = SpendAlertOutputs
     create_only = frozenset({"adopt_alert_id", "allow_above_limit"})
 
@@ -374,7 +375,7 @@ class _SpendAlertResource(BillingResource):
     interval: pulumi.Output[str]
 
 
-class OrganizationSpendAlert(_SpendAlertResource, module="openai-billing", name="OrganizationSpendAlert"):
+class OrganizationSpendAlert(_SpendAlertResource):
     """An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
 
     Declaring an alert identical to a live one adopts it instead of creating a second one.
@@ -406,7 +407,7 @@ class OrganizationSpendAlert(_SpendAlertResource, module="openai-billing", name=
         )
 
 
-class ProjectSpendAlert(_SpendAlertResource, module="openai-billing", name="ProjectSpendAlert"):
+class ProjectSpendAlert(_SpendAlertResource):
     """An e-mail alert when one project's month-to-date spend reaches ``threshold_usd``."""
 
     _kind: ClassVar = ProjectSpendAlertKind

@@ -212,7 +212,7 @@ class _SpendLimitResource(BillingResource):
     warn_if_would_have_blocked_days: pulumi.Output[int | None]
 
 
-class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name="OrganizationSpendLimit"):
+class OrganizationSpendLimit(_SpendLimitResource):
     """The organization's hard monthly spend limit (API traffic is refused once it is reached).
 
     ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
@@ -245,7 +245,7 @@ class OrganizationSpendLimit(_SpendLimitResource, module="openai-billing", name=
         )
 
 
-class ProjectSpendLimit(_SpendLimitResource, module="openai-billing", name="ProjectSpendLimit"):
+class ProjectSpendLimit(_SpendLimitResource):
     """One project's hard monthly spend limit; both it and the organization's limit apply to its traffic."""
 
     _kind: ClassVar = ProjectSpendLimitKind

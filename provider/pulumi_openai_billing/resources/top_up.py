@@ -164,7 +164,7 @@ class CreditTopUpPolicyKind(SingletonKind):
         )
 
 
-class CreditTopUpPolicy(BillingResource, module="openai-billing", name="CreditTopUpPolicy"):
+class CreditTopUpPolicy(BillingResource):
     """Auto-reload: when the credit balance falls below ``balance_threshold_usd``, buy credits up to
     ``target_balance_usd``, never more than ``monthly_reload_limit_usd`` in a UTC month (experimental:
     billing extension only).

@@ -1,0 +1,9 @@
+"""The errors a program or script using this package may catch, in one place."""
+
+from __future__ import annotations
+
+from .client import OpenAIError, OutcomeUnknown, RequestFailed, ThrottleWaitExceeded
+from .config import ConfigError
+from .resources._base import ProviderError
+
+__all__ = ["ConfigError", "OpenAIError", "OutcomeUnknown", "ProviderError", "RequestFailed", "ThrottleWaitExceeded"]

@@ -1,0 +1,65 @@
+"""The arrows between the package's layers point one way (docs/architecture.md): a test reads every module's
+imports, so a new upward import fails here instead of growing a knot."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_openai_billing"
+
+API = {"client", "config", "money", "costs", "pace", "endpoints"}
+"""The library layer: settings, the HTTP client and its pacing, exact money, the costs reader."""
+MODEL = {"config_file", "simulate"}
+"""The pure billing model (a configuration and the month it produces), low enough for the guardrails."""
+TOOLS = {"cli", "demo", "export", "plan_report", "whatif", "whoami", "schema", "testing", "policy", "account"}
+
+
+def _imports(path: Path) -> set[str]:
+    """The package modules a module imports (top level of the package: ``resources``, ``client``…)."""
+    module = path.relative_to(PACKAGE).with_suffix("").parts
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(module[: len(module) - node.level])
+            if path.name == "__init__.py":
+                base = list(module[: len(module) - node.level + 1])
+            parts = [*base, *(node.module.split(".") if node.module else [])]
+            if parts:
+                found.add(parts[0])
+            else:  # ``from . import config``; ``__version__`` is the package's own
+                found.update("__init__" if alias.name == "__version__" else alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi_openai_billing"):
+            found.add((node.module or "").split(".")[1] if "." in (node.module or "") else "")
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+            arg = node.args[0] if node.args else None
+            if isinstance(arg, ast.Constant) and str(arg.value).startswith("pulumi_openai_billing."):
+                found.add(str(arg.value).split(".")[1])
+    return found - {""}
+
+
+def test_the_library_layer_imports_nothing_above_it() -> None:
+    for name in API:
+        assert _imports(PACKAGE / f"{name}.py") <= API | {"__init__"}, name
+
+
+def test_the_model_imports_only_the_library() -> None:
+    for name in MODEL:
+        assert _imports(PACKAGE / f"{name}.py") <= API | MODEL, name
+
+
+def test_resources_never_import_a_tool() -> None:
+    for path in (PACKAGE / "resources").glob("*.py"):
+        assert not _imports(path) & TOOLS, path.name
+
+
+def test_the_sandbox_imports_nothing_of_the_provider_but_the_endpoint_names() -> None:
+    """``endpoints`` (no dependency) is shared so that the client paces what the sandbox throttles."""
+    for path in (PACKAGE / "sandbox").glob("*.py"):
+        assert _imports(path) - {"sandbox"} <= {"endpoints"}, path.name
+
+
+def test_nothing_but_resources_spells_a_type_token() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if "resources" not in path.parts:
+            assert "dynamic/openai-billing" not in path.read_text(), path
