@@ -11,8 +11,8 @@ requests per endpoint (and how many the throttle refused), the wall time, and th
 (its minimal requests - the burst) / the refill rate, the largest over the endpoints; and wall / floor.
 Minimal requests: the first preview, one read per limit (a create may meet a live limit); up, one write per
 resource; refresh, one read per limit and one alert list per scope; the preview after it, none (nothing is
-created, and the guardrails compare with the state); destroy, one delete per alert (limits are retained). The learned pace is kept in a folder of
-its own, so a run starts as a new machine would.
+created, and the guardrails compare with the state); destroy, one delete per alert (limits are retained).
+The learned pace is kept in a folder of its own, so a run starts as a new machine would.
 
     python benchmarks/throttle.py --projects 25 --rate-limit 7/60s
 """
