@@ -8,14 +8,14 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi.dynamic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo
 
 from .. import config
 from ..client import BillingClient, OpenAIError, get_client
@@ -56,7 +56,21 @@ def field_problem(prop: str, error: dict[str, Any]) -> str:
 
 
 class OutputModel(BaseModel):
-    """Base of each kind's computed outputs: their types and descriptions (schema.json and the docs)."""
+    """Base of each kind's computed outputs: their types and descriptions (schema.json and the docs), and the
+    one way a kind builds them (:meth:`of`), so a misnamed or mistyped output cannot reach state."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @classmethod
+    def of(cls, **values: Any) -> dict[str, Any]:
+        try:
+            return cls(**values).model_dump()
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error.get("loc", ()))
+            raise ProviderError(
+                f"the API answered an unexpected {where}: {error.get('input')!r} ({error['msg']})"
+            ) from None
 
 
 def described(text: str) -> Any:
@@ -460,9 +474,14 @@ class BillingResource(pulumi.dynamic.Resource):
         kind = cls.__dict__.get("_kind")
         super().__init_subclass__(module=TYPE_MODULE, name=kind.name if kind else cls.__name__, **kwargs)
 
-    def __init__(self, resource_name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, resource_name: str, arguments: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        """``arguments`` may hold more than the inputs (a subclass passes its ``locals()``): only the kind's input
+        model's fields are taken, so each keyword is written once, in the subclass's signature."""
         kind = self._kind
-        props: dict[str, Any] = {k: _plain(v) for k, v in inputs.items() if v is not None}
+        fields = kind.inputs.model_fields
+        props: dict[str, Any] = {k: _plain(v) for k, v in arguments.items() if k in fields and v is not None}
         for name in (*kind.inputs.model_fields, *kind.computed, "organization", "schema_version"):
             props.setdefault(name, None)
         secret = sorted(kind.secret_inputs)

@@ -130,15 +130,15 @@ class CreditPurchaseKind(Kind):
     @staticmethod
     def _outputs(live: dict[str, Any]) -> dict[str, Any]:
         check_currency(live, f"credit purchase {live.get('id')}")
-        return {
-            "purchase_id": live["id"],
-            "amount_cents": cents_field(live, "amount"),
-            "currency": live.get("currency", USD),
-            "granted_cents": cents_field(live, "granted_amount"),
-            "expires_at": _timestamp(live.get("expires_at")),
-            "invoice_id": live.get("invoice_id"),
-            "status": live.get("status"),
-        }
+        return CreditPurchaseOutputs.of(
+            purchase_id=live["id"],
+            amount_cents=cents_field(live, "amount"),
+            currency=live.get("currency", USD),
+            granted_cents=cents_field(live, "granted_amount"),
+            expires_at=_timestamp(live.get("expires_at")),
+            invoice_id=live.get("invoice_id"),
+            status=live.get("status"),
+        )
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key, amount = inputs["purchase_key"], inputs["amount_usd"]
@@ -216,8 +216,8 @@ class CreditPurchase(BillingResource):
     amount_cents: pulumi.Output[int]
     currency: pulumi.Output[str]
     granted_cents: pulumi.Output[int]
-    expires_at: pulumi.Output[str]
-    invoice_id: pulumi.Output[str]
+    expires_at: pulumi.Output[str | None]
+    invoice_id: pulumi.Output[str | None]
     status: pulumi.Output[str]
 
     def __init__(
@@ -229,8 +229,4 @@ class CreditPurchase(BillingResource):
         payment_method_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {"amount_usd": amount_usd, "purchase_key": purchase_key, "payment_method_id": payment_method_id},
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)

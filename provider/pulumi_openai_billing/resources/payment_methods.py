@@ -86,14 +86,14 @@ class PaymentMethodKind(Kind):
     @staticmethod
     def _outputs(live: dict[str, Any]) -> dict[str, Any]:
         last4 = live.get("last4")
-        return {
-            "payment_method_id": live["id"],
-            "brand": live.get("brand"),
-            "last4": None if last4 is None else str(last4),
-            "exp_month": live.get("exp_month"),
-            "exp_year": live.get("exp_year"),
-            "fingerprint": live.get("fingerprint"),
-        }
+        return PaymentMethodOutputs.of(
+            payment_method_id=live["id"],
+            brand=live.get("brand"),
+            last4=None if last4 is None else str(last4),
+            exp_month=live.get("exp_month"),
+            exp_year=live.get("exp_year"),
+            fingerprint=live.get("fingerprint"),
+        )
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         try:
@@ -193,11 +193,11 @@ class PaymentMethod(BillingResource):
     token: pulumi.Output[str]
     on_delete: pulumi.Output[str]
     payment_method_id: pulumi.Output[str]
-    brand: pulumi.Output[str]
-    last4: pulumi.Output[str]
-    exp_month: pulumi.Output[int]
-    exp_year: pulumi.Output[int]
-    fingerprint: pulumi.Output[str]
+    brand: pulumi.Output[str | None]
+    last4: pulumi.Output[str | None]
+    exp_month: pulumi.Output[int | None]
+    exp_year: pulumi.Output[int | None]
+    fingerprint: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -207,7 +207,7 @@ class PaymentMethod(BillingResource):
         on_delete: pulumi.Input[str] = "remove",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(resource_name, {"token": token, "on_delete": on_delete}, opts)
+        super().__init__(resource_name, locals(), opts)
 
 
 class DefaultPaymentMethod(BillingResource):
@@ -227,4 +227,4 @@ class DefaultPaymentMethod(BillingResource):
         payment_method_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(resource_name, {"payment_method_id": payment_method_id}, opts)
+        super().__init__(resource_name, locals(), opts)

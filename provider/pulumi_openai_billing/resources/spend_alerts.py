@@ -179,12 +179,12 @@ class _SpendAlertKind(Kind):
 
     def _outputs(self, alert: dict[str, Any], what: str) -> dict[str, Any]:
         check_currency(alert, what)
-        return {
-            "alert_id": alert["id"],
-            "threshold_cents": cents_field(alert),
-            "currency": alert.get("currency", USD),
-            "interval": alert.get("interval", MONTH),
-        }
+        return SpendAlertOutputs.of(
+            alert_id=alert["id"],
+            threshold_cents=cents_field(alert),
+            currency=alert.get("currency", USD),
+            interval=alert.get("interval", MONTH),
+        )
 
     def _gone_or_error(self, ctx: Context, project_id: str | None, exc: OpenAIError) -> None:
         """A 404 on an alert means gone, unless its project is not visible (then: wrong organization)."""
@@ -394,17 +394,7 @@ class OrganizationSpendAlert(_SpendAlertResource):
         allow_above_limit: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {
-                "threshold_usd": threshold_usd,
-                "recipients": recipients,
-                "subject_prefix": subject_prefix,
-                "adopt_alert_id": adopt_alert_id,
-                "allow_above_limit": allow_above_limit,
-            },
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)
 
 
 class ProjectSpendAlert(_SpendAlertResource):
@@ -426,15 +416,4 @@ class ProjectSpendAlert(_SpendAlertResource):
         allow_above_limit: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {
-                "project_id": project_id,
-                "threshold_usd": threshold_usd,
-                "recipients": recipients,
-                "subject_prefix": subject_prefix,
-                "adopt_alert_id": adopt_alert_id,
-                "allow_above_limit": allow_above_limit,
-            },
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)

@@ -138,12 +138,12 @@ class _SpendLimitKind(SingletonKind):
         return values
 
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "monthly_limit_cents": cents_field(live),
-            "currency": live.get("currency", USD),
-            "interval": live.get("interval", MONTH),
-            "enforcement_status": (live.get("enforcement") or {}).get("status", "inactive"),
-        }
+        return SpendLimitOutputs.of(
+            monthly_limit_cents=cents_field(live),
+            currency=live.get("currency", USD),
+            interval=live.get("interval", MONTH),
+            enforcement_status=(live.get("enforcement") or {}).get("status", "inactive"),
+        )
 
     def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         if unknown_scope(self, inputs):
@@ -232,17 +232,7 @@ class OrganizationSpendLimit(_SpendLimitResource):
         warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {
-                "monthly_limit_usd": monthly_limit_usd,
-                "on_delete": on_delete,
-                "adopt_existing": adopt_existing,
-                "acknowledge_until": acknowledge_until,
-                "warn_if_would_have_blocked_days": warn_if_would_have_blocked_days,
-            },
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)
 
 
 class ProjectSpendLimit(_SpendLimitResource):
@@ -263,15 +253,4 @@ class ProjectSpendLimit(_SpendLimitResource):
         warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {
-                "project_id": project_id,
-                "monthly_limit_usd": monthly_limit_usd,
-                "on_delete": on_delete,
-                "adopt_existing": adopt_existing,
-                "acknowledge_until": acknowledge_until,
-                "warn_if_would_have_blocked_days": warn_if_would_have_blocked_days,
-            },
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)

@@ -150,13 +150,13 @@ class CreditTopUpPolicyKind(SingletonKind):
         }
 
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "balance_threshold_cents": cents_field(live, "balance_threshold_amount"),
-            "target_balance_cents": cents_field(live, "target_balance_amount"),
-            "monthly_reload_limit_cents": cents_field(live, "monthly_reload_limit_amount"),
-            "currency": live.get("currency", USD),
-            "disabled_reason": live.get("disabled_reason"),
-        }
+        return CreditTopUpPolicyOutputs.of(
+            balance_threshold_cents=cents_field(live, "balance_threshold_amount"),
+            target_balance_cents=cents_field(live, "target_balance_amount"),
+            monthly_reload_limit_cents=cents_field(live, "monthly_reload_limit_amount"),
+            currency=live.get("currency", USD),
+            disabled_reason=live.get("disabled_reason"),
+        )
 
     def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         return self.creation_problems(ctx, inputs, olds) or check_payment_method(
@@ -202,16 +202,4 @@ class CreditTopUpPolicy(BillingResource):
         adopt_existing: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            resource_name,
-            {
-                "balance_threshold_usd": balance_threshold_usd,
-                "target_balance_usd": target_balance_usd,
-                "monthly_reload_limit_usd": monthly_reload_limit_usd,
-                "enabled": enabled,
-                "payment_method_id": payment_method_id,
-                "on_delete": on_delete,
-                "adopt_existing": adopt_existing,
-            },
-            opts,
-        )
+        super().__init__(resource_name, locals(), opts)
