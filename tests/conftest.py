@@ -45,11 +45,14 @@ def policy_body(**fields: Any) -> dict[str, Any]:
 class Api:
     """Direct access to the sandbox, as a person editing the dashboard (and to read its state)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.http = httpx.Client(
-            base_url=sandbox.base_url + "/",
-            headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Sandbox-Dashboard": "true"},
-        )
+    def __init__(self, sandbox: Sandbox | None = None, *, http: httpx.Client | None = None) -> None:
+        """A running sandbox's dashboard over loopback, or ``http`` (the in-process app's test client)."""
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}", "X-Sandbox-Dashboard": "true"}
+        if http is None:
+            assert sandbox is not None
+            http = httpx.Client(base_url=sandbox.base_url + "/")
+        http.headers.update(headers)
+        self.http = http
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -128,6 +131,34 @@ def api(sandbox: Sandbox) -> Iterator[Api]:
     client = Api(sandbox)
     yield client
     client.http.close()
+
+
+LOCAL_URL = "http://sandbox.local/v1"
+"""Where the in-process sandbox answers (``local``): a name no network resolves, so nothing leaves the process."""
+
+
+@pytest.fixture
+def local(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The fast tier's sandbox: its app in this process, reached through ``httpx.MockTransport`` (no server, no
+    loopback, no retries), with the settings in the environment. Yields the dashboard, as ``api`` does."""
+    from fastapi.testclient import TestClient
+
+    from pulumi_openai_billing.sandbox import create_app
+
+    with TestClient(create_app(ADMIN_KEY, rate_limit="off"), base_url=LOCAL_URL + "/") as app:
+
+        def forward(request: httpx.Request) -> httpx.Response:
+            answer = app.request(request.method, str(request.url), content=request.content, headers=request.headers)
+            return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+        client.use_transport(httpx.MockTransport(forward))
+        monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+        monkeypatch.setenv("OPENAI_BILLING_BASE_URL", LOCAL_URL)
+        monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "0")
+        try:
+            yield Api(http=app)
+        finally:
+            client.use_transport(None)
 
 
 @pytest.fixture

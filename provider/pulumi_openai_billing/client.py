@@ -327,6 +327,16 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 _clients: dict[tuple[Any, ...], BillingClient] = {}
 _clients_lock = threading.Lock()
+_transport: httpx.BaseTransport | None = None
+
+
+def use_transport(transport: httpx.BaseTransport | None) -> None:
+    """Send every pooled client's requests through ``transport`` (tests: an ``httpx.MockTransport`` in front of
+    the sandbox's app, in this process); None goes back to the network. Clients pooled before are closed."""
+    global _transport
+    close_all()
+    with _clients_lock:
+        _transport = transport
 
 
 def close_all() -> None:
@@ -352,5 +362,5 @@ def get_client(settings: Settings) -> BillingClient:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = BillingClient(settings)
+            client = _clients[key] = BillingClient(settings, transport=_transport)
         return client
