@@ -3,10 +3,10 @@ methods, auto-reload and prepaid credits (the billing extension, experimental)."
 
 __version__ = "0.1.0"
 
+from .costs import CostResult
 from .errors import ConfigError, OpenAIError, OutcomeUnknown, ProviderError, RequestFailed, ThrottleWaitExceeded
 from .functions import (
     BillingOverview,
-    CostResult,
     Invoice,
     Project,
     ScopeOverview,

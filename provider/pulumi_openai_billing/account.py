@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from . import config
 from .config_file import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
@@ -70,12 +71,14 @@ def config_of(account: Account) -> BillingConfig:
 
     def alerts(scope: Scope) -> tuple[AlertConfig, ...]:
         return tuple(
-            AlertConfig(threshold_usd=a.threshold_usd, recipients=a.recipients, subject_prefix=a.subject_prefix)
+            AlertConfig(
+                threshold_usd=Decimal(a.threshold_usd), recipients=a.recipients, subject_prefix=a.subject_prefix
+            )
             for a in scope.alerts
         )
 
-    def limit(scope: Scope) -> str | None:
-        return scope.limit.monthly_limit_usd if scope.limit else None
+    def limit(scope: Scope) -> Decimal | None:
+        return Decimal(scope.limit.monthly_limit_usd) if scope.limit else None
 
     names = [s.project.name for s in account.projects if s.project]
     projects = {}
@@ -91,8 +94,8 @@ def config_of(account: Account) -> BillingConfig:
     if account.top_up is None:
         return billing
     top_up = TopUpConfig(
-        balance_threshold_usd=account.top_up.balance_threshold_usd,
-        target_balance_usd=account.top_up.target_balance_usd,
-        monthly_reload_limit_usd=account.top_up.monthly_reload_limit_usd,
+        balance_threshold_usd=Decimal(account.top_up.balance_threshold_usd),
+        target_balance_usd=Decimal(account.top_up.target_balance_usd),
+        monthly_reload_limit_usd=Decimal(account.top_up.monthly_reload_limit_usd),
     )
     return billing.model_copy(update={"top_up": top_up})

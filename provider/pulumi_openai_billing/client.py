@@ -303,7 +303,7 @@ def _throttled_too_long(
 
 def _backoff(attempt: int) -> float:
     """Exponential (0.25 s doubling to at most 8 s) with "equal jitter": half fixed, half random."""
-    return min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
+    return float(min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

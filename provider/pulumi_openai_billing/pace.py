@@ -127,7 +127,7 @@ class Pacer:
                 return hold
             wait = (1 - tokens) * interval
             entry.update(tokens=0.0, stamp=now + wait)
-            return max(hold, wait)
+            return float(max(hold, wait))
 
     def throttled(self, endpoint: str, retry_after: float | None = None, sent_at: float | None = None) -> None:
         """A 429 for a request sent at ``sent_at``: the endpoint's bucket is empty now (or the server said how

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -33,6 +33,7 @@ from .resources._base import (
     CARD_NUMBER_MESSAGE,
     SCHEMA_VERSION,
     Context,
+    InputModel,
     Kind,
     ProviderError,
     contains_card_number,
@@ -135,8 +136,8 @@ class BillingProvider(ResourceProvider):
         if not settings.admin_key:
             failures.append(CheckFailure("adminKey", config.MISSING_KEY_MESSAGE))
         organization = settings.organization_binding
-        previous = olds.get("organization")
-        rebinding = bool(previous) and previous != organization and settings.rebinds(previous)
+        previous: str | None = olds.get("organization")
+        rebinding = bool(previous and previous != organization and settings.rebinds(previous))
         if previous and previous != organization and not rebinding:
             failures.append(CheckFailure("organization", _other_organization(previous, settings)))
         if failures:
@@ -179,9 +180,13 @@ class BillingProvider(ResourceProvider):
         for name, value in declared.items():
             if name in unknown or name not in self._fields:
                 continue
-            canonical[name] = self.kind.inputs.__pydantic_validator__.validate_assignment(
-                self.kind.inputs.model_construct(), name, value
-            ).model_dump(mode="json")[name]
+            assigned = cast(
+                InputModel,
+                self.kind.inputs.__pydantic_validator__.validate_assignment(
+                    self.kind.inputs.model_construct(), name, value
+                ),
+            )
+            canonical[name] = assigned.model_dump(mode="json")[name]
         return canonical
 
     # -- diff ------------------------------------------------------------------------------------------
@@ -210,7 +215,7 @@ class BillingProvider(ResourceProvider):
         )
 
     def _differs(self, olds: dict[str, Any], news: dict[str, Any], name: str) -> bool:
-        return olds.get(name, self._default(name)) != news.get(name, self._default(name))
+        return bool(olds.get(name, self._default(name)) != news.get(name, self._default(name)))
 
     # -- CRUD ------------------------------------------------------------------------------------------
     def _context(self, props: dict[str, Any]) -> Context:

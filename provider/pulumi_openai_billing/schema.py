@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -59,14 +60,15 @@ def _kinds() -> list[Any]:
     return sorted(KINDS, key=lambda kind: kind.name)
 
 
-def _json_type(schema: dict[str, Any]) -> dict[str, Any]:
+def _json_type(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A pydantic JSON-schema fragment as a Pulumi type spec (nullable unions collapse to their type)."""
     options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
     chosen = options[0] if options else {"type": "string"}
     if "enum" in chosen or "const" in chosen:
         return {"type": "string"}
     if chosen.get("type") == "array":
-        return {"type": "array", "items": _json_type(chosen.get("items") or {"type": "string"})}
+        items = cast(Mapping[str, Any], chosen.get("items") or {"type": "string"})
+        return {"type": "array", "items": _json_type(items)}
     return {"type": chosen.get("type", "string")}
 
 

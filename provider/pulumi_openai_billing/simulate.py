@@ -33,7 +33,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .config_file import ORGANIZATION, BillingConfig, CreditGrantConfig
+from .config_file import ORGANIZATION as ORGANIZATION
+from .config_file import BillingConfig, CreditGrantConfig
 from .costs import CostResult
 
 GRANT_LIFETIME = timedelta(days=365)
@@ -123,7 +124,8 @@ class Simulation:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values: dates as ISO strings, dollars as strings (exact)."""
-        return _plain(asdict(self))
+        plain: dict[str, Any] = _plain(asdict(self))
+        return plain
 
 
 def _plain(value: Any) -> Any:
@@ -218,10 +220,9 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
 
     def close_month() -> None:
         for scope in scopes:
-            if limit_of[scope] is not None:
-                limits.append(
-                    LimitOutcome(scope, month, limit_of[scope], reached[scope], tuple(blocked[scope]), refused[scope])
-                )
+            cap = limit_of[scope]
+            if cap is not None:
+                limits.append(LimitOutcome(scope, month, cap, reached[scope], tuple(blocked[scope]), refused[scope]))
 
     for day in days(start, end):
         if month_of(day) != month:

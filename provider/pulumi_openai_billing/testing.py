@@ -352,7 +352,8 @@ class _Recorder:
 def _json_or_none(printed: list[str]) -> dict[str, Any] | None:
     """What ``preview --json`` printed (when it failed: the steps so far and the diagnostics that stopped it)."""
     try:
-        return json.loads("\n".join(printed))
+        printed_json: dict[str, Any] = json.loads("\n".join(printed))
+        return printed_json
     except ValueError:
         return None
 
@@ -600,7 +601,8 @@ class Stack:
         """The stack's state, as ``pulumi stack export [--show-secrets]`` prints it."""
         args = ["stack", "export", "--stack", self.stack_name] + (["--show-secrets"] if show_secrets else [])
         result = self._workspace._run_pulumi_cmd_sync(args)
-        return json.loads(result.stdout)
+        state: dict[str, Any] = json.loads(result.stdout)
+        return state
 
     def state_file(self) -> Path:
         """The backend's state file for this stack (what a file backend keeps on disk)."""
@@ -622,7 +624,7 @@ class Stack:
         """The URN of the resource called ``name`` in state (for ``target=``)."""
         for r in self._resources(show_secrets=False):
             if _name(r["urn"]) == name:
-                return r["urn"]
+                return str(r["urn"])
         raise KeyError(name)
 
     def exports(self) -> dict[str, Any]:

@@ -328,9 +328,16 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
             (False, "^", "tab:green", "auto-reload"),
             (True, "v", "tab:red", "reload stopped (monthly limit)"),
         ):
-            days = [r.day for r in sim.reloads if r.stopped_by_monthly_limit is stopped]
-            if days:
-                ax.plot(days, [float(at[d]) for d in days], linestyle="none", marker=marker, color=color, label=label)
+            reload_days = [r.day for r in sim.reloads if r.stopped_by_monthly_limit is stopped]
+            if reload_days:
+                ax.plot(
+                    reload_days,
+                    [float(at[d]) for d in reload_days],
+                    linestyle="none",
+                    marker=marker,
+                    color=color,
+                    label=label,
+                )
         if billing.top_up is not None:
             ax.axhline(
                 float(billing.top_up.balance_threshold_usd),

@@ -40,7 +40,7 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def field_problem(prop: str, error: dict[str, Any]) -> str:
+def field_problem(prop: str, error: Mapping[str, Any]) -> str:
     """An actionable sentence that starts with the property's name."""
     if error.get("type") == "missing":
         return f"{prop} is required"
@@ -240,7 +240,8 @@ class Context:
             hit = self._figures.get(full)
             now = time.monotonic()
             if hit is not None and now < hit[0] and (max_age is None or now - hit[2] <= max_age):
-                return hit[1]
+                kept: T = hit[1]
+                return kept
             value = fetch()
             now = time.monotonic()
             self._figures[full] = (now + ttl, value, now)

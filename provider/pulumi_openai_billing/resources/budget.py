@@ -40,8 +40,7 @@ def _percents(values: object) -> list[str]:
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError("alert_at_percent must be a non-empty list of percentages such as [50, 80, 100]")
     percents = [_percent(v) for v in values]
-    seen: set[Decimal] = set()
-    duplicates = sorted({p for p in percents if p in seen or seen.add(p)})
+    duplicates = sorted({p for p in percents if percents.count(p) > 1})
     if duplicates:
         shown = ", ".join(f"{p.normalize():f}" for p in duplicates)
         raise ValueError(f"alert_at_percent names {shown} more than once: one alert per percentage")

@@ -141,7 +141,7 @@ def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
         return False
     named = policy.get("payment_method_id")
     if named:
-        return named == payment_method_id
+        return bool(named == payment_method_id)
     if not policy.get("enabled"):
         return False
     return ctx.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id") == payment_method_id

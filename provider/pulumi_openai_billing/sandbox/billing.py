@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 
 from . import wire
-from .deps import ClockDep
+from .deps import ClockDep, from_state
 from .errors import ApiError
 from .ledger import Ledger
 from .models import AutoReloadIn, BillingListQuery, CreditPurchaseIn, DefaultPaymentMethodIn, PaymentMethodIn
@@ -17,8 +17,7 @@ router = APIRouter(prefix="/organization/billing")
 CAPABILITIES = ("payment_methods", "auto_reload", "credit_purchases", "credit_balance", "invoices")
 
 
-def _ledger(request: Request) -> Ledger:
-    return request.app.state.ledger
+_ledger = from_state("ledger", Ledger)
 
 
 LedgerDep = Annotated[Ledger, Depends(_ledger)]

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from . import wire
-from .deps import Clock, ClockDep, SettingsDep, StoreDep
+from .deps import Clock, ClockDep, SettingsDep, StoreDep, from_state
 from .errors import project_not_found
 from .faults import Faults
 from .gateway import RequestLog
@@ -39,16 +39,9 @@ from .throttle import RateLimit, Throttle
 router = APIRouter(prefix="/sandbox")
 
 
-def _faults(request: Request) -> Faults:
-    return request.app.state.faults
-
-
-def _log(request: Request) -> RequestLog:
-    return request.app.state.requests
-
-
-def _ledger(request: Request) -> Ledger:
-    return request.app.state.ledger
+_faults = from_state("faults", Faults)
+_log = from_state("requests", RequestLog)
+_ledger = from_state("ledger", Ledger)
 
 
 @router.post("/usage")
@@ -91,7 +84,8 @@ def reset_clock(clock: ClockDep) -> dict[str, Any]:
 
 @router.get("/openapi.json")
 def openapi(request: Request) -> dict[str, Any]:
-    return request.app.openapi()
+    document: dict[str, Any] = request.app.openapi()
+    return document
 
 
 def _ledger_state(ledger: Ledger, now: int) -> dict[str, Any]:
@@ -162,8 +156,7 @@ def clear_faults(request: Request) -> dict[str, Any]:
     return {"faults": []}
 
 
-def _throttle(request: Request) -> Throttle:
-    return request.app.state.throttle
+_throttle = from_state("throttle", Throttle)
 
 
 @router.post("/rate_limit")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Depends, Request
 
 from .errors import project_not_found
 from .store import Store
+
+T = TypeVar("T")
 
 EmptyLimit = Literal["404", "zero"]
 
@@ -56,16 +59,20 @@ class Clock:
             self._frozen = None
 
 
-def _store(request: Request) -> Store:
-    return request.app.state.store
+def from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency that answers the app's ``state.<name>`` (set once by ``create_app``) as a ``kind``."""
+
+    def get(request: Request) -> T:
+        value = getattr(request.app.state, name)
+        assert isinstance(value, kind), f"app.state.{name} is not a {kind.__name__}"
+        return value
+
+    return get
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _clock(request: Request) -> Clock:
-    return request.app.state.clock
+_store = from_state("store", Store)
+_settings = from_state("settings", Settings)
+_clock = from_state("clock", Clock)
 
 
 StoreDep = Annotated[Store, Depends(_store)]

@@ -98,7 +98,8 @@ class Ledger:
         return self.store.rows("payment_methods", "detached = 0")
 
     def default(self) -> str | None:
-        return self.store.setting(DEFAULT_PAYMENT_METHOD)
+        default: str | None = self.store.setting(DEFAULT_PAYMENT_METHOD)
+        return default
 
     def attach(self, token: str, now: int) -> dict[str, Any]:
         """The method of this token: the attached one when there is one (attach is idempotent), else new."""
@@ -159,7 +160,8 @@ class Ledger:
     # -- auto-reload --------------------------------------------------------------------------------------
 
     def policy(self) -> dict[str, Any] | None:
-        return self.store.setting(AUTO_RELOAD)
+        policy: dict[str, Any] | None = self.store.setting(AUTO_RELOAD)
+        return policy
 
     def put_policy(self, values: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
