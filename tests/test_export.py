@@ -319,6 +319,39 @@ def test_load_config_accepts_hand_written_numbers_and_names_each_problem(tmp_pat
         load_config(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "organization: {alerts: [{threshold_usd: 5, recipients: [not-an-address]}]}\n",
+            "organization.alerts.0.recipients: recipients must be e-mail addresses such as finops@example.com; "
+            "not valid: 'not-an-address'",
+        ),
+        (
+            "top_up: {balance_threshold_usd: 20, target_balance_usd: 22, monthly_reload_limit_usd: 300}\n",
+            "top_up: target_balance_usd (22.00) must be at least 5.00 USD above balance_threshold_usd (20.00)",
+        ),
+        (
+            "top_up: {balance_threshold_usd: 20, target_balance_usd: 100, monthly_reload_limit_usd: 50}\n",
+            "top_up: monthly_reload_limit_usd (50.00) is below the smallest reload",
+        ),
+    ],
+)
+def test_the_file_refuses_what_the_resources_refuse(text: str, problem: str, tmp_path: Path) -> None:
+    """The configuration file and the resources read one set of rules (``fields``): the same words, too."""
+    path = tmp_path / "billing.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError) as refused:
+        load_config(path)
+    assert problem in str(refused.value)
+
+
+def test_the_file_keeps_recipients_as_the_alert_resource_does(tmp_path: Path) -> None:
+    path = tmp_path / "billing.yaml"
+    path.write_text("organization: {alerts: [{threshold_usd: 5, recipients: [' B@Example.COM', b@example.com]}]}\n")
+    assert load_config(path).organization.alerts[0].recipients == ("B@example.com",)
+
+
 def test_a_missing_key_or_bad_options_exit_2_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

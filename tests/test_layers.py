@@ -8,8 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_openai_billing"
 
-API = {"client", "config", "money", "costs", "pace", "endpoints"}
-"""The library layer: settings, the HTTP client and its pacing, exact money, the costs reader."""
+API = {"client", "config", "money", "costs", "pace", "endpoints", "fields"}
+"""The library layer: settings, the HTTP client and its pacing, exact money, shared field rules, the costs reader."""
 MODEL = {"config_file", "simulate"}
 """The pure billing model (a configuration and the month it produces), low enough for the guardrails."""
 TOOLS = {"cli", "demo", "export", "plan_report", "whatif", "whoami", "schema", "testing", "policy", "account"}

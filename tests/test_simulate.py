@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from pulumi_openai_billing.config_file import BillingConfig
-from pulumi_openai_billing.simulate import ORGANIZATION, AlertFired, LimitOutcome, Reload, simulate
+from pulumi_openai_billing.fields import ORGANIZATION
+from pulumi_openai_billing.simulate import AlertFired, LimitOutcome, Reload, simulate
 
 D = Decimal
 RECIPIENTS = ["finops@example.com"]

@@ -14,8 +14,9 @@ from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import cli
 from pulumi_openai_billing.config_file import load_config
 from pulumi_openai_billing.costs import page_results
+from pulumi_openai_billing.fields import ORGANIZATION
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.simulate import ORGANIZATION, daily_costs, simulate
+from pulumi_openai_billing.simulate import daily_costs, simulate
 from pulumi_openai_billing.whatif import apply_overrides, draw_chart
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "simulate"
@@ -85,7 +86,7 @@ def test_a_lower_limit_set_on_the_command_line_shows_the_day_it_would_have_block
         ("team-a.threshold=400", "a scope's field is one of monthly_limit_usd"),
         ("team-a.monthly_limit_usd=4.001", "monthly_limit_usd has more than two decimals (4.001)"),
         ("team-a.monthly_limit_usd", "--set takes NAME.FIELD=VALUE"),
-        ("top_up.target_balance_usd=50", "target_balance_usd must be above balance_threshold_usd"),
+        ("top_up.target_balance_usd=50", "top_up: target_balance_usd (50.00) must be at least 5.00 USD above"),
     ],
 )
 def test_a_bad_override_is_refused_before_anything_is_written(

@@ -11,13 +11,27 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
+from .fields import (
+    MIN_RELOAD_USD,
+    ORGANIZATION,
+    check_recipients,
+    reload_limit_problem,
+    target_balance_problem,
+)
 from .money import MoneyError, parse_usd
-
-ORGANIZATION = "organization"
-"""The organization's scope name (projects are named as the configuration names them)."""
 
 
 def _usd(minimum: str) -> BeforeValidator:
@@ -39,8 +53,8 @@ class AlertConfig(_ConfigModel):
     """One spend alert: an e-mail to ``recipients`` when the scope's month-to-date spend reaches the threshold."""
 
     threshold_usd: Annotated[Decimal, _usd("0")]
-    recipients: Annotated[tuple[str, ...], Field(min_length=1)]
-    subject_prefix: str | None = None
+    recipients: Annotated[tuple[StrictStr, ...], AfterValidator(lambda r: tuple(check_recipients(r)))]
+    subject_prefix: Annotated[StrictStr, Field(max_length=255)] | None = None
 
 
 class OrganizationConfig(_ConfigModel):
@@ -64,12 +78,16 @@ class TopUpConfig(_ConfigModel):
 
     balance_threshold_usd: Annotated[Decimal, _usd("0")]
     target_balance_usd: Annotated[Decimal, _usd("0.01")]
-    monthly_reload_limit_usd: Annotated[Decimal, _usd("0.01")]
+    monthly_reload_limit_usd: Annotated[Decimal, _usd(str(MIN_RELOAD_USD))]
 
     @model_validator(mode="after")
-    def _target_above_threshold(self) -> TopUpConfig:
-        if self.target_balance_usd <= self.balance_threshold_usd:
-            raise ValueError("target_balance_usd must be above balance_threshold_usd")
+    def _as_the_resource_refuses(self) -> TopUpConfig:
+        threshold, target = self.balance_threshold_usd, self.target_balance_usd
+        problem = target_balance_problem(threshold, target) or reload_limit_problem(
+            threshold, target, self.monthly_reload_limit_usd
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -128,7 +146,7 @@ def validation_problems(exc: ValidationError) -> str:
 def _problem(error: ErrorDetails) -> str:
     where = ".".join(str(part) for part in error["loc"])
     cause = error.get("ctx", {}).get("error")
-    message = str(cause) if isinstance(cause, MoneyError) else error["msg"]
+    message = str(cause) if isinstance(cause, MoneyError) else error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}"
 
 

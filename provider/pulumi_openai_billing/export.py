@@ -1,7 +1,7 @@
 """Write a Pulumi program (or a YAML description) declaring every live spend limit and spend alert.
 
 It reads the account the settings point at (OPENAI_ADMIN_KEY, OPENAI_BILLING_BASE_URL,
-OPENAI_BILLING_ORGANIZATION): the organization's limit and alerts and those of every active project
+OPENAI_BILLINGORGANIZATION): the organization's limit and alerts and those of every active project
 (archived projects are skipped). Each generated resource adopts its live counterpart (limits with
 adopt_existing=True, alerts with adopt_alert_id), so the first `pulumi up` of the program writes nothing.
 `--format yaml` writes the configuration file that `simulate --config` reads instead.
@@ -27,6 +27,7 @@ from . import __version__, config
 from .account import Account, config_of, read_account
 from .client import OpenAIError, RequestFailed
 from .config_file import dump_config
+from .fields import ORGANIZATION
 from .functions import (
     Project,
     SpendAlert,
@@ -37,7 +38,6 @@ from .whoami import MISSING_KEY
 
 # -- the live account -----------------------------------------------------------------------------------
 
-_ORGANIZATION = "organization"
 """The organization's slug: its resources are ``organization-limit``, ``organization-alert-<threshold>``…"""
 
 
@@ -89,7 +89,7 @@ class _Account:
 def _read_account(settings: config.Settings) -> _Account:
     """The account (one read, shared with the other tools), each project under a unique slug."""
     read = read_account(settings)
-    taken = {_ORGANIZATION}  # a project named Organization becomes organization-2
+    taken = {ORGANIZATION}  # a project named Organization becomes organization-2
     scopes = []
     for scope in read.projects:
         assert scope.project is not None
@@ -100,7 +100,7 @@ def _read_account(settings: config.Settings) -> _Account:
         organization=settings.organization,
         binding=settings.organization_binding,
         exported_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        org=_Scope(_ORGANIZATION, None, read.organization.limit, read.organization.alerts),
+        org=_Scope(ORGANIZATION, None, read.organization.limit, read.organization.alerts),
         projects=tuple(scopes),
         archived=read.archived,
         read=read,

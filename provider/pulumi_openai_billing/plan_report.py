@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from .fields import ORGANIZATION
 from .resources import ALERT_KINDS as _ALERTS
 from .resources import LIMIT_KINDS as _LIMITS
 from .resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
@@ -24,7 +25,6 @@ from .resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
 """Steps worth a line; ``create-replacement``/``delete-replaced`` repeat a ``replace``, ``same`` changes nothing."""
-_ORGANIZATION = "organization"
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _steps(preview: dict[str, Any]) -> list[_Step]:
 
 def _scope_of(step: _Step) -> str:
     project = step.new.get("project_id") or step.old.get("project_id")
-    return str(project) if project else _ORGANIZATION
+    return str(project) if project else ORGANIZATION
 
 
 def _show(value: Any) -> str:
@@ -159,7 +159,7 @@ def read_live_figures(now: datetime | None = None) -> LiveFigures:
 
     def by_scope(spend: dict[str | None, Decimal]) -> dict[str, Decimal]:
         result = {str(k): v for k, v in spend.items() if k}
-        result[_ORGANIZATION] = sum(spend.values(), Decimal(0))
+        result[ORGANIZATION] = sum(spend.values(), Decimal(0))
         return result
 
     return LiveFigures(
@@ -201,7 +201,7 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
             f"| Scope | Limit |{spend_heads} Alerts |",
             "|---|---|" + ("---|---|" if figures else "") + "---|",
         ]
-        ordered = sorted(scopes.values(), key=lambda s: (s.key != _ORGANIZATION, s.key))
+        ordered = sorted(scopes.values(), key=lambda s: (s.key != ORGANIZATION, s.key))
         for scope in ordered:
             lines.append(_row(scope, figures))
         warnings = [w for scope in ordered for w in _warnings(scope, figures)]
@@ -229,7 +229,7 @@ def _refusals(preview: dict[str, Any]) -> list[str]:
 
 
 def _scope_title(key: str, figures: LiveFigures | None) -> str:
-    if key == _ORGANIZATION:
+    if key == ORGANIZATION:
         return "**organization**"
     name = figures.names.get(key) if figures else None
     return f"**{name}** (`{key}`)" if name else f"`{key}`"

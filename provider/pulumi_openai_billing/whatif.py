@@ -27,9 +27,10 @@ from .account import config_of, read_account
 from .client import OpenAIError, RequestFailed, get_client
 from .config_file import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from .costs import CostResult, CostsError, page_results, read_costs
+from .fields import ORGANIZATION
 from .money import format_usd
 from .resources._base import ProviderError
-from .simulate import ORGANIZATION, Simulation, daily_costs, month_of, simulate
+from .simulate import Simulation, daily_costs, month_of, simulate
 from .whoami import MISSING_KEY
 
 if TYPE_CHECKING:

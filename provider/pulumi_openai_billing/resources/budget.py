@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import AfterValidator, BeforeValidator, StrictStr, ValidationError
 
+from ..fields import check_recipients
 from ..money import MoneyError, format_usd, parse_usd
 from ._base import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
-from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert, _check_recipients
+from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
 from .spend_limits import OrganizationSpendLimit, ProjectSpendLimit
 
 DEFAULT_ALERT_PERCENTS = (50, 80, 100)
@@ -65,7 +66,7 @@ def percent_text(percent: Decimal) -> str:
 class BudgetInputs(InputModel):
     monthly_budget_usd: Annotated[PositiveUsdAmount, described("The budget in US dollars for one UTC calendar month.")]
     recipients: Annotated[
-        list[StrictStr], AfterValidator(_check_recipients), described("E-mail addresses every alert goes to.")
+        list[StrictStr], AfterValidator(check_recipients), described("E-mail addresses every alert goes to.")
     ]
     alert_at_percent: Annotated[
         list[str],

@@ -12,6 +12,7 @@ import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
 from ..client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFailed
+from ..fields import MAX_RECIPIENTS, canonical_recipients, check_recipients
 from ..money import format_usd, to_cents
 from ._base import (
     MONTH,
@@ -33,39 +34,11 @@ from ._base import (
 )
 from .spend_limits import scope_limit
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-MAX_RECIPIENTS = 100
 ALERT_LIST_TTL = RUN_SECONDS
 """Seconds one scope's alert list serves that scope's reads and creates; this process's own writes are
 applied to it, a failed write drops it."""
 AlertsById = dict[str, dict[str, Any]]
 AlertsChange = Callable[[AlertsById], AlertsById]
-
-
-def canonical_recipients(recipients: list[str]) -> list[str]:
-    """Trimmed, domain lower-cased, de-duplicated case-insensitively and sorted."""
-    seen: dict[str, str] = {}
-    for raw in recipients:
-        local, _, domain = raw.strip().rpartition("@")
-        address = f"{local}@{domain.lower()}"
-        seen.setdefault(address.lower(), address)
-    return [seen[k] for k in sorted(seen)]
-
-
-def _check_recipients(recipients: list[str]) -> list[str]:
-    if not recipients:
-        raise ValueError("recipients must name at least one e-mail address")
-    bad = [r for r in recipients if not _EMAIL.match(r.strip())]
-    if bad:
-        shown = ", ".join(repr(b[:80]) for b in bad[:3])
-        raise ValueError(f"recipients must be e-mail addresses such as finops@example.com; not valid: {shown}")
-    result = canonical_recipients(recipients)
-    if len(result) > MAX_RECIPIENTS:
-        raise ValueError(f"recipients may name at most {MAX_RECIPIENTS} addresses, got {len(result)}")
-    return result
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -79,7 +52,7 @@ class OrganizationSpendAlertInputs(InputModel):
     ]
     recipients: Annotated[
         list[StrictStr],
-        AfterValidator(_check_recipients),
+        AfterValidator(check_recipients),
         described(
             f"E-mail addresses (1 to {MAX_RECIPIENTS}); stored trimmed, with domains lower-cased, de-duplicated and "
             "sorted, so order and case never diff."

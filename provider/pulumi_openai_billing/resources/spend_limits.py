@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import Field, StrictBool
 
+from ..fields import ORGANIZATION
 from ..money import from_cents, to_cents
 from ._base import (
     MONTH,
@@ -28,8 +29,6 @@ from ._base import (
 )
 from ._guardrails import lowering_problems, would_have_blocked_problems
 from ._singleton import SingletonKind
-
-ORGANIZATION_ID = "organization"
 
 
 class OrganizationSpendLimitInputs(InputModel):
@@ -99,10 +98,10 @@ class _SpendLimitKind(SingletonKind):
         return f"organization/projects/{scope}/spend_limit" if scope else "organization/spend_limit"
 
     def id_of(self, scope: str | None) -> str:
-        return scope or ORGANIZATION_ID
+        return scope or ORGANIZATION
 
     def scope_from_id(self, id_: str) -> str | None:
-        return None if id_ == ORGANIZATION_ID else id_
+        return None if id_ == ORGANIZATION else id_
 
     def scope_of(self, props: dict[str, Any]) -> str | None:
         return props.get("project_id")

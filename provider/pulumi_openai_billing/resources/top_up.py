@@ -12,7 +12,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import StrictBool, ValidationInfo, field_validator
 
-from ..money import format_usd, to_cents
+from ..fields import MIN_RELOAD_USD, reload_limit_problem, target_balance_problem
+from ..money import to_cents
 from ._base import (
     USD,
     BillingResource,
@@ -29,8 +30,6 @@ from ._base import (
 )
 from ._singleton import SingletonKind
 from .payment_methods import AUTO_RELOAD, PaymentMethodId, check_payment_method
-
-MIN_RELOAD_USD = Decimal("5")
 
 
 class CreditTopUpPolicyInputs(InputModel):
@@ -71,25 +70,22 @@ class CreditTopUpPolicyInputs(InputModel):
     @classmethod
     def _above_threshold(cls, value: str, info: ValidationInfo) -> str:
         threshold = info.data.get("balance_threshold_usd")
-        if threshold is not None and Decimal(value) - Decimal(threshold) < MIN_RELOAD_USD:
-            raise ValueError(
-                f"target_balance_usd ({value}) must be at least {format_usd(MIN_RELOAD_USD)} USD above "
-                f"balance_threshold_usd ({threshold}): every reload tops the balance up to the target and is at "
-                f"least {format_usd(MIN_RELOAD_USD)} USD"
-            )
+        problem = threshold is not None and target_balance_problem(Decimal(threshold), Decimal(value))
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("monthly_reload_limit_usd")
     @classmethod
     def _allows_a_reload(cls, value: str, info: ValidationInfo) -> str:
         threshold, target = info.data.get("balance_threshold_usd"), info.data.get("target_balance_usd")
-        if threshold is not None and target is not None:
-            smallest = Decimal(target) - Decimal(threshold)
-            if Decimal(value) < smallest:
-                raise ValueError(
-                    f"monthly_reload_limit_usd ({value}) is below the smallest reload (target_balance_usd - "
-                    f"balance_threshold_usd = {format_usd(smallest)}): the policy could never reload"
-                )
+        problem = (
+            threshold is not None
+            and target is not None
+            and reload_limit_problem(Decimal(threshold), Decimal(target), Decimal(value))
+        )
+        if problem:
+            raise ValueError(problem)
         return value
 
 
