@@ -262,8 +262,12 @@ class _Soak:
         spec = _spec(project_ids, f"soak-{self.seed}-round-{number}")
         (self.program / "spec.json").write_text(json.dumps(spec))
         stack = Stack(self.program, config=self.config, backend_dir=self.program.parent / f"backend-{number}")
+        problems = len(self.problems)
         self.step(number, "up", stack.up, 1)
         self.after_up(number, "the first up", spec)
+        if len(self.problems) > problems:  # the account is not what the drift edits expect: clean up only
+            self.step(number, "destroy", stack.destroy, 4)
+            return
         drifted = drift(self.account, self.account.state(), spec)
         refreshed = self.step(number, "refresh", stack.refresh, 2)
         if refreshed is not None and set(refreshed.changed()) != drifted:
