@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_openai_billing import config
+from pulumi_openai_billing._api import config
 from pulumi_openai_billing.providers import ProjectSpendAlertProvider, ProjectSpendLimitProvider
 from pulumi_openai_billing.sandbox import Sandbox
 

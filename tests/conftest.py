@@ -19,7 +19,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from plugin_driver import Plugin
-from pulumi_openai_billing import client, providers
+from pulumi_openai_billing import providers
+from pulumi_openai_billing._api import client
 from pulumi_openai_billing.resources._base import Context
 from pulumi_openai_billing.sandbox import Sandbox
 

@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 from google.protobuf import struct_pb2
 
-from pulumi_openai_billing.config import scrub
+from pulumi_openai_billing._api.config import scrub
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ADMIN_KEY, Api
-from pulumi_openai_billing import config, providers, resources
+from pulumi_openai_billing import providers, resources
+from pulumi_openai_billing._api import config
 from pulumi_openai_billing.sandbox import Sandbox
 
 KINDS = sorted(kind.name for kind in resources.KINDS)

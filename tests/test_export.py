@@ -15,7 +15,7 @@ import yaml
 
 from conftest import ADMIN_KEY, Api, plugin_config
 from pulumi_openai_billing import cli
-from pulumi_openai_billing.config_file import (
+from pulumi_openai_billing.model.config import (
     AlertConfig,
     BillingConfig,
     ConfigFileError,

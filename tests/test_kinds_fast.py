@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from conftest import ADMIN_KEY, Api
-from pulumi_openai_billing import client, providers
+from pulumi_openai_billing import providers
+from pulumi_openai_billing._api import client
 from pulumi_openai_billing.resources import KINDS
 from pulumi_openai_billing.resources._base import Context, ProviderError
 

@@ -4,19 +4,19 @@ imports, so a new upward import fails here instead of growing a knot."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_openai_billing"
 
-API = {"client", "config", "money", "costs", "pace", "endpoints", "fields"}
+API = "_api"
 """The library layer: settings, the HTTP client and its pacing, exact money, shared field rules, the costs reader."""
-MODEL = {"config_file", "simulate"}
+MODEL = "model"
 """The pure billing model (a configuration and the month it produces), low enough for the guardrails."""
-TOOLS = {"cli", "demo", "export", "plan_report", "whatif", "whoami", "schema", "testing", "policy", "account"}
 
 
 def _imports(path: Path) -> set[str]:
-    """The package modules a module imports (top level of the package: ``resources``, ``client``…)."""
+    """The package modules a module imports (top level of the package: ``resources``, ``_api``…)."""
     module = path.relative_to(PACKAGE).with_suffix("").parts
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -38,25 +38,40 @@ def _imports(path: Path) -> set[str]:
     return found - {""}
 
 
+def _modules(package: str) -> list[Path]:
+    return sorted((PACKAGE / package).glob("*.py"))
+
+
 def test_the_library_layer_imports_nothing_above_it() -> None:
-    for name in API:
-        assert _imports(PACKAGE / f"{name}.py") <= API | {"__init__"}, name
+    assert _modules(API)
+    for path in _modules(API):
+        assert _imports(path) <= {API, "__init__"}, path.name
 
 
 def test_the_model_imports_only_the_library() -> None:
-    for name in MODEL:
-        assert _imports(PACKAGE / f"{name}.py") <= API | MODEL, name
+    assert _modules(MODEL)
+    for path in _modules(MODEL):
+        assert _imports(path) <= {API, MODEL}, path.name
 
 
 def test_resources_never_import_a_tool() -> None:
-    for path in (PACKAGE / "resources").glob("*.py"):
-        assert not _imports(path) & TOOLS, path.name
+    for path in _modules("resources"):
+        assert _imports(path) <= {API, MODEL, "resources", "providers"}, path.name
+
+
+def test_nothing_below_the_commands_imports_them() -> None:
+    """A command may use another command's module (``export`` reuses ``whoami``'s message), nothing may use a
+    command: the commands are the top."""
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" not in path.relative_to(PACKAGE).parts:
+            assert "cli" not in _imports(path), path
 
 
 def test_the_sandbox_imports_nothing_of_the_provider_but_the_endpoint_names() -> None:
     """``endpoints`` (no dependency) is shared so that the client paces what the sandbox throttles."""
     for path in (PACKAGE / "sandbox").glob("*.py"):
-        assert _imports(path) - {"sandbox"} <= {"endpoints"}, path.name
+        assert _imports(path) - {"sandbox"} <= {API}, path.name
+        assert set(re.findall(r"from \.\._api\.(\w+)", path.read_text())) <= {"endpoints"}, path.name
 
 
 def test_nothing_but_resources_spells_a_type_token() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulumi_openai_billing.money import MoneyError, cost_to_decimal, format_usd, from_cents, parse_usd, to_cents
+from pulumi_openai_billing._api.money import MoneyError, cost_to_decimal, format_usd, from_cents, parse_usd, to_cents
 
 
 @pytest.mark.parametrize("value", [1500, 1500.0, "1500", "1500.00", " 1500.0 ", Decimal("1500.000")])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_openai_billing.endpoints import endpoint
-from pulumi_openai_billing.pace import FASTER, MARGIN, PROBE_SECONDS, SLOWER, Pacer
+from pulumi_openai_billing._api.endpoints import endpoint
+from pulumi_openai_billing._api.pace import FASTER, MARGIN, PROBE_SECONDS, SLOWER, Pacer
 
 KEY = "POST /organization/projects/{id}/spend_alerts"
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import Api, plugin_config, this_month, write_program
 from pulumi_openai_billing import cli
-from pulumi_openai_billing.plan_report import render
+from pulumi_openai_billing.cli.plan_report import render
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 
@@ -95,7 +95,7 @@ def test_report_warns_when_a_new_limit_is_near_spend() -> None:
     }
     from decimal import Decimal
 
-    from pulumi_openai_billing.plan_report import LiveFigures
+    from pulumi_openai_billing.cli.plan_report import LiveFigures
 
     figures = LiveFigures("2026-11", {"proj_1": Decimal("95")}, {"proj_1": Decimal("50")}, {"proj_1": "web"})
     report = render(preview, figures)

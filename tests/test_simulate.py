@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from pulumi_openai_billing.config_file import BillingConfig
-from pulumi_openai_billing.fields import ORGANIZATION
-from pulumi_openai_billing.simulate import AlertFired, LimitOutcome, Reload, simulate
+from pulumi_openai_billing._api.fields import ORGANIZATION
+from pulumi_openai_billing.model.config import BillingConfig
+from pulumi_openai_billing.model.simulate import AlertFired, LimitOutcome, Reload, simulate
 
 D = Decimal
 RECIPIENTS = ["finops@example.com"]

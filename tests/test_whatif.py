@@ -12,12 +12,12 @@ import pytest
 
 from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import cli
-from pulumi_openai_billing.config_file import load_config
-from pulumi_openai_billing.costs import page_results
-from pulumi_openai_billing.fields import ORGANIZATION
+from pulumi_openai_billing._api.costs import page_results
+from pulumi_openai_billing._api.fields import ORGANIZATION
+from pulumi_openai_billing.cli.simulate import apply_overrides, draw_chart
+from pulumi_openai_billing.model.config import load_config
+from pulumi_openai_billing.model.simulate import daily_costs, simulate
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.simulate import daily_costs, simulate
-from pulumi_openai_billing.whatif import apply_overrides, draw_chart
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "simulate"
 COSTS = EXAMPLE / "costs-2026-10.json"

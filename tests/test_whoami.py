@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import cli
-from pulumi_openai_billing.config import redact
+from pulumi_openai_billing._api.config import redact
 from pulumi_openai_billing.sandbox import Sandbox
 
 WRONG_KEY = "sk-admin-wrong-key-9876543210"

@@ -3,7 +3,7 @@ methods, auto-reload and prepaid credits (the billing extension, experimental)."
 
 __version__ = "0.1.0"
 
-from .costs import CostResult
+from ._api.costs import CostResult
 from .errors import ConfigError, OpenAIError, OutcomeUnknown, ProviderError, RequestFailed, ThrottleWaitExceeded
 from .functions import (
     BillingOverview,

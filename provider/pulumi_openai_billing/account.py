@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import config
-from .config_file import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
+from ._api import config
 from .functions import (
     Project,
     SpendAlert,
@@ -20,6 +19,7 @@ from .functions import (
     list_projects,
     list_spend_alerts,
 )
+from .model.config import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
 
 __all__ = ["Account", "Scope", "config_of", "read_account"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .client import OpenAIError, OutcomeUnknown, RequestFailed, ThrottleWaitExceeded
-from .config import ConfigError
+from ._api.client import OpenAIError, OutcomeUnknown, RequestFailed, ThrottleWaitExceeded
+from ._api.config import ConfigError
 from .resources._base import ProviderError
 
 __all__ = ["ConfigError", "OpenAIError", "OutcomeUnknown", "ProviderError", "RequestFailed", "ThrottleWaitExceeded"]

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from .costs import CostResult, CostsError, month_bounds, month_name, read_costs, spend_by_project
-from .money import from_cents
+from ._api.costs import CostResult, CostsError, month_bounds, month_name, read_costs, spend_by_project
+from ._api.money import from_cents
 from .resources._base import Context, ProviderError, cents_field, check_currency
 from .resources.spend_alerts import OrganizationSpendAlertKind, live_values
 from .resources.spend_limits import OrganizationSpendLimitKind
@@ -206,7 +206,7 @@ def get_billing_overview(now: datetime | None = None) -> BillingOverview:
         spend = spend_by_project(ctx.client, start, end)
     except CostsError as exc:
         raise ProviderError(str(exc)) from None
-    from .account import read_account  # it reads through this module's functions
+    from .account import read_account
 
     total = sum(spend.values(), Decimal(0))
     account = read_account(ctx.settings)

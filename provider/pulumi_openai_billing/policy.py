@@ -22,7 +22,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .money import MoneyError, format_usd, parse_usd
+from ._api.money import MoneyError, format_usd, parse_usd
 from .resources import ALERT_KINDS as ALERTS
 from .resources import LIMIT_KINDS as LIMITS
 from .resources import kind_of

@@ -25,9 +25,9 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 from pydantic import ValidationError
 
-from . import config
-from .client import OpenAIError, RequestFailed, ThrottleWaitExceeded, report_waits_on_stderr
-from .costs import CostsError
+from ._api import config
+from ._api.client import OpenAIError, RequestFailed, ThrottleWaitExceeded, report_waits_on_stderr
+from ._api.costs import CostsError
 from .resources import KINDS
 from .resources._base import (
     CARD_NUMBER_MESSAGE,

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import scrub
+from ._api.config import scrub
 
 PULUMI_CLI_VERSION = "v3.276.0"
 """The Pulumi CLI the set-up builds when none is on PATH (scripts/_pulumi.sh reads it from here)."""

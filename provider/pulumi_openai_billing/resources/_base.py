@@ -17,9 +17,9 @@ import pulumi
 import pulumi.dynamic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo
 
-from .. import config
-from ..client import BillingClient, OpenAIError, get_client
-from ..money import format_usd, from_cents, parse_usd
+from .._api import config
+from .._api.client import BillingClient, OpenAIError, get_client
+from .._api.money import format_usd, from_cents, parse_usd
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1

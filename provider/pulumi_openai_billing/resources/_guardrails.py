@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from ..config_file import BillingConfig, OrganizationConfig, ProjectConfig
-from ..costs import month_bounds, month_name, previous_month_bounds, read_costs, spend_by_project
-from ..fields import ORGANIZATION
-from ..money import format_usd
-from ..simulate import daily_costs, simulate
+from .._api.costs import month_bounds, month_name, previous_month_bounds, read_costs, spend_by_project
+from .._api.fields import ORGANIZATION
+from .._api.money import format_usd
+from ..model.config import BillingConfig, OrganizationConfig, ProjectConfig
+from ..model.simulate import daily_costs, simulate
 from ._base import Context
 
 SPEND_MARGIN = Decimal("1.10")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, ClassVar
 
-from ..client import OpenAIError, RequestFailed, transient
+from .._api.client import OpenAIError, RequestFailed, transient
 from ._base import Context, Kind, ProviderError, unknown_scope
 
 

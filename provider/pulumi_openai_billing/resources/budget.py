@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import AfterValidator, BeforeValidator, StrictStr, ValidationError
 
-from ..fields import check_recipients
-from ..money import MoneyError, format_usd, parse_usd
+from .._api.fields import check_recipients
+from .._api.money import MoneyError, format_usd, parse_usd
 from ._base import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
 from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
 from .spend_limits import OrganizationSpendLimit, ProjectSpendLimit

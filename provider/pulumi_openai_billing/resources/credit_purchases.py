@@ -14,8 +14,8 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import StringConstraints
 
-from ..client import OpenAIError, RequestFailed, transient
-from ..money import format_usd, to_cents
+from .._api.client import OpenAIError, RequestFailed, transient
+from .._api.money import format_usd, to_cents
 from ._base import (
     USD,
     BillingResource,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import StringConstraints
 
-from ..client import OpenAIError
+from .._api.client import OpenAIError
 from ._base import BillingResource, Context, InputModel, Kind, OutputModel, ProviderError, described
 
 PAYMENT_METHODS = "organization/billing/payment_methods"

@@ -11,9 +11,9 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
-from ..client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFailed
-from ..fields import MAX_RECIPIENTS, canonical_recipients, check_recipients
-from ..money import format_usd, to_cents
+from .._api.client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFailed
+from .._api.fields import MAX_RECIPIENTS, canonical_recipients, check_recipients
+from .._api.money import format_usd, to_cents
 from ._base import (
     MONTH,
     RUN_SECONDS,

@@ -8,8 +8,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import Field, StrictBool
 
-from ..fields import ORGANIZATION
-from ..money import from_cents, to_cents
+from .._api.fields import ORGANIZATION
+from .._api.money import from_cents, to_cents
 from ._base import (
     MONTH,
     USD,

@@ -12,8 +12,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import StrictBool, ValidationInfo, field_validator
 
-from ..fields import MIN_RELOAD_USD, reload_limit_problem, target_balance_problem
-from ..money import to_cents
+from .._api.fields import MIN_RELOAD_USD, reload_limit_problem, target_balance_problem
+from .._api.money import to_cents
 from ._base import (
     USD,
     BillingResource,

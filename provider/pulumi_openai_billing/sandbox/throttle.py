@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..endpoints import endpoint
+from .._api.endpoints import endpoint
 from .errors import ApiError
 
 DEFAULT_RATE_LIMIT = "7/60s"

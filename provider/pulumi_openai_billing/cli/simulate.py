@@ -6,7 +6,7 @@ Costs come from the configured account's costs endpoint (grouped by project, eve
 replays offline. The configuration is --live (the account's limits, alerts and auto-reload policy now) or
 --config FILE (the YAML `openai-billing export --format yaml` writes), changed by --set NAME.FIELD=VALUE
 (NAME: a project's name in the configuration, `organization` or `top_up`). The rules and their assumptions
-are in `pulumi_openai_billing.simulate`.
+are in `pulumi_openai_billing.model.simulate`.
 Exit status: 0 replayed, 1 the API failed, 2 an option, a file or a setting is wrong.
 """
 
@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from . import config
-from .account import config_of, read_account
-from .client import OpenAIError, RequestFailed, get_client
-from .config_file import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
-from .costs import CostResult, CostsError, page_results, read_costs
-from .fields import ORGANIZATION
-from .money import format_usd
-from .resources._base import ProviderError
-from .simulate import Simulation, daily_costs, month_of, simulate
+from .._api import config
+from .._api.client import OpenAIError, RequestFailed, get_client
+from .._api.costs import CostResult, CostsError, page_results, read_costs
+from .._api.fields import ORGANIZATION
+from .._api.money import format_usd
+from ..account import config_of, read_account
+from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
+from ..model.simulate import Simulation, daily_costs, month_of, simulate
+from ..resources._base import ProviderError
 from .whoami import MISSING_KEY
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from . import __version__
+from .. import __version__
 from .config import Settings, logger, scrub
 from .endpoints import endpoint
 from .pace import Pacer

@@ -33,9 +33,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .config_file import BillingConfig, CreditGrantConfig
-from .costs import CostResult
-from .fields import ORGANIZATION
+from .._api.costs import CostResult
+from .._api.fields import ORGANIZATION
+from .config import BillingConfig, CreditGrantConfig
 
 GRANT_LIFETIME = timedelta(days=365)
 _EXACT = Decimal("0.000001")

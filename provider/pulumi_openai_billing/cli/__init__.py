@@ -7,8 +7,8 @@ import importlib
 import os
 import sys
 
-from . import __version__
-from .client import report_waits_on_stderr
+from .. import __version__
+from .._api.client import report_waits_on_stderr
 
 SANDBOX_EXTRA = (
     "the sandbox needs FastAPI and uvicorn: pip install 'pulumi-openai-billing[sandbox]' "
@@ -18,7 +18,7 @@ SANDBOX_EXTRA = (
 
 def _sandbox(args: argparse.Namespace) -> int:
     try:
-        from .sandbox import serve
+        from ..sandbox import serve
     except ModuleNotFoundError as exc:
         if exc.name not in ("fastapi", "uvicorn", "starlette"):
             raise
@@ -33,7 +33,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.fault_rate or args.latency_ms:
         from pydantic import ValidationError
 
-        from .sandbox.models import RandomFaultsIn
+        from ..sandbox.models import RandomFaultsIn
 
         try:
             faults = RandomFaultsIn(
@@ -46,7 +46,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             print(f"openai-billing sandbox: bad fault options: {problems}", file=sys.stderr)
             return 2
-    from .sandbox.throttle import RateLimit
+    from ..sandbox.throttle import RateLimit
 
     try:
         RateLimit.parse(args.rate_limit)
@@ -79,7 +79,7 @@ _COMMANDS = (
     ("export", "export", "write a Pulumi program (or YAML) declaring every live spend limit and alert"),
     ("plan-report", "plan_report", "summarise a `pulumi preview --json` as Markdown, per changed scope"),
     ("schema", "schema", "print the Pulumi package schema (or its Markdown reference) to standard output"),
-    ("simulate", "whatif", "replay a month of costs against a billing configuration (what if?)"),
+    ("simulate", "simulate", "replay a month of costs against a billing configuration (what if?)"),
 )
 """Commands in their own modules: each has ``add_arguments(parser)`` and ``run(args) -> int``."""
 
@@ -143,7 +143,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report_waits_on_stderr()
     return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,17 +23,14 @@ from typing import Any
 
 import yaml
 
-from . import __version__, config
-from .account import Account, config_of, read_account
-from .client import OpenAIError, RequestFailed
-from .config_file import dump_config
-from .fields import ORGANIZATION
-from .functions import (
-    Project,
-    SpendAlert,
-    SpendLimit,
-)
-from .resources._base import ProviderError
+from .. import __version__
+from .._api import config
+from .._api.client import OpenAIError, RequestFailed
+from .._api.fields import ORGANIZATION
+from ..account import Account, config_of, read_account
+from ..functions import Project, SpendAlert, SpendLimit
+from ..model.config import dump_config
+from ..resources._base import ProviderError
 from .whoami import MISSING_KEY
 
 # -- the live account -----------------------------------------------------------------------------------

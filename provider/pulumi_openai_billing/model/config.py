@@ -24,14 +24,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from .fields import (
-    MIN_RELOAD_USD,
-    ORGANIZATION,
-    check_recipients,
-    reload_limit_problem,
-    target_balance_problem,
-)
-from .money import MoneyError, parse_usd
+from .._api.fields import MIN_RELOAD_USD, ORGANIZATION, check_recipients, reload_limit_problem, target_balance_problem
+from .._api.money import MoneyError, parse_usd
 
 
 def _usd(minimum: str) -> BeforeValidator:

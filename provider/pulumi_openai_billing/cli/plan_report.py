@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .fields import ORGANIZATION
-from .resources import ALERT_KINDS as _ALERTS
-from .resources import LIMIT_KINDS as _LIMITS
-from .resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
+from .._api.fields import ORGANIZATION
+from ..resources import ALERT_KINDS as _ALERTS
+from ..resources import LIMIT_KINDS as _LIMITS
+from ..resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
@@ -147,9 +147,9 @@ def _other_line(step: _Step) -> str:
 
 def read_live_figures(now: datetime | None = None) -> LiveFigures:
     """Spend this month and last month per scope, and project names, from the configured account."""
-    from .costs import month_bounds, month_name, previous_month_bounds, spend_by_project
-    from .functions import list_projects
-    from .resources._base import Context
+    from .._api.costs import month_bounds, month_name, previous_month_bounds, spend_by_project
+    from ..functions import list_projects
+    from ..resources._base import Context
 
     ctx = Context.current()
     ctx.settings.require_key()
@@ -283,7 +283,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import scrub
+    from .._api.config import scrub
 
     text = sys.stdin.read() if args.preview == "-" else Path(args.preview).read_text()
     try:

@@ -11,8 +11,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from . import __version__, config
-from .resources import TYPE_MODULE, type_token
+from .. import __version__
+from .._api import config
+from ..resources import TYPE_MODULE, type_token
 
 PACKAGE = TYPE_MODULE
 _JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
@@ -55,7 +56,7 @@ _SETTINGS: dict[str, tuple[str, str]] = {
 
 
 def _kinds() -> list[Any]:
-    from .resources import KINDS
+    from ..resources import KINDS
 
     return sorted(KINDS, key=lambda kind: kind.name)
 
@@ -128,7 +129,7 @@ def package_schema() -> dict[str, Any]:
     """The Pulumi package schema of every resource and component, derived from the models."""
     import pulumi_openai_billing as package
 
-    from .resources.budget import BudgetInputs
+    from ..resources.budget import BudgetInputs
 
     resources: dict[str, Any] = {}
     for kind in _kinds():

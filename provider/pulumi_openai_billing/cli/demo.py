@@ -12,14 +12,14 @@ from pathlib import Path
 
 import httpx
 
-from .testing import Stack, pulumi_root, sandbox_process
+from ..testing import Stack, pulumi_root, sandbox_process
 
 
 def quickstart() -> Path:
     """The quickstart program: examples/quickstart of a checkout, else the copy an installed wheel carries."""
-    here = Path(__file__).resolve().parent
-    checkout = here.parents[1] / "examples" / "quickstart"
-    return checkout if (checkout / "__main__.py").exists() else here / "examples" / "quickstart"
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parents[1] / "examples" / "quickstart"
+    return checkout if (checkout / "__main__.py").exists() else package / "examples" / "quickstart"
 
 
 def _say(text: str) -> None:

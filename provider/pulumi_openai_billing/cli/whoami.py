@@ -14,8 +14,8 @@ import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from . import config
-from .client import BillingClient, OpenAIError, RequestFailed
+from .._api import config
+from .._api.client import BillingClient, OpenAIError, RequestFailed
 
 _NO_ORGANIZATION = "none: the key's default organization"
 MISSING_KEY = (
