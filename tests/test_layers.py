@@ -68,10 +68,11 @@ def test_nothing_below_the_commands_imports_them() -> None:
 
 
 def test_the_sandbox_imports_nothing_of_the_provider_but_the_endpoint_names() -> None:
-    """``endpoints`` (no dependency) is shared so that the client paces what the sandbox throttles."""
+    """``endpoints`` and ``cards`` (no dependency) are shared: the client paces what the sandbox throttles, and both
+    refuse card numbers by one rule."""
     for path in (PACKAGE / "sandbox").glob("*.py"):
         assert _imports(path) - {"sandbox"} <= {API}, path.name
-        assert set(re.findall(r"from \.\._api\.(\w+)", path.read_text())) <= {"endpoints"}, path.name
+        assert set(re.findall(r"from \.\._api\.(\w+)", path.read_text())) <= {"endpoints", "cards"}, path.name
 
 
 def test_nothing_but_resources_spells_a_type_token() -> None:

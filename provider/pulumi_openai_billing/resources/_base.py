@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -18,6 +17,7 @@ import pulumi.dynamic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo
 
 from .._api import config
+from .._api.cards import is_card_number
 from .._api.client import BillingClient, OpenAIError, get_client
 from .._api.money import format_usd, from_cents, parse_usd
 
@@ -111,7 +111,6 @@ ProjectId = Annotated[
 AcknowledgedMonth = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 """A UTC calendar month as ``YYYY-MM``."""
 
-_CARD_SEPARATORS = re.compile(r"[\s-]")
 CARD_NUMBER_MESSAGE = (
     "looks like a payment card number: card numbers never belong in a program, its state or its logs. "
     "Create a payment method token with your payment processor (such as pm_card_visa or pm_1Abc…) and pass "
@@ -125,14 +124,7 @@ def looks_like_card_number(value: object) -> bool:
         value = int(value)  # a JSON number, as a card typed without quotes arrives through the engine
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return False
-    digits = _CARD_SEPARATORS.sub("", str(value))
-    if not 13 <= len(digits) <= 19 or not digits.isascii() or not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
+    return is_card_number(str(value))
 
 
 def contains_card_number(value: object) -> bool:

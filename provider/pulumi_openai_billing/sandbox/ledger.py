@@ -17,6 +17,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from .._api.cards import is_card_number
 from . import wire
 from .errors import ApiError
 from .store import ORG, Store, new_id
@@ -37,20 +38,7 @@ TEST_CARDS: dict[str, tuple[str, str, bool]] = {
 }
 """Processor test tokens -> (brand, card number, whether its charges are declined)."""
 
-_SEPARATORS = re.compile(r"[\s-]")
 _ISSUED_ID = re.compile(r"^pm_[A-Za-z0-9]{24}$")
-
-
-def looks_like_card_number(value: str) -> bool:
-    """13 to 19 digits (spaces and dashes allowed) passing the Luhn check."""
-    digits = _SEPARATORS.sub("", value)
-    if not 13 <= len(digits) <= 19 or not digits.isascii() or not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
 
 
 def card_number_refused(param: str) -> ApiError:
@@ -103,7 +91,7 @@ class Ledger:
 
     def attach(self, token: str, now: int) -> dict[str, Any]:
         """The method of this token: the attached one when there is one (attach is idempotent), else new."""
-        if looks_like_card_number(token):
+        if is_card_number(token):
             raise card_number_refused("token")
         card = TEST_CARDS.get(token)
         if card is None:
@@ -259,7 +247,7 @@ class Ledger:
 
     def purchase(self, key: str, amount: int, payment_method_id: str | None, now: int) -> dict[str, Any]:
         """The purchase of this key: the original one (no new charge) or a new, charged one."""
-        if looks_like_card_number(key):
+        if is_card_number(key):
             raise card_number_refused("Idempotency-Key")
         with self.lock:
             earlier = self.store.row("credit_purchases", "purchase_key = ?", key)
