@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -165,8 +166,41 @@ def test_settings_never_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redact(ADMIN_KEY) == "sk-admin-…6789"
     assert settings.scrub(f"oops {ADMIN_KEY}!") == "oops sk-admin-…6789!"
     monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "many")
-    with pytest.raises(settings.ConfigError, match="maxRetries must be a whole number"):
+    with pytest.raises(settings.ConfigError, match=r"^OPENAI_BILLING_MAX_RETRIES must be a whole number, got 'many'"):
         settings.resolve()
+
+
+@pytest.mark.parametrize(
+    ("source", "value", "problem"),
+    [
+        ("OPENAI_BILLING_TIMEOUT_SECONDS", "soon", "OPENAI_BILLING_TIMEOUT_SECONDS must be a number, got 'soon'"),
+        ("openai-billing:timeoutSeconds", "soon", "openai-billing:timeoutSeconds must be a number, got 'soon'"),
+        ("OPENAI_BILLING_RATE_LIMIT_WAIT_SECONDS", "-1", "OPENAI_BILLING_RATE_LIMIT_WAIT_SECONDS must not be negative"),
+        ("OPENAI_BILLING_BASE_URL", "ftp://example.com/v1", "OPENAI_BILLING_BASE_URL must be an http(s) URL"),
+        ("openai-billing:baseUrl", "http://127.0.0.1:8080", "e.g. http://127.0.0.1:8080/v1"),
+        ("OPENAI_BILLING_BASE_URL", "https://api.openai.com/v1?x=1", "must not have a query or fragment"),
+    ],
+)
+def test_a_bad_setting_is_named_where_it_came_from(
+    source: str, value: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message names the environment variable or the stack key the value was read from, never the other."""
+    overrides = {source: value} if source.startswith("openai-billing:") else {}
+    if not overrides:
+        monkeypatch.setenv(source, value)
+    with pytest.raises(settings.ConfigError) as refused:
+        settings.resolve(overrides)
+    assert problem in str(refused.value) and str(refused.value).startswith(source)
+
+
+def test_every_setting_is_in_the_readme_and_the_schema() -> None:
+    """The settings table in _api/config.py is the one statement; the README's Configure section and the
+    schema must mention each key and its variable."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    schema = json.loads((Path(__file__).resolve().parents[1] / "schema.json").read_text())["config"]["variables"]
+    for setting in settings.SETTINGS:
+        assert setting.key in readme and setting.env in readme, setting.key
+        assert setting.env in schema[setting.key]["description"], setting.key
 
 
 def test_settings_precedence(monkeypatch: pytest.MonkeyPatch) -> None:

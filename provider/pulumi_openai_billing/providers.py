@@ -88,7 +88,7 @@ class BillingProvider(ResourceProvider):
     kind: ClassVar[Kind]
 
     def configure(self, req: ConfigureRequest) -> None:
-        raw = {f"{config.NAMESPACE}:{k}": req.config.get(f"{config.NAMESPACE}:{k}") for k in config.SETTING_NAMES}
+        raw = {setting.stack_key: req.config.get(setting.stack_key) for setting in config.SETTINGS}
         config.set_process_config({k: v for k, v in raw.items() if v is not None})
 
     # -- inputs ---------------------------------------------------------------------------------------

@@ -17,42 +17,6 @@ from ..resources import TYPE_MODULE, type_token
 
 PACKAGE = TYPE_MODULE
 _JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
-_SETTINGS: dict[str, tuple[str, str]] = {
-    "adminKey": (
-        "string",
-        "The OpenAI admin key (sk-admin-…); set it --secret. The engine records stack config in state, so it is "
-        "there encrypted; OPENAI_ADMIN_KEY keeps it out of state. Never in the pickled provider.",
-    ),
-    "baseUrl": ("string", f"The API base URL (default {config.DEFAULT_BASE_URL}); OPENAI_BASE_URL is never read."),
-    "organization": ("string", "The organization id (org-…) the stack is bound to; sent as OpenAI-Organization."),
-    "bindOrganization": (
-        "string",
-        "Set once to the same id as organization, to take resources made before the stack named its "
-        "organization (they record the API host) into it; the key is verified against it first.",
-    ),
-    "timeoutSeconds": ("number", f"Per-request timeout in seconds (default {config.DEFAULT_TIMEOUT_SECONDS:g})."),
-    "maxRetries": ("integer", f"Retries of a failed idempotent request (default {config.DEFAULT_MAX_RETRIES})."),
-    "retryBudgetSeconds": (
-        "number",
-        "Total seconds one request may spend on retries and their waits, Retry-After included "
-        f"(default {config.DEFAULT_RETRY_BUDGET_SECONDS:g}).",
-    ),
-    "debug": ("boolean", "Log every request to the provider's standard error, key redacted."),
-    "requestsPerMinute": (
-        "number",
-        "Pace each API endpoint at this many requests a minute from the first request (default: unpaced until "
-        "the API throttles, then paced as learned from its 429s).",
-    ),
-    "rateLimitWaitSeconds": (
-        "number",
-        "Total seconds one request may wait for the API's throttle before giving up "
-        f"(default {config.DEFAULT_RATE_LIMIT_WAIT_SECONDS:g}); separate from retryBudgetSeconds.",
-    ),
-    "maxPurchaseUsd": (
-        "string",
-        f"The largest CreditPurchase accepted at preview, in dollars (default {config.DEFAULT_MAX_PURCHASE_USD}).",
-    ),
-}
 
 
 def _kinds() -> list[Any]:
@@ -158,12 +122,12 @@ def package_schema() -> dict[str, Any]:
         "meta": {"moduleFormat": "(.*)"},
         "config": {
             "variables": {
-                name: {
-                    "type": type_,
-                    "description": f"{text} Environment fallback: {config._ENV[name]}.",
-                    **({"secret": True} if name == "adminKey" else {}),
+                setting.key: {
+                    "type": setting.type,
+                    "description": f"{setting.doc} Environment fallback: {setting.env}.",
+                    **({"secret": True} if setting.key == "adminKey" else {}),
                 }
-                for name, (type_, text) in _SETTINGS.items()
+                for setting in config.SETTINGS
             }
         },
         "resources": resources,
