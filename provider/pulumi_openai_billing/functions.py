@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ._api.costs import CostResult, CostsError, month_bounds, month_name, read_costs, spend_by_project
+from ._api.costs import CostResult, CostsError, read_costs, spend_by_project
 from ._api.money import from_cents
+from ._api.months import month_bounds, month_name
 from .resources._base import Context, ProviderError, cents_field, check_currency
 from .resources.spend_alerts import OrganizationSpendAlertKind, live_values
 from .resources.spend_limits import OrganizationSpendLimitKind

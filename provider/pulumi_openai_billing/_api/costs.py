@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,21 +37,6 @@ def unix(value: datetime | int) -> int:
             raise ValueError("give timezone-aware datetimes (UTC), not naive ones")
         return int(value.timestamp())
     return int(value)
-
-
-def month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """The UTC calendar month holding ``now``, as ``[start, end)``."""
-    start = datetime(now.year, now.month, 1, tzinfo=timezone.utc)
-    return start, datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
-
-
-def previous_month_bounds(now: datetime) -> tuple[datetime, datetime]:
-    start, _ = month_bounds(now)
-    return month_bounds(datetime(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1, tzinfo=timezone.utc))
-
-
-def month_name(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def read_costs(

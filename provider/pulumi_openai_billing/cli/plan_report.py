@@ -147,7 +147,8 @@ def _other_line(step: _Step) -> str:
 
 def read_live_figures(now: datetime | None = None) -> LiveFigures:
     """Spend this month and last month per scope, and project names, from the configured account."""
-    from .._api.costs import month_bounds, month_name, previous_month_bounds, spend_by_project
+    from .._api.costs import spend_by_project
+    from .._api.months import month_bounds, month_name, previous_month_bounds
     from ..functions import list_projects
     from ..resources._base import Context
 

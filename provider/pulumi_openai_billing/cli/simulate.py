@@ -27,9 +27,10 @@ from .._api.client import OpenAIError, RequestFailed, get_client
 from .._api.costs import CostResult, CostsError, page_results, read_costs
 from .._api.fields import ORGANIZATION
 from .._api.money import format_usd
+from .._api.months import month_name, next_month, parse_month
 from ..account import config_of, read_account
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
-from ..model.simulate import Simulation, daily_costs, month_of, simulate
+from ..model.simulate import Simulation, daily_costs, simulate
 from ..resources._base import ProviderError
 from .whoami import MISSING_KEY
 
@@ -108,11 +109,10 @@ def _title(args: argparse.Namespace) -> str:
 def month_range(text: str) -> tuple[date, date]:
     """``YYYY-MM`` -> its first day and the first day of the next month."""
     try:
-        year, month = (int(part) for part in text.split("-"))
-        start = date(year, month, 1)
+        start = parse_month(text)
     except ValueError:
         raise WhatIfError(f"--month takes a month as YYYY-MM, such as 2026-10, not {text!r}") from None
-    return start, date(year + month // 12, month % 12 + 1, 1)
+    return start, next_month(start)
 
 
 def _file_config(path: str) -> BillingConfig:
@@ -290,8 +290,8 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
         ax.plot(x, [float(d.month_to_date_usd) for d in days], color="tab:blue", label="month-to-date spend")
         demand, running, month = [], Decimal(0), ""
         for d in days:
-            if month_of(d.day) != month:
-                month, running = month_of(d.day), Decimal(0)
+            if month_name(d.day) != month:
+                month, running = month_name(d.day), Decimal(0)
             running += d.spend_usd + d.refused_usd
             demand.append(float(running))
         if any(d.refused_usd for d in days):

@@ -35,6 +35,7 @@ from typing import Any
 
 from .._api.costs import CostResult
 from .._api.fields import ORGANIZATION
+from .._api.months import month_name
 from .config import BillingConfig, CreditGrantConfig
 
 GRANT_LIFETIME = timedelta(days=365)
@@ -147,10 +148,6 @@ def usd_text(value: Decimal) -> str:
     return f"{whole}.{fraction.ljust(2, '0')}"
 
 
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def days(start: date, end: date) -> Iterable[date]:
     day = start
     while day < end:
@@ -225,10 +222,10 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
                 limits.append(LimitOutcome(scope, month, cap, reached[scope], tuple(blocked[scope]), refused[scope]))
 
     for day in days(start, end):
-        if month_of(day) != month:
+        if month_name(day) != month:
             if month:
                 close_month()
-            month = month_of(day)
+            month = month_name(day)
             to_date = dict.fromkeys(scopes, _ZERO)
             reached = dict.fromkeys(scopes)
             blocked = {scope: [] for scope in scopes}

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from .._api.costs import month_bounds, month_name, previous_month_bounds, read_costs, spend_by_project
+from .._api.costs import read_costs, spend_by_project
 from .._api.fields import ORGANIZATION
 from .._api.money import format_usd
+from .._api.months import month_bounds, month_name, previous_month_bounds, this_month
 from ..model.config import BillingConfig, OrganizationConfig, ProjectConfig
 from ..model.simulate import daily_costs, simulate
 from ._base import Context
@@ -25,10 +26,6 @@ SPEND_MARGIN_PERCENT = f"{(SPEND_MARGIN - 1) * 100:.0f}%"
 """A limit below month-to-date spend times this blocks traffic at once or within days."""
 
 _CENT = Decimal("0.01")
-
-
-def utc_month(now: datetime | None = None) -> str:
-    return month_name(now or datetime.now(timezone.utc))
 
 
 def month_to_date_spend(ctx: Context, project_id: str | None) -> Decimal:
@@ -58,7 +55,7 @@ def lowering_problems(
         )
     if current is not None and declared < current / 2:
         reasons.append(f"it cuts the limit by more than half in one change (half is {format_usd(current / 2)} USD)")
-    month = utc_month()
+    month = this_month()
     if not reasons or acknowledged == month:
         return []
     change = (
