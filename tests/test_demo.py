@@ -32,5 +32,5 @@ def test_demo_runs_every_step_and_stops_its_sandbox() -> None:
     assert "kept (on_delete=retain) ProjectSpendLimit team-a-limit" in destroy
     assert "delete OrganizationSpendAlert org-alert-50" in destroy
     assert "2 kept, 4 deleted" in destroy or "4 deleted, 2 kept" in destroy
-    assert "the organization limit is still live: 5000.00 USD" in destroy
+    assert "the organization limit is still live: 5,000.00 USD" in destroy
     assert "sk-admin-demo-" not in out + result.stderr

@@ -49,6 +49,11 @@ def format_usd(amount: Decimal) -> str:
     return f"{amount.quantize(_CENT):f}"
 
 
+def show_usd(amount: Decimal) -> str:
+    """For people (tables, reports, the demo): thousands separated, cents rounded half up, e.g. ``"1,500.00"``."""
+    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_UP):,f}"
+
+
 def to_cents(amount: Decimal) -> int:
     """Dollars (at most two decimals) to integer cents, exactly."""
     return int((amount * 100).to_integral_exact())

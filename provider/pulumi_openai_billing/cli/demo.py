@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from .._api.money import from_cents, show_usd
 from ..testing import Stack, pulumi_root, sandbox_process
 
 
@@ -88,7 +89,7 @@ def _report_retained(api: httpx.Client, project_id: str) -> None:
         live = api.get(path)
         if live.status_code == 200:
             _say(
-                f"the {what} limit is still live: {live.json()['threshold_amount'] / 100:.2f} USD "
+                f"the {what} limit is still live: {show_usd(from_cents(live.json()['threshold_amount']))} USD "
                 "(on_delete='retain', the default, so destroy never leaves a scope uncapped)"
             )
     _say(f"organization alerts left: {len(api.get('organization/spend_alerts').json()['data'])}")

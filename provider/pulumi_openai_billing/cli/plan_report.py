@@ -13,11 +13,12 @@ import json
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .._api.fields import ORGANIZATION
+from .._api.money import show_usd
 from ..resources import ALERT_KINDS as _ALERTS
 from ..resources import LIMIT_KINDS as _LIMITS
 from ..resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
@@ -93,7 +94,7 @@ def _usd(value: Any) -> str:
     if value == UNKNOWN:
         return "(known after apply)"
     try:
-        return f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,f} USD"
+        return f"{show_usd(Decimal(str(value)))} USD"
     except ArithmeticError:
         return str(value)
 

@@ -26,7 +26,7 @@ from .._api import config
 from .._api.client import OpenAIError, RequestFailed, get_client
 from .._api.costs import CostResult, CostsError, page_results, read_costs
 from .._api.fields import ORGANIZATION
-from .._api.money import format_usd
+from .._api.money import format_usd, show_usd
 from .._api.months import month_name, next_month, parse_month
 from ..account import config_of, read_account
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
@@ -269,7 +269,7 @@ def _credit_lines(sim: Simulation, billing: BillingConfig) -> list[str]:
 
 
 def _money(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,.2f}"
+    return show_usd(value)
 
 
 def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figure:
