@@ -25,8 +25,9 @@ DEFAULT_MAX_PURCHASE_USD = Decimal("1000")
 DEFAULT_RATE_LIMIT_WAIT_SECONDS = 900.0
 
 MISSING_KEY_MESSAGE = (
-    "no OpenAI admin key is configured: run `pulumi config set --secret openai-billing:adminKey sk-admin-...` "
-    "or set the OPENAI_ADMIN_KEY environment variable"
+    "no OpenAI admin key is configured: for a Pulumi program run `pulumi config set --secret "
+    "openai-billing:adminKey sk-admin-...`, or set the OPENAI_ADMIN_KEY environment variable (what the "
+    "openai-billing commands and scripts read, and what keeps the key out of state in CI)"
 )
 
 

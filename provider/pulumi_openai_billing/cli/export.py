@@ -31,7 +31,6 @@ from ..account import Account, config_of, read_account
 from ..functions import Project, SpendAlert, SpendLimit
 from ..model.config import dump_config
 from ..resources._base import ProviderError
-from .whoami import MISSING_KEY
 
 # -- the live account -----------------------------------------------------------------------------------
 
@@ -319,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     except config.ConfigError as exc:
         return _error(str(exc), 2)
     if not settings.admin_key:
-        return _error(MISSING_KEY, 2)
+        return _error(config.MISSING_KEY_MESSAGE, 2)
     try:
         account = _read_account(settings)
     except (OpenAIError, RequestFailed, ProviderError) as exc:

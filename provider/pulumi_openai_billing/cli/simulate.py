@@ -32,7 +32,6 @@ from ..account import config_of, read_account
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from ..model.simulate import Simulation, daily_costs, simulate
 from ..resources._base import ProviderError
-from .whoami import MISSING_KEY
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -128,7 +127,7 @@ def _settings() -> config.Settings:
     except config.ConfigError as exc:
         raise WhatIfError(str(exc)) from None
     if not settings.admin_key:
-        raise WhatIfError(MISSING_KEY)
+        raise WhatIfError(config.MISSING_KEY_MESSAGE)
     return settings
 
 

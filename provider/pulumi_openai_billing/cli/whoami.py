@@ -18,10 +18,6 @@ from .._api import config
 from .._api.client import BillingClient, OpenAIError, RequestFailed
 
 _NO_ORGANIZATION = "none: the key's default organization"
-MISSING_KEY = (
-    "no OpenAI admin key is configured. Set the OPENAI_ADMIN_KEY environment variable (what this command and "
-    "scripts read), or, for a Pulumi program, run `pulumi config set --secret openai-billing:adminKey sk-admin-...`"
-)
 
 
 @dataclass
@@ -54,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         admin_key=config.redact(settings.admin_key),
     )
     if not settings.admin_key:
-        report.error = MISSING_KEY
+        report.error = config.MISSING_KEY_MESSAGE
         _print(report, args.json)
         return 2
     _probe(settings, report)
