@@ -5,7 +5,9 @@ runs in seconds. What only a real deployment shows stays in the end-to-end tests
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import providers
 from pulumi_openai_billing._api import client
-from pulumi_openai_billing.resources import KINDS
+from pulumi_openai_billing.resources import KINDS, spend_limits
 from pulumi_openai_billing.resources._base import Context, ProviderError
 
 Declare = Callable[[Api], dict[str, Any]]
@@ -257,3 +259,24 @@ def test_an_answer_off_the_model_is_an_error_never_state(local: Api, monkeypatch
     provider = providers.PROVIDERS["OrganizationSpendAlert"]()
     with pytest.raises(ProviderError, match="unexpected alert_id: 7"):
         provider.create(provider.check({}, CASES["OrganizationSpendAlert"].declare(local)).inputs)
+
+
+def test_an_alert_checked_before_the_limit_its_program_raises_waits_for_it(local: Api) -> None:
+    """The engine checks a program's resources concurrently: an alert above today's limit, checked before the
+    program's higher limit, is judged by the declared limit once that check has run, not refused by the live one."""
+    project = local.project("growing")
+    local.set_limit(100, project)
+    alert, limit = providers.PROVIDERS["ProjectSpendAlert"](), providers.PROVIDERS["ProjectSpendLimit"]()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checked = pool.submit(
+            alert.check, {}, {"project_id": project, "threshold_usd": 250, "recipients": ["a@example.com"]}
+        )
+        time.sleep(0.5)
+        raised = pool.submit(limit.check, {}, {"project_id": project, "monthly_limit_usd": 300, "adopt_existing": True})
+        assert raised.result().failures == [] and checked.result().failures == []
+
+    Context.forget_everything()
+    started = time.monotonic()
+    refused = alert.check({}, {"project_id": project, "threshold_usd": 250, "recipients": ["a@example.com"]})
+    assert "is above the spend limit" in refused.failures[0].reason, "no higher limit declared: refused"
+    assert time.monotonic() - started >= spend_limits.DECLARATION_WAIT_SECONDS

@@ -175,6 +175,7 @@ class Context:
     _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
     _projects_asked: ClassVar[dict[tuple[str, str | None, str], set[str]]] = {}
     _guard = threading.Lock()
+    _declarations = threading.Condition(_guard)
 
     def __init__(self, settings: config.Settings) -> None:
         self.settings = settings
@@ -262,11 +263,15 @@ class Context:
 
     def declare(self, key: str, value: Any) -> None:
         """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""
-        with self._guard:
+        with self._declarations:
             self._declared[self._figure_key(key)] = value
+            self._declarations.notify_all()
 
-    def declared(self, key: str) -> Any:
-        with self._guard:
+    def declared(self, key: str, wait_seconds: float = 0.0) -> Any:
+        """The declared value, waiting up to ``wait_seconds`` for a check that has not declared it yet: the engine
+        checks a program's resources concurrently, in no promised order."""
+        with self._declarations:
+            self._declarations.wait_for(lambda: self._figure_key(key) in self._declared, timeout=wait_seconds)
             return self._declared.get(self._figure_key(key))
 
     def extension(self) -> frozenset[str] | None:

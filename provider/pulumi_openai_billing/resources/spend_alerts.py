@@ -176,8 +176,8 @@ class _SpendAlertKind(Kind):
                 return [("project_id", problem)]
         if inputs.get("threshold_usd") is None or inputs.get("allow_above_limit"):
             return []
-        limit = scope_limit(ctx, project_id)
         threshold = Decimal(inputs["threshold_usd"])
+        limit = scope_limit(ctx, project_id, above=threshold)
         if limit is None or threshold <= limit:
             return []
         who = f"project {project_id}" if project_id else "the organization"

@@ -154,11 +154,11 @@ class _SpendLimitKind(SingletonKind):
                 return [("project_id", problem)]
         if inputs.get("monthly_limit_usd") is None:
             return []
+        declared = Decimal(inputs["monthly_limit_usd"])
+        ctx.declare(self._key(scope), declared)
         occupied = self.creation_problems(ctx, inputs, olds)
         if occupied:
             return occupied
-        declared = Decimal(inputs["monthly_limit_usd"])
-        ctx.declare(self._key(scope), declared)
         same_scope = olds.get("monthly_limit_usd") is not None and self.scope_of(olds) == scope
         current = Decimal(olds["monthly_limit_usd"]) if same_scope else self.live_limit(ctx, scope)
         problems = lowering_problems(
@@ -176,10 +176,23 @@ class _SpendLimitKind(SingletonKind):
         return None if live is None else from_cents(cents_field(live))
 
 
-def scope_limit(ctx: Context, project_id: str | None) -> Decimal | None:
-    """The limit that will hold in a scope after this run: the one its program declares, else the live one."""
-    declared = ctx.declared(_LIMITS._key(project_id))
-    return declared if declared is not None else _LIMITS.live_limit(ctx, project_id)
+DECLARATION_WAIT_SECONDS = 5.0
+"""How long an alert's check waits for its scope's limit to be checked before it judges by the live limit."""
+
+
+def scope_limit(ctx: Context, project_id: str | None, above: Decimal | None = None) -> Decimal | None:
+    """The limit that will hold in a scope after this run: the one its program declares, else the live one.
+
+    When the live limit is below ``above`` (an alert would be refused by it), the program may still raise it in
+    a check the engine has not run yet: wait a little for that declaration before answering with the live one."""
+    key = _LIMITS._key(project_id)
+    declared: Decimal | None = ctx.declared(key)
+    if declared is not None:
+        return declared
+    live = _LIMITS.live_limit(ctx, project_id)
+    if above is not None and live is not None and above > live:
+        declared = ctx.declared(key, DECLARATION_WAIT_SECONDS)
+    return declared if declared is not None else live
 
 
 class OrganizationSpendLimitKind(_SpendLimitKind):
