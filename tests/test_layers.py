@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_openai_billing"
@@ -15,11 +16,18 @@ MODEL = "model"
 """The pure billing model (a configuration and the month it produces), low enough for the guardrails."""
 
 
+def _parse(path: Path) -> ast.Module:
+    """``ast.parse`` on a thread of its own: CPython 3.11.7 can leave a thread's AST recursion counter wrong after
+    other tests (the engine's threads), and every later parse on that thread then fails with a SystemError."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(ast.parse, path.read_text()).result()
+
+
 def _imports(path: Path) -> set[str]:
     """The package modules a module imports (top level of the package: ``resources``, ``_api``…)."""
     module = path.relative_to(PACKAGE).with_suffix("").parts
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(_parse(path)):
         if isinstance(node, ast.ImportFrom) and node.level:
             base = list(module[: len(module) - node.level])
             if path.name == "__init__.py":

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import importlib
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -20,6 +18,7 @@ from .._api import config
 from .._api.cards import is_card_number
 from .._api.client import BillingClient, OpenAIError, get_client
 from .._api.money import format_usd, from_cents, parse_usd
+from ._run import RUN, Key
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1
@@ -164,18 +163,8 @@ LIVE_FIGURES_TTL = RUN_SECONDS
 
 
 class Context:
-    """Per-call access to settings and the process's pooled client, plus process-wide coordination."""
-
-    _scope_locks: ClassVar[dict[str, threading.Lock]] = {}
-    _claims: ClassVar[dict[str, set[str]]] = {}
-    _capabilities: ClassVar[dict[tuple[str, str | None], frozenset[str] | None]] = {}
-    _figures: ClassVar[dict[tuple[str, str | None, str], tuple[float, Any, float]]] = {}
-    """Kept figures: the monotonic time they expire at, the value, and when it was fetched."""
-    _figure_locks: ClassVar[dict[tuple[str, str | None, str], threading.Lock]] = {}
-    _declared: ClassVar[dict[tuple[str, str | None, str], Any]] = {}
-    _projects_asked: ClassVar[dict[tuple[str, str | None, str], set[str]]] = {}
-    _guard = threading.Lock()
-    _declarations = threading.Condition(_guard)
+    """One call's view of the step: its settings, the pooled client, and what the plugin process keeps for the
+    step (``RUN``: figures, claims, declarations, probes), keyed by this call's account."""
 
     def __init__(self, settings: config.Settings) -> None:
         self.settings = settings
@@ -188,9 +177,7 @@ class Context:
     def forget_everything(cls) -> None:
         """Drop what this process has kept (figures, claims, declarations, probes): for a long-lived process
         that talks to a new account at a URL an old one had, such as a test session's sandboxes."""
-        with cls._guard:
-            for kept in (cls._claims, cls._capabilities, cls._figures, cls._declared, cls._projects_asked):
-                kept.clear()
+        RUN.clear()
 
     @property
     def client(self) -> BillingClient:
@@ -200,24 +187,18 @@ class Context:
     def organization(self) -> str:
         return self.settings.organization_binding
 
-    @contextmanager
-    def scope_lock(self, scope: str) -> Iterator[None]:
+    def scope_lock(self, scope: str) -> AbstractContextManager[None]:
         """Serialise list-compare-create sequences on one scope within this process."""
-        with self._guard:
-            lock = self._scope_locks.setdefault(scope, threading.Lock())
-        with lock:
-            yield
+        return RUN.claims.scope_lock(scope)
 
     def claim(self, scope: str, what: str) -> None:
         """Record that a resource of this process created, adopted or wrote ``what`` in ``scope``."""
-        with self._guard:
-            self._claims.setdefault(scope, set()).add(what)
+        RUN.claims.claim(scope, what)
 
     def claimed(self, scope: str) -> set[str]:
-        with self._guard:
-            return set(self._claims.get(scope, ()))
+        return RUN.claims.claimed(scope)
 
-    def _figure_key(self, key: str) -> tuple[str, str | None, str]:
+    def _key(self, key: str) -> Key:
         return (self.settings.base_url, self.settings.organization, key)
 
     def figure(
@@ -226,70 +207,38 @@ class Context:
         """A live figure (``spend:2026-11``, ``limit:proj_1``, a scope's alert list…) shared by every call of
         this process for ``ttl`` seconds (or, for this call, only when fetched at most ``max_age`` seconds
         ago), with one fetch in flight per key. Errors are not kept."""
-        full = self._figure_key(key)
-        with self._guard:
-            lock = self._figure_locks.setdefault(full, threading.Lock())
-        with lock:
-            hit = self._figures.get(full)
-            now = time.monotonic()
-            if hit is not None and now < hit[0] and (max_age is None or now - hit[2] <= max_age):
-                kept: T = hit[1]
-                return kept
-            value = fetch()
-            now = time.monotonic()
-            self._figures[full] = (now + ttl, value, now)
-            return value
+        return RUN.figures.get(self._key(key), fetch, ttl, max_age)
 
     def forget(self, key: str) -> None:
-        """Drop a live figure after this process changed it; a fetch in flight (which may predate the change)
-        is waited for and dropped too."""
-        full = self._figure_key(key)
-        with self._guard:
-            lock = self._figure_locks.setdefault(full, threading.Lock())
-        with lock:
-            self._figures.pop(full, None)
+        """Drop a live figure after this process changed it."""
+        RUN.figures.forget(self._key(key))
 
     def amend(self, key: str, change: Callable[[T], T]) -> None:
-        """Apply this process's own completed write to a kept figure (``change`` returns the new value), so
-        the reads that follow see it without a new fetch. A fetch in flight is waited for first: it may
-        predate the write, and the change applies to what it brought. An expired figure is dropped."""
-        full = self._figure_key(key)
-        with self._guard:
-            lock = self._figure_locks.setdefault(full, threading.Lock())
-        with lock:
-            hit = self._figures.pop(full, None)
-            if hit is not None and time.monotonic() < hit[0]:
-                self._figures[full] = (hit[0], change(hit[1]), hit[2])
+        """Apply this process's own completed write to a kept figure (``change`` returns the new value), so the
+        reads that follow see it without a new fetch."""
+        RUN.figures.amend(self._key(key), change)
 
     def declare(self, key: str, value: Any) -> None:
         """Record a value this run's program declares (e.g. a scope's new limit) for other resources' checks."""
-        with self._declarations:
-            self._declared[self._figure_key(key)] = value
-            self._declarations.notify_all()
+        RUN.declarations.declare(self._key(key), value)
 
     def declared(self, key: str, wait_seconds: float = 0.0) -> Any:
-        """The declared value, waiting up to ``wait_seconds`` for a check that has not declared it yet: the engine
-        checks a program's resources concurrently, in no promised order."""
-        with self._declarations:
-            self._declarations.wait_for(lambda: self._figure_key(key) in self._declared, timeout=wait_seconds)
-            return self._declared.get(self._figure_key(key))
+        """The declared value, waiting up to ``wait_seconds`` for a check that has not declared it yet."""
+        return RUN.declarations.get(self._key(key), wait_seconds)
 
     def extension(self) -> frozenset[str] | None:
         """The billing-extension capabilities of the configured API (None: no extension), probed once."""
-        key = (self.settings.base_url, self.settings.organization)
-        with self._guard:
-            if key in self._capabilities:
-                return self._capabilities[key]
-        try:
-            answer = self.client.get("organization/billing/capabilities")
-            found: frozenset[str] | None = frozenset(str(c) for c in answer.get("capabilities") or ())
-        except OpenAIError as exc:
-            if exc.status not in (404, 405):
-                raise
-            found = None
-        with self._guard:
-            self._capabilities[key] = found
-        return found
+
+        def probe() -> frozenset[str] | None:
+            try:
+                answer = self.client.get("organization/billing/capabilities")
+            except OpenAIError as exc:
+                if exc.status not in (404, 405):
+                    raise
+                return None
+            return frozenset(str(c) for c in answer.get("capabilities") or ())
+
+        return RUN.probes.capabilities((self.settings.base_url, self.settings.organization), probe)
 
     def capability_problem(self, capability: str) -> str | None:
         """Why ``capability`` cannot be used here, or None when the API offers it."""
@@ -355,11 +304,8 @@ class Context:
     def _project_list(self, project_id: str) -> dict[str, dict[str, Any]] | None:
         """Every project (archived ones too) by id, once this process has looked up enough distinct ones that
         one paged list costs fewer requests than a read each; None before that."""
-        with self._guard:
-            asked = self._projects_asked.setdefault(self._figure_key("projects"), set())
-            asked.add(project_id)
-            if len(asked) < PROJECT_LIST_AFTER:
-                return None
+        if RUN.probes.ask_for_project(self._key("projects"), project_id) < PROJECT_LIST_AFTER:
+            return None
         return self.all_projects()
 
     def all_projects(self) -> dict[str, dict[str, Any]]:
