@@ -18,13 +18,13 @@ from .._api.fields import check_recipients
 from .._api.money import MoneyError, format_usd, parse_usd
 from ._base import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
 from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
-from .spend_limits import OrganizationSpendLimit, ProjectSpendLimit
+from .spend_limits import OrganizationSpendLimit, OrganizationSpendLimitInputs, ProjectSpendLimit
 
 DEFAULT_ALERT_PERCENTS = (50, 80, 100)
 _MAX_PERCENT = Decimal(1000)
 _CENT = Decimal("0.01")
-_LIMIT_OPTIONS = frozenset({"on_delete", "adopt_existing", "acknowledge_until", "warn_if_would_have_blocked_days"})
-"""The keyword arguments a Budget passes to its limit."""
+_LIMIT_OPTIONS = frozenset(OrganizationSpendLimitInputs.model_fields) - {"monthly_limit_usd"}
+"""The keyword arguments a Budget passes to its limit: the limit's own, but the amount (the Budget sets it)."""
 
 
 def _percent(value: object) -> Decimal:
