@@ -97,7 +97,7 @@ def test_cli_starts_a_sandbox_with_faults_and_refuses_bad_options() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    bad = subprocess.run([*command, "--fault-rate", "0.5", "--fault-kinds", "teapot"], capture_output=True, text=True)
+    bad = subprocess.run([*command, "--fault-rate", "2", "--fault-kinds", "500"], capture_output=True, text=True)
     assert bad.returncode == 2 and "bad fault options" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -104,10 +104,18 @@ def test_a_bad_override_is_refused_before_anything_is_written(
     ("content", "problem"),
     [
         ("{not json", "not JSON"),
-        ('{"object": "page", "data": [{"results": []}]}', "page 1: a costs bucket is an object with an integer"),
+        (
+            '{"object": "page", "data": [{"results": []}]}',
+            "page 1: data[0]: a costs bucket is an object with an integer",
+        ),
         (
             '[{"data": [{"start_time": 0, "results": [{"amount": {"value": 1, "currency": "eur"}}]}]}]',
-            "page 1: the costs endpoint answered an amount in 'eur', not USD",
+            "page 1: data[0].results[0]: the costs endpoint answered an amount in 'eur', not USD",
+        ),
+        ('[{"foo": 1}]', "page 1: not a costs page: a page is an object with a `data` list of buckets"),
+        (
+            '[{"data": [{"start_time": 0, "results": [{"project_id": "proj_1"}]}]}]',
+            "page 1: data[0].results[0]: a costs result is an object with an `amount` object",
         ),
     ],
 )

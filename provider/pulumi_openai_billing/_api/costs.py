@@ -58,24 +58,28 @@ def read_costs(
 
 
 def page_results(page: Any) -> list[CostResult]:
-    """The results of one page of ``GET /organization/costs``, as the endpoint answers it."""
-    if not isinstance(page, dict) or not isinstance(page.get("data", []), list):
-        raise CostsError("a costs page is an object with a `data` list of buckets")
+    """The results of one page of ``GET /organization/costs``, as the endpoint answers it; anything else is a
+    :class:`CostsError` naming the first element that is not (``data[2].results[0]: no amount``)."""
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        raise CostsError("not a costs page: a page is an object with a `data` list of buckets")
     results: list[CostResult] = []
-    for bucket in page.get("data") or []:
+    for b, bucket in enumerate(page["data"]):
         if not isinstance(bucket, dict) or not isinstance(bucket.get("start_time"), int):
-            raise CostsError("a costs bucket is an object with an integer `start_time`")
-        for result in bucket.get("results") or []:
-            if not isinstance(result, dict) or not isinstance(result.get("amount", {}), dict):
-                raise CostsError("a costs result is an object with an `amount` object")
-            amount = result.get("amount") or {}
+            raise CostsError(f"data[{b}]: a costs bucket is an object with an integer `start_time`")
+        if not isinstance(bucket.get("results", []), list):
+            raise CostsError(f"data[{b}].results: not a list")
+        for r, result in enumerate(bucket.get("results") or []):
+            where = f"data[{b}].results[{r}]"
+            if not isinstance(result, dict) or not isinstance(result.get("amount"), dict):
+                raise CostsError(f"{where}: a costs result is an object with an `amount` object")
+            amount = result["amount"]
             currency = str(amount.get("currency", "usd"))
             if currency.lower() != "usd":
-                raise CostsError(f"the costs endpoint answered an amount in {currency!r}, not USD")
+                raise CostsError(f"{where}: the costs endpoint answered an amount in {currency!r}, not USD")
             try:
                 value = cost_to_decimal(amount.get("value", 0))
             except MoneyError as exc:
-                raise CostsError(f"the costs endpoint answered an unreadable amount: {exc}") from None
+                raise CostsError(f"{where}: the costs endpoint answered an unreadable amount: {exc}") from None
             results.append(
                 CostResult(
                     bucket["start_time"],

@@ -7,6 +7,7 @@ stopped. It drives the Pulumi CLI through :mod:`pulumi_openai_billing.testing` o
 
 from __future__ import annotations
 
+import argparse
 import secrets
 from pathlib import Path
 
@@ -23,6 +24,14 @@ def quickstart() -> Path:
     return checkout if (checkout / "__main__.py").exists() else package / "examples" / "quickstart"
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo takes no options: it makes its own sandbox, key and stack, and removes them."""
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_demo()
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -31,7 +40,7 @@ def run_demo() -> int:
     admin_key = "sk-admin-demo-" + secrets.token_hex(12)
     _say(f"Pulumi CLI: {pulumi_root() / 'bin' / 'pulumi'} (a temporary local file backend, stack 'demo')")
     try:
-        with sandbox_process(admin_key) as base_url:
+        with sandbox_process(admin_key, "--project", "team-a") as base_url:
             _say(
                 f"sandbox serving {base_url} (a fresh in-memory account, throttled as OpenAI's Admin API is: "
                 "7 requests per endpoint, refilled over a minute)"
@@ -39,8 +48,8 @@ def run_demo() -> int:
             # The demo's own edits are a person's in the dashboard: OpenAI's throttle does not count them.
             headers = {"Authorization": f"Bearer {admin_key}", "X-Sandbox-Dashboard": "true"}
             api = httpx.Client(base_url=base_url + "/", headers=headers)
-            project = api.post("organization/projects", json={"name": "team-a"}).json()
-            _say(f"created demo project team-a ({project['id']})")
+            project = api.get("organization/projects").json()["data"][0]
+            _say(f"the sandbox started with project team-a ({project['id']}), as `--project team-a` asks")
             config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
             with Stack(quickstart(), config=config, stack="demo") as stack:
                 _steps(stack, api, project["id"])

@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from .._api.fields import ORGANIZATION
@@ -22,6 +21,7 @@ from .._api.money import show_usd
 from ..resources import ALERT_KINDS as _ALERTS
 from ..resources import LIMIT_KINDS as _LIMITS
 from ..resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
+from ._io import CommandError, read_input, write_output
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
@@ -278,7 +278,7 @@ def _warnings(scope: _Scope, figures: LiveFigures | None) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("preview", help="the JSON of `pulumi preview --json` (or `-` for standard input)")
-    parser.add_argument("--output", "-o", help="write the Markdown here instead of standard output")
+    parser.add_argument("--output", "-o", help="write the Markdown to this file (default, or -: standard output)")
     parser.add_argument(
         "--no-live", action="store_true", help="leave out spend figures (no request to the account is made)"
     )
@@ -287,24 +287,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .._api.config import scrub
 
-    text = sys.stdin.read() if args.preview == "-" else Path(args.preview).read_text()
+    source = "standard input" if args.preview == "-" else args.preview
+    text = read_input(args.preview, "the preview JSON")
     try:
         preview = json.loads(text)
     except json.JSONDecodeError as exc:
-        print(f"openai-billing plan-report: {args.preview} is not JSON ({exc})", file=sys.stderr)
-        return 2
-    if not isinstance(preview, dict):
-        print(f"openai-billing plan-report: {args.preview} is not a `pulumi preview --json` document", file=sys.stderr)
-        return 2
+        raise CommandError(f"{source} is not JSON ({exc}): give it the output of `pulumi preview --json`") from None
+    problem = preview_problem(preview)
+    if problem:
+        raise CommandError(f"{source} is not a `pulumi preview --json` document: {problem}")
     figures, note = None, ""
     if not args.no_live:
         try:
             figures = read_live_figures()
         except Exception as exc:  # a report without figures beats no report on the pull request
             note = f"_Spend figures unavailable: {scrub(str(exc))}_"
-    report = render(preview, figures, note=note)
-    if args.output:
-        Path(args.output).write_text(report)
-    else:
-        sys.stdout.write(report)
+    written = write_output(args.output, render(preview, figures, note=note))
+    if written:
+        print(f"wrote {written}", file=sys.stderr)
     return 0
+
+
+def preview_problem(preview: object) -> str | None:
+    """What makes a JSON value other than Pulumi's preview document (naming the first bad element), else None."""
+    if not isinstance(preview, dict):
+        return f"it is a JSON {type(preview).__name__}, not an object"
+    if not {"steps", "changeSummary", "diagnostics"} & preview.keys():
+        keys = ", ".join(sorted(preview)[:5]) or "none"
+        return f"it has none of steps, changeSummary, diagnostics (its keys: {keys})"
+    steps = preview.get("steps", [])
+    if not isinstance(steps, list):
+        return "steps is not a list"
+    for number, step in enumerate(steps):
+        if not isinstance(step, dict):
+            return f"steps[{number}] is not an object"
+        for key in ("op", "urn"):
+            if not isinstance(step.get(key), str):
+                return f"steps[{number}] has no {key!r}"
+    return None

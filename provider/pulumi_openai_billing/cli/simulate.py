@@ -32,6 +32,7 @@ from ..account import config_of, read_account
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from ..model.simulate import Simulation, daily_costs, simulate
 from ..resources._base import ProviderError
+from ._io import CommandError, read_input, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,12 +41,8 @@ _SCOPE_FIELDS = ("monthly_limit_usd",)
 _TOP_UP_FIELDS = tuple(TopUpConfig.model_fields)
 
 
-class WhatIfError(Exception):
+class WhatIfError(CommandError):
     """An option, file or setting that cannot be used; ``status`` is the exit status."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,37 +62,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--chart", metavar="FILE.png", help="draw spend, limits, alerts, blocks and credit")
+    parser.add_argument(
+        "--allow-empty", action="store_true", help="replay a month the costs hold no data for (else an error)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        start, end = month_range(args.month)
-        base = _live_config() if args.live else _file_config(args.config)
-        billing = apply_overrides(base, args.overrides)
-        results = _file_costs(args.costs) if args.costs else _live_costs(start, end)
-    except WhatIfError as exc:
-        print(f"openai-billing simulate: {exc}", file=sys.stderr)
-        return exc.status
-    sim = simulate(billing, daily_costs(results), start, end)
-    if args.chart:
-        chart = Path(args.chart)
-        if chart.suffix.lower() != ".png":
-            print("openai-billing simulate: --chart writes a PNG: name a .png file", file=sys.stderr)
-            return 2
+    start, end = month_range(args.month)
+    chart = Path(args.chart) if args.chart else None
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise WhatIfError("--chart writes a PNG: name a .png file")
+    base = _live_config() if args.live else _file_config(args.config)
+    billing = apply_overrides(base, args.overrides)
+    results = _file_costs(args.costs) if args.costs else _live_costs(start, end)
+    costs = daily_costs(results)
+    if not args.allow_empty and not any(start <= day < end for day in costs):
+        source = args.costs or "the account's costs"
+        held = sorted({month_name(day) for day in costs})
+        covers = f"it holds {', '.join(held)}" if held else "it holds no costs at all"
+        raise WhatIfError(
+            f"no costs data for {args.month} in {source} ({covers}): choose a month it covers, or pass "
+            "--allow-empty to replay a month without spend"
+        )
+    sim = simulate(billing, costs, start, end)
+    if chart is not None:
         try:
-            save_chart(sim, billing, chart, title=_title(args))
+            write_atomically(chart, lambda temporary: save_chart(sim, billing, temporary, title=_title(args)))
         except ImportError:
-            print(
-                "openai-billing simulate: --chart needs matplotlib: pip install 'pulumi-openai-billing[simulate]'",
-                file=sys.stderr,
-            )
-            return 2
+            raise WhatIfError("--chart needs matplotlib: pip install 'pulumi-openai-billing[simulate]'") from None
     if args.json:
         print(json.dumps({"month": args.month, "overrides": args.overrides, **sim.to_json()}, indent=2))
     else:
         print(render_table(sim, billing, _title(args)))
-    if args.chart:
-        print(f"wrote {args.chart}", file=sys.stderr)
+    if chart is not None:
+        print(f"wrote {chart}", file=sys.stderr)
     return 0
 
 
@@ -141,9 +141,7 @@ def _live_config() -> BillingConfig:
 
 def _file_costs(path: str) -> list[CostResult]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise WhatIfError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        data = json.loads(read_input(path, "the costs file"))
     except ValueError as exc:
         raise WhatIfError(f"{path}: not JSON: {exc}") from None
     pages = data if isinstance(data, list) else [data]
@@ -355,4 +353,4 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
 
 
 def save_chart(sim: Simulation, billing: BillingConfig, path: Path, title: str = "") -> None:
-    draw_chart(sim, billing, title).savefig(path, dpi=100)
+    draw_chart(sim, billing, title).savefig(path, dpi=100, format="png")

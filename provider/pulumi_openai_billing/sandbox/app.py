@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,6 +28,7 @@ def create_app(
     faults: RandomFaultsIn | None = None,
     rate_limit: str = DEFAULT_RATE_LIMIT,
     rate_limit_retry_after: bool = False,
+    project_names: Sequence[str] = (),
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
@@ -36,7 +37,8 @@ def create_app(
     example answers) or ``"404"`` (clients must handle both). ``billing_extension=False`` serves the Admin API
     alone, as api.openai.com does (the extension's paths answer 404). ``faults`` starts it with a random-fault
     plan (see ``faults``; off by default). ``rate_limit`` throttles each endpoint as OpenAI does (``"7/60s"``,
-    the default, or ``"off"``; see ``throttle``).
+    the default, or ``"off"``; see ``throttle``). ``project_names`` are created at start, each unless a project of
+    that name exists (a ``db_path`` account keeps its own).
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
@@ -46,6 +48,11 @@ def create_app(
         admin_key=admin_key, org_id=org_id, empty_limit=empty_limit, billing_extension=billing_extension
     )
     store = Store(db_path)
+    clock = Clock()
+    existing = {row["name"] for row in store.projects()}
+    for name in dict.fromkeys(project_names):
+        if name not in existing:
+            store.create_project(name, clock.now())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +64,7 @@ def create_app(
     app = FastAPI(title="OpenAI billing sandbox", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
-    app.state.clock = Clock()
+    app.state.clock = clock
     app.state.ledger = Ledger(store)
     app.state.faults = Faults(faults)
     app.state.throttle = Throttle(RateLimit.parse(rate_limit), rate_limit_retry_after)
