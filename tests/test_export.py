@@ -132,7 +132,10 @@ def test_the_program_reads_well_skips_archived_projects_and_holds_no_key(
 
     assert yaml.safe_load((program / "Pulumi.yaml").read_text())["name"] == "acme-billing"
     assert yaml.safe_load((program / "Pulumi.yaml").read_text())["runtime"]["name"] == "python"
-    assert (program / "requirements.txt").read_text().startswith("pulumi-openai-billing")
+    requirements = (program / "requirements.txt").read_text().splitlines()
+    assert f"pulumi-openai-billing @ {Path(__file__).resolve().parents[1].as_uri()}" in requirements, (
+        "installed from this checkout, where the running package came from (no index serves it)"
+    )
     main = (program / "__main__.py").read_text()
     assert main.startswith("# OpenAI spend limits and alerts exported by `openai-billing export`")
     assert f"from {sandbox.base_url} on " in main.replace("\n# ", " ")

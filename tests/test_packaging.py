@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pulumi_openai_billing
 from pulumi_openai_billing import errors
+from pulumi_openai_billing.cli.export import requirements
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = {
@@ -44,19 +45,30 @@ def test_the_wheel_carries_its_metadata_files_and_the_demos_program(tmp_path: Pa
     assert plugin == {"resource": False}, "Pulumi's Python host then looks for no resource plugin"
 
 
-def test_a_program_needs_only_the_core(tmp_path: Path) -> None:
-    """A fresh venv with the core dependencies alone (no sandbox, policy, charts or test tools) imports every
-    resource class and function; the sandbox command says which extra it needs."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(ROOT)],
-        check=True,
+def _pip_install(python: Path, *args: str, cwd: Path) -> None:
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *args],
+        cwd=cwd,
         timeout=600,
         stdin=subprocess.DEVNULL,
         capture_output=True,
+        text=True,
     )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+
+
+def test_a_program_needs_only_the_core_and_the_examples_install_as_shipped(tmp_path: Path) -> None:
+    """A fresh venv, set up as a user would from an example's own requirements.txt (the core dependencies alone:
+    no sandbox, policy, charts or test tools), imports every resource class and function; the other examples'
+    and an exported program's requirements install too; the sandbox command says which extra it needs."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    for example in ("quickstart", "prepaid-credits"):
+        _pip_install(python, "-r", "requirements.txt", cwd=ROOT / "examples" / example)
+    exported = tmp_path / "requirements.txt"
+    exported.write_text(requirements())
+    _pip_install(python, "-r", str(exported), cwd=tmp_path)
     imports = "import pulumi_openai_billing as b; print(sorted(n for n in b.__all__ if n[0].isupper()))"
     listed = subprocess.run([str(python), "-c", imports], capture_output=True, text=True, timeout=120, check=True)
     assert "OrganizationSpendLimit" in listed.stdout and "CreditPurchase" in listed.stdout

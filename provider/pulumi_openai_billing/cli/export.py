@@ -11,6 +11,7 @@ Exit status: 0 written, 1 refused (existing files) or the API failed, 2 a settin
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import textwrap
@@ -18,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from ..account import Account, config_of, read_account
 from ..functions import Project, SpendAlert, SpendLimit
 from ..model.config import dump_config
 from ..resources._base import ProviderError
+from ._io import CommandError, describe_os_error, write_atomically
 
 # -- the live account -----------------------------------------------------------------------------------
 
@@ -286,9 +290,30 @@ def _project_files(account: _Account, project_name: str, split: bool) -> dict[st
     }
     return {
         "Pulumi.yaml": yaml.safe_dump(pulumi_yaml, sort_keys=False, allow_unicode=True),
-        "requirements.txt": f"pulumi-openai-billing>={__version__}\n",
+        "requirements.txt": requirements(),
         **_program(account, split),
     }
+
+
+def requirements() -> str:
+    """The generated program's requirements.txt: this package from where the running one was installed (a
+    checkout or a git URL), since no public index serves it; a release pin when it came from an index."""
+    requirement = f"pulumi-openai-billing=={__version__}"
+    try:
+        direct = metadata.distribution("pulumi-openai-billing").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    origin = json.loads(direct) if direct else {}
+    url, vcs = origin.get("url"), origin.get("vcs_info")
+    if url and vcs:
+        requirement = f"pulumi-openai-billing @ {vcs.get('vcs', 'git')}+{url}@{vcs.get('commit_id', '')}".rstrip("@")
+    elif url:
+        requirement = f"pulumi-openai-billing @ {url}"
+    return (
+        "# Where the package came from when this program was exported (no public index serves it); pin a\n"
+        "# release of your own (a git URL with a tag, or your package index) when you keep the program.\n"
+        f"pulumi>=3.216.0,<4\n{requirement}\n"
+    )
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -371,10 +396,17 @@ def _write_yaml(account: _Account, args: argparse.Namespace) -> int:
         return _error(f"{target} is a directory: --format yaml writes one file", 2)
     if target.exists() and not args.force:
         return _error(f"{target} exists; pass --force to overwrite it", 1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    _make_folder(target.parent)
+    write_atomically(target, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     print(f"wrote {target}: {_summary(account)}")
     return 0
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(describe_os_error(exc, "create the folder")) from None
 
 
 def _write_program(account: _Account, args: argparse.Namespace) -> int:
@@ -385,9 +417,9 @@ def _write_program(account: _Account, args: argparse.Namespace) -> int:
     existing = sorted(name for name in files if (directory / name).exists())
     if existing and not args.force:
         return _error(f"{directory} already holds {', '.join(existing)}; pass --force to overwrite them", 1)
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_folder(directory)
     for name, text in files.items():
-        (directory / name).write_text(text, encoding="utf-8")
+        write_atomically(directory / name, partial(Path.write_text, data=text, encoding="utf-8"))
     print(f"wrote {directory}/ ({', '.join(files)}): {_summary(account)}")
     stale = sorted(p.name for p in directory.glob("project_*.py") if p.name not in files)
     if stale:
