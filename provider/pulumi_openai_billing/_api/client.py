@@ -60,13 +60,16 @@ class OpenAIError(Exception):
         self.method = method
         self.path = path
         self.gave_up = ""
+        self.hint = ""
+        """What to do about it, when the answer alone does not say (a project key, the wrong organization…)."""
         super().__init__(str(self))
 
     def __str__(self) -> str:
         what = f" {self.code}" if self.code else f" {self.type}" if self.type else ""
         where = f" on {self.method} {self.path}" if self.method else ""
         rid = f" (request id {self.request_id})" if self.request_id else ""
-        return f"OpenAI API error {self.status}{what}{where}: {self.message}{rid}{self.gave_up}"
+        hint = f". {self.hint}" if self.hint else ""
+        return f"OpenAI API error {self.status}{what}{where}: {self.message}{rid}{self.gave_up}{hint}"
 
 
 class RequestFailed(Exception):
@@ -208,6 +211,7 @@ class BillingClient:
                     self.pacer.succeeded(key, sent_at)
                     return _json(response)
                 failure = _error(response, method, path)
+                failure.hint = explain(failure, self.settings)
                 if response.status_code == 429:
                     # Throttled: refused before it was processed, so even a create is sent again, after its turn.
                     retry_after = _retry_after(response)
@@ -274,6 +278,34 @@ def _error(response: httpx.Response, method: str, path: str) -> OpenAIError:
         method=method,
         path="/" + path.lstrip("/"),
     )
+
+
+ADMIN_KEYS_PAGE = "https://platform.openai.com/settings/organization/admin-keys"
+
+
+def explain(failure: OpenAIError, settings: Settings) -> str:
+    """What an answer means for this provider's user, where OpenAI's message does not say it."""
+    key = settings.admin_key or ""
+    if failure.status == 401 and failure.code == "mismatched_organization":
+        return (
+            f"The admin key does not belong to {settings.organization} (openai-billing:organization or "
+            "OPENAI_BILLING_ORGANIZATION): use that organization's admin key, or correct the setting"
+        )
+    if failure.status in (401, 403) and not key.startswith("sk-admin-"):
+        kind = "a project key (sk-proj-…)" if key.startswith("sk-proj-") else "not an admin key"
+        return (
+            f"The key is {kind}: the Admin API takes only admin keys (sk-admin-…), which organization owners "
+            f"create at {ADMIN_KEYS_PAGE}"
+        )
+    if failure.status == 404 and failure.message.startswith("Invalid URL"):
+        version = settings.base_url.rstrip("/").rsplit("/", 1)[-1]
+        return (
+            f"The API has no such path under {settings.base_url}: its base URL ends in /v1 "
+            f"(https://api.openai.com/v1), not /{version}"
+            if version != "v1"
+            else f"The API at {settings.base_url} has no such path: is it OpenAI's Admin API or a gateway for it?"
+        )
+    return ""
 
 
 def _gave_up(failure: Exception, attempts: int, elapsed: float) -> Exception:

@@ -53,24 +53,28 @@ def _server(app: FastAPI) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def _ignore_signal(signum: int, frame: FrameType | None) -> None:
-    """Stands in for the default handlers while serving, so uvicorn's re-raised signal ends nothing."""
-
-
 def serve(admin_key: str, *, host: str = "127.0.0.1", port: int = 0, out: TextIO = sys.stdout, **options: Any) -> None:
     """Serve a sandbox until SIGINT/SIGTERM; the first line written to ``out`` is its base URL.
 
-    ``port=0`` picks a free port; ``options`` are :func:`create_app`'s. Returns normally after a graceful
-    shutdown.
+    ``port=0`` picks a free port; ``options`` are :func:`create_app`'s. Returns after a graceful shutdown, or
+    raises ``KeyboardInterrupt`` once shut down when Ctrl-C (SIGINT) ended it.
     """
     app = create_app(admin_key, **options)
     server = _server(app)
     sock = _bind(host, port)
     out.write(_base_url(host, sock) + "\n")
     out.flush()
+    received: list[int] = []
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        """Stands in for the default handlers while serving (uvicorn re-raises the signal it shut down on), and
+        stops a server that has not installed its own handlers yet."""
+        received.append(signum)
+        server.should_exit = True
+
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = (
-        {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
+        {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
     )
     try:
         server.run(sockets=[sock])
@@ -78,6 +82,8 @@ def serve(admin_key: str, *, host: str = "127.0.0.1", port: int = 0, out: TextIO
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+    if signal.SIGINT in received:
+        raise KeyboardInterrupt
 
 
 class Sandbox:
