@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["CommandError", "describe_os_error", "read_input", "write_atomically", "write_output"]
+__all__ = ["CommandError", "describe_os_error", "failure_status", "read_input", "write_atomically", "write_output"]
 
 
 class CommandError(Exception):
@@ -19,6 +19,12 @@ class CommandError(Exception):
     def __init__(self, message: str, status: int = 2) -> None:
         super().__init__(message)
         self.status = status
+
+
+def failure_status(exc: Exception) -> int:
+    """2 when the API refused the settings (key, organization, base URL: the user's to fix), else 1 (the API or
+    the network failed: running again may work)."""
+    return 2 if getattr(exc, "status", None) in (401, 403, 404) else 1
 
 
 def describe_os_error(exc: OSError, doing: str) -> str:

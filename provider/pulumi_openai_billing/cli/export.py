@@ -34,7 +34,7 @@ from ..account import Account, config_of, read_account
 from ..functions import Project, SpendAlert, SpendLimit
 from ..model.config import dump_config
 from ..resources._base import ProviderError
-from ._io import CommandError, describe_os_error, write_atomically
+from ._io import CommandError, describe_os_error, failure_status, write_atomically
 
 # -- the live account -----------------------------------------------------------------------------------
 
@@ -347,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         account = _read_account(settings)
     except (OpenAIError, RequestFailed, ProviderError) as exc:
-        return _error(f"reading the account failed: {config.scrub(str(exc))}", 1)
+        return _error(f"reading the account failed: {config.scrub(str(exc))}", failure_status(exc))
     if args.format == "yaml":
         return _write_yaml(account, args)
     return _write_program(account, args)

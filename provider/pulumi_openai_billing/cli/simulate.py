@@ -32,7 +32,7 @@ from ..account import config_of, read_account
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from ..model.simulate import Simulation, daily_costs, simulate
 from ..resources._base import ProviderError
-from ._io import CommandError, read_input, write_atomically
+from ._io import CommandError, failure_status, read_input, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -136,7 +136,7 @@ def _live_config() -> BillingConfig:
     try:
         return config_of(read_account(settings, top_up=True))
     except (OpenAIError, RequestFailed, ProviderError) as exc:
-        raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", 1) from None
+        raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 
 
 def _file_costs(path: str) -> list[CostResult]:
@@ -160,7 +160,7 @@ def _live_costs(start: date, end: date) -> list[CostResult]:
     try:
         return read_costs(get_client(settings), moments[0], moments[1], group_by=["project_id"])
     except (OpenAIError, RequestFailed, CostsError) as exc:
-        raise WhatIfError(f"reading costs failed: {config.scrub(str(exc))}", 1) from None
+        raise WhatIfError(f"reading costs failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 
 
 def apply_overrides(billing: BillingConfig, overrides: list[str]) -> BillingConfig:

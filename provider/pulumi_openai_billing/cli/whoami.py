@@ -52,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
     if not settings.admin_key:
         report.error = config.MISSING_KEY_MESSAGE
         _print(report, args.json)
+        print(f"openai-billing whoami: {report.error}", file=sys.stderr)
         return 2
     _probe(settings, report)
     _print(report, args.json)
+    if not report.key_works:
+        print(f"openai-billing whoami: the key does not work: {report.error}", file=sys.stderr)
     return 0 if report.key_works else 1
 
 

@@ -73,9 +73,7 @@ def serve(admin_key: str, *, host: str = "127.0.0.1", port: int = 0, out: TextIO
         server.should_exit = True
 
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = (
-        {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
-    )
+    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
     try:
         server.run(sockets=[sock])
     finally:
