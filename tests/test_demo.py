@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
+
+import httpx
+import pytest
 
 
 def test_demo_runs_every_step_and_stops_its_sandbox() -> None:
@@ -34,3 +40,33 @@ def test_demo_runs_every_step_and_stops_its_sandbox() -> None:
     assert "2 kept, 4 deleted" in destroy or "4 deleted, 2 kept" in destroy
     assert "the organization limit is still live: 5,000.00 USD" in destroy
     assert "sk-admin-demo-" not in out + result.stderr
+
+
+def test_ctrl_c_during_the_demo_stops_everything_quietly_with_130() -> None:
+    """Ctrl-C reaches the whole foreground group (the demo, its sandbox, the Pulumi CLI and its plugin), as in a
+    terminal: the demo stops its sandbox, says so, and exits 130 without a traceback; no process is left."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_openai_billing.cli", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("== 2. up"):
+            time.sleep(1.0)
+            os.killpg(process.pid, signal.SIGINT)
+            break
+    out, err = process.communicate(timeout=120)
+    url = next(line.split()[2] for line in seen if line.startswith("sandbox serving"))
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+    assert out.rstrip().endswith("sandbox stopped")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/organization/projects", timeout=2)
+    left = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True)
+    assert left.stdout == "", "nothing the demo started outlives it"
