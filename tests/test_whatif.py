@@ -14,7 +14,8 @@ from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import cli
 from pulumi_openai_billing._api.costs import page_results
 from pulumi_openai_billing._api.fields import ORGANIZATION
-from pulumi_openai_billing.cli.simulate import apply_overrides, draw_chart
+from pulumi_openai_billing._api.money import show_usd
+from pulumi_openai_billing.cli.simulate import REFUSED_LABEL, apply_overrides, draw_chart
 from pulumi_openai_billing.model.config import load_config
 from pulumi_openai_billing.model.simulate import daily_costs, simulate
 from pulumi_openai_billing.sandbox import Sandbox
@@ -145,24 +146,38 @@ def test_the_chart_draws_each_scope_its_limit_alerts_blocks_and_the_balance() ->
         "project research (proj_research0lab)",
         "credit balance",
     ]
+    assert all("USD" in ax.get_ylabel() for ax in axes) and axes[-1].get_xlabel() == "day (UTC)"
     team_a = {line.get_label(): line for line in axes[1].get_lines()}
-    assert set(team_a) == {
+    fired = {(a.scope, a.threshold_usd): a.day for a in sim.alerts}
+    day = fired[("team-a", Decimal(300))]
+    assert set(team_a) >= {
         "month-to-date spend",
         "had nothing been refused",
-        "limit 400.00",
-        "alert 300.00",
-        "traffic refused",
+        "limit 400.00 USD",
+        f"alert 300.00 USD, fired {day:%b} {day.day}",
     }
-    assert list(team_a["limit 400.00"].get_ydata()) == [400.0, 400.0]
+    assert list(team_a["limit 400.00 USD"].get_ydata()) == [400.0, 400.0]
+    assert list(team_a["_fired"].get_xdata()) == [day] and list(team_a["_fired"].get_ydata()) == [300.0]
+
     blocked = sim.limit_of("team-a")[0].blocked_days
-    assert list(team_a["traffic refused"].get_xdata()) == list(blocked)
+    bars = next(c for c in axes[1].containers if c.get_label() == REFUSED_LABEL)
+    refused = {d.day: d.refused_usd for d in sim.spend["team-a"] if d.refused_usd}
+    assert len(bars) == len(blocked) == len(refused)
+    assert [bar.get_height() for bar in bars] == [-float(refused[d]) for d in blocked], "below the axis"
+    assert [text.get_text() for text in axes[1].texts] == [f"-{show_usd(refused[d])}" for d in blocked]
+    assert "traffic refused" not in team_a, "refused days are no longer drawn on the limit line"
     assert len(team_a["month-to-date spend"].get_xdata()) == 31
+
+    organization = {line.get_label() for line in axes[0].get_lines()}
+    assert "alert 800.00 USD, never fired" in organization, "each alert line says which it is"
     team_b = {line.get_label() for line in axes[2].get_lines()}
-    assert team_b == {"month-to-date spend", "limit 200.00", "alert 100.00"}, "nothing refused: no block markers"
+    assert "limit 200.00 USD" in team_b and not axes[2].containers, "nothing refused: no bars"
     balance = {line.get_label(): line for line in axes[4].get_lines()}
     made = [r.day for r in sim.reloads if not r.stopped_by_monthly_limit]
     assert list(balance["auto-reload"].get_xdata()) == made and made
-    assert "credit balance" in balance and "reload below 100.00" in balance
+    assert "credit balance" in balance and "reload below 100.00 USD" in balance
+    uncovered = balance[f"spend not covered by credit ({show_usd(sim.totals.uncovered_usd)} USD in all)"]
+    assert sim.totals.uncovered_usd > 0 and uncovered.get_ydata()[-1] == float(sim.totals.uncovered_usd)
     assert figure.get_suptitle() == "What if"
 
 

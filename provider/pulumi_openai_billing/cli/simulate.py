@@ -269,16 +269,21 @@ def _money(value: Decimal) -> str:
     return show_usd(value)
 
 
+_ALERT_COLORS = ("tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+REFUSED_LABEL = "refused that day (USD, below the axis)"
+
+
 def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figure:
-    """One panel per scope (month-to-date spend, spend had nothing been refused, its limit and alert lines,
-    markers on blocked days), and the credit balance on its own axis with reloads marked."""
+    """One panel per scope: month-to-date spend (and, dashed, had nothing been refused), its limit, each alert
+    line labelled with its threshold and the day it fired (a dot there), and the dollars refused each blocked
+    day as bars below the axis. Then the credit balance with its reloads, and spend the credit did not cover."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     panels = len(sim.scopes) + (1 if sim.balance else 0)
-    figure = Figure(figsize=(10, 2.6 * panels), layout="constrained")
+    figure = Figure(figsize=(10, 2.8 * panels), layout="constrained")
     axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     scopes = billing.scopes()
     for ax, scope in zip(axes, sim.scopes, strict=False):
@@ -295,27 +300,46 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
             ax.plot(x, demand, color="tab:blue", linestyle="--", alpha=0.5, label="had nothing been refused")
         limit = scopes[scope].monthly_limit_usd
         if limit is not None:
-            ax.axhline(float(limit), color="tab:red", linewidth=1.5, label=f"limit {format_usd(limit)}")
-        for alert in scopes[scope].alerts:
+            ax.axhline(float(limit), color="tab:red", linewidth=1.5, label=f"limit {show_usd(limit)} USD")
+        for index, alert in enumerate(scopes[scope].alerts):
+            color = _ALERT_COLORS[index % len(_ALERT_COLORS)]
+            fired = [f.day for f in sim.alerts if f.scope == scope and f.threshold_usd == alert.threshold_usd]
+            when = f"fired {', '.join(f'{d:%b} {d.day}' for d in fired)}" if fired else "never fired"
             ax.axhline(
                 float(alert.threshold_usd),
-                color="tab:orange",
+                color=color,
                 linestyle=":",
-                label=f"alert {format_usd(alert.threshold_usd)}",
+                label=f"alert {show_usd(alert.threshold_usd)} USD, {when}",
             )
+            if fired:
+                ax.plot(fired, [float(alert.threshold_usd)] * len(fired), "o", color=color, label="_fired")
         blocked = [d for d in days if d.refused_usd > 0]
         if blocked:
-            ax.plot(
+            ax.bar(
                 [d.day for d in blocked],
-                [float(d.month_to_date_usd) for d in blocked],
-                linestyle="none",
-                marker="x",
+                [-float(d.refused_usd) for d in blocked],
                 color="tab:red",
-                label="traffic refused",
+                alpha=0.45,
+                label=REFUSED_LABEL,
             )
+            for d in blocked:
+                ax.annotate(
+                    f"-{show_usd(d.refused_usd)}",
+                    (d.day, -float(d.refused_usd)),
+                    xytext=(0, -2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize="x-small",
+                    rotation=90,
+                    color="tab:red",
+                )
+            ax.axhline(0, color="black", linewidth=0.6)
+            deepest = max(float(d.refused_usd) for d in blocked)
+            ax.set_ylim(bottom=min(ax.get_ylim()[0], -2.2 * deepest))  # room for the amounts under the bars
         ax.set_title(scope if scope == ORGANIZATION else f"project {scope} ({billing.projects[scope].project_id})")
-        ax.set_ylabel("USD")
-        ax.legend(loc="upper left", fontsize="small")
+        ax.set_ylabel("spend (USD)")
+        ax.legend(loc="upper left", fontsize="x-small")
     if sim.balance:
         ax = axes[-1]
         ax.plot(
@@ -341,11 +365,20 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
                 float(billing.top_up.balance_threshold_usd),
                 color="tab:gray",
                 linestyle=":",
-                label=f"reload below {format_usd(billing.top_up.balance_threshold_usd)}",
+                label=f"reload below {show_usd(billing.top_up.balance_threshold_usd)} USD",
+            )
+        if sim.totals.uncovered_usd > 0:
+            ax.plot(
+                [d for d, _ in sim.uncovered],
+                [float(u) for _, u in sim.uncovered],
+                color="tab:red",
+                linestyle="--",
+                label=f"spend not covered by credit ({show_usd(sim.totals.uncovered_usd)} USD in all)",
             )
         ax.set_title("credit balance")
-        ax.set_ylabel("USD")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.set_ylabel("credit (USD)")
+        ax.legend(loc="upper right", fontsize="x-small")
+    axes[-1].set_xlabel("day (UTC)")
     figure.autofmt_xdate()
     if title:
         figure.suptitle(title)

@@ -119,6 +119,8 @@ class Simulation:
     balance: tuple[tuple[date, Decimal], ...]
     """End-of-day credit balance (empty when no credit is configured)."""
     totals: Totals
+    uncovered: tuple[tuple[date, Decimal], ...] = ()
+    """End-of-day spend the credit did not cover, cumulative from ``start`` (empty without credit)."""
 
     def limit_of(self, scope: str) -> tuple[LimitOutcome, ...]:
         return tuple(outcome for outcome in self.limits if outcome.scope == scope)
@@ -204,6 +206,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
     limits: list[LimitOutcome] = []
     reloads: list[Reload] = []
     balance: list[tuple[date, Decimal]] = []
+    uncovered: list[tuple[date, Decimal]] = []
     demand_total = refused_total = _ZERO
 
     month = ""
@@ -288,6 +291,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
                         credit.grants.append(_Grant(amount, day, day + GRANT_LIFETIME))
                         reloads.append(Reload(day, amount, reloaded, False))
             balance.append((day, credit.balance(day)))
+            uncovered.append((day, credit.uncovered))
     close_month()
 
     made = [r for r in reloads if not r.stopped_by_monthly_limit]
@@ -310,6 +314,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
         tuple(reloads),
         tuple(balance),
         totals,
+        tuple(uncovered),
     )
 
 
