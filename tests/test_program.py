@@ -165,3 +165,33 @@ def test_a_stack_made_without_an_organization_is_bound_to_it_explicitly(
 
     stack.set_config({"openai-billing:bindOrganization": None})
     assert stack.preview().changed() == {}
+
+
+def test_an_error_during_up_reads_as_the_providers_message_not_a_class_path(
+    sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
+    program = write_program(
+        tmp_path, 'billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["a@example.com"])\n'
+    )
+    api.faults({"method": "POST", "path": "/v1/organization/spend_alerts", "kind": "status", "status": 400})
+    with pytest.raises(DeploymentError) as info:
+        Stack(program, config=plugin_config(sandbox)).up()
+    text = str(info.value)
+    assert "OpenAI API error 400" in text
+    assert "pulumi_openai_billing." not in text and "Traceback" not in text and "Error:" not in text
+
+
+def test_a_base_url_without_v1_fails_the_preview_with_the_fix(sandbox: Sandbox, tmp_path: Path) -> None:
+    """It used to pass the preview of an alerts-only program and fail at up, with no hint."""
+    program = write_program(
+        tmp_path, 'billing.OrganizationSpendAlert("alert", threshold_usd=10, recipients=["a@example.com"])\n'
+    )
+    root = sandbox.base_url.removesuffix("/v1")
+    for base_url, fix in (
+        (root + "/v2", "its base URL ends in /v1 (https://api.openai.com/v1), not /v2"),
+        (root, f"must end in the API's version, as https://api.openai.com/v1 does (e.g. {root}/v1)"),
+    ):
+        config = {**plugin_config(sandbox), "openai-billing:baseUrl": base_url}
+        with pytest.raises(DeploymentError) as info:
+            Stack(program, config=config).preview()
+        assert fix in str(info.value)

@@ -64,6 +64,16 @@ class OpenAIError(Exception):
         """What to do about it, when the answer alone does not say (a project key, the wrong organization…)."""
         super().__init__(str(self))
 
+    @property
+    def unknown_path(self) -> bool:
+        """The API has no such path at all ("Invalid URL"): the base URL is wrong, nothing is missing."""
+        return self.status == 404 and self.message.startswith("Invalid URL")
+
+    @property
+    def gone(self) -> bool:
+        """The object asked for does not exist (a 404 for a path the API knows)."""
+        return self.status == 404 and not self.unknown_path
+
     def __str__(self) -> str:
         what = f" {self.code}" if self.code else f" {self.type}" if self.type else ""
         where = f" on {self.method} {self.path}" if self.method else ""
@@ -297,7 +307,7 @@ def explain(failure: OpenAIError, settings: Settings) -> str:
             f"The key is {kind}: the Admin API takes only admin keys (sk-admin-…), which organization owners "
             f"create at {ADMIN_KEYS_PAGE}"
         )
-    if failure.status == 404 and failure.message.startswith("Invalid URL"):
+    if failure.unknown_path:
         version = settings.base_url.rstrip("/").rsplit("/", 1)[-1]
         return (
             f"The API has no such path under {settings.base_url}: its base URL ends in /v1 "

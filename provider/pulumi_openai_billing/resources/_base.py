@@ -233,7 +233,7 @@ class Context:
             try:
                 answer = self.client.get("organization/billing/capabilities")
             except OpenAIError as exc:
-                if exc.status not in (404, 405):
+                if not (exc.gone or exc.status == 405):
                     raise
                 return None
             return frozenset(str(c) for c in answer.get("capabilities") or ())
@@ -265,7 +265,7 @@ class Context:
         try:
             return self.client.get(path)
         except OpenAIError as exc:
-            if exc.status == 404:
+            if exc.gone:
                 return None
             raise
 
@@ -295,7 +295,7 @@ class Context:
             try:
                 return self.client.get(f"organization/projects/{project_id}")
             except OpenAIError as exc:
-                if exc.status == 404:
+                if exc.gone:
                     raise project_not_visible(project_id, self.organization) from None
                 raise
 

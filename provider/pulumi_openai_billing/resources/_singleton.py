@@ -70,7 +70,7 @@ class SingletonKind(Kind):
         try:
             live = ctx.client.get(self.path(scope))
         except OpenAIError as exc:
-            if exc.status != 404:
+            if not exc.gone:
                 raise
             self.on_missing(ctx, scope)
             return None
@@ -164,6 +164,6 @@ class SingletonKind(Kind):
         try:
             ctx.client.delete(self.path(scope))
         except OpenAIError as exc:
-            if exc.status != 404:
+            if not exc.gone:
                 raise
             self.on_missing(ctx, scope)

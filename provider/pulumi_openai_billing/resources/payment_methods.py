@@ -122,7 +122,7 @@ class PaymentMethodKind(Kind):
         except OpenAIError as exc:
             if exc.status == 409:
                 raise self._in_use(id_, olds) from None
-            if exc.status != 404:
+            if not exc.gone:
                 raise
 
     @staticmethod

@@ -161,7 +161,7 @@ class _SpendAlertKind(Kind):
 
     def _gone_or_error(self, ctx: Context, project_id: str | None, exc: OpenAIError) -> None:
         """A 404 on an alert means gone, unless its project is not visible (then: wrong organization)."""
-        if exc.status != 404:
+        if not exc.gone:
             raise exc
         if project_id:
             ctx.require_project(project_id)
@@ -204,7 +204,7 @@ class _SpendAlertKind(Kind):
         try:
             return list(ctx.client.list_all(self._collection(project_id)))
         except OpenAIError as exc:
-            if exc.status == 404 and project_id:
+            if exc.gone and project_id:
                 ctx.require_project(project_id)
             raise
 
