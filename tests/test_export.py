@@ -8,7 +8,6 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -377,13 +376,23 @@ def test_a_missing_key_or_bad_options_exit_2_without_a_traceback(
         assert message in captured.err and "Traceback" not in captured.err
 
 
-def test_an_api_failure_exits_1_with_the_message(
-    sandbox: Sandbox, env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_a_refused_key_exits_2_and_an_api_failure_1_with_the_message(
+    sandbox: Sandbox,
+    api: Api,
+    env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wrong: dict[str, Any] = {"OPENAI_ADMIN_KEY": "sk-admin-not-this-one-12345678"}
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", wrong["OPENAI_ADMIN_KEY"])
-    assert _export("-o", str(tmp_path / "billing")) == 1
+    """A key the API refuses is the user's to fix (2); a failing API may work on a second try (1)."""
+    wrong = "sk-admin-not-this-one-12345678"
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", wrong)
+    assert _export("-o", str(tmp_path / "billing")) == 2
     err = capsys.readouterr().err
     assert "reading the account failed: OpenAI API error 401 invalid_api_key" in err
-    assert wrong["OPENAI_ADMIN_KEY"] not in err
+    assert wrong not in err
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    api.faults({"method": "GET", "path": "/v1/organization/projects", "kind": "status", "status": 500, "times": 10})
+    assert _export("-o", str(tmp_path / "billing")) == 1
+    assert "reading the account failed: OpenAI API error 500" in capsys.readouterr().err
     assert not (tmp_path / "billing").exists()

@@ -233,7 +233,7 @@ class Context:
             try:
                 answer = self.client.get("organization/billing/capabilities")
             except OpenAIError as exc:
-                if not (exc.gone or exc.status == 405):
+                if exc.status not in (404, 405):  # "Invalid URL" too: the API offers no extension
                     raise
                 return None
             return frozenset(str(c) for c in answer.get("capabilities") or ())
