@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import NoReturn
 
 from .. import __version__
@@ -49,12 +54,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _quiet_after_ctrl_c(debug: bool) -> Iterator[None]:
+    """Ctrl-C ends a command quietly: once it is pressed, a background thread that fails while things shut down
+    (the Automation API's readers of the Pulumi CLI's output, say) prints no traceback, unless ``--debug``."""
+    interrupted = threading.Event()
+    default_hook = threading.excepthook
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    def on_thread_error(failure: threading.ExceptHookArgs) -> None:
+        if debug or not interrupted.is_set():
+            default_hook(failure)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    default_signal = signal.signal(signal.SIGINT, on_interrupt) if in_main_thread else None
+    threading.excepthook = on_thread_error
+    try:
+        yield
+    finally:
+        if not interrupted.is_set():  # else threads may still fail while the process exits: stay quiet
+            threading.excepthook = default_hook
+        if in_main_thread:
+            signal.signal(signal.SIGINT, default_signal)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     prog = f"openai-billing {args.command}"
     try:
-        report_waits_on_stderr()
-        return int(args.func(args) or 0)
+        with _quiet_after_ctrl_c(args.debug):
+            report_waits_on_stderr()
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
     except (CommandError, config.ConfigError, OSError) as exc:
