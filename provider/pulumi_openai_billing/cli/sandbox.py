@@ -10,6 +10,7 @@ import argparse
 import errno
 import os
 import sqlite3
+from pathlib import Path
 
 from ._io import CommandError
 
@@ -101,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     bad = [name for name in args.projects if not 0 < len(name.strip()) <= 255]
     if bad:
         raise CommandError(f"--project {bad[0]!r}: a project name has 1 to 255 characters")
-    if args.db and not os.path.isdir(os.path.dirname(os.path.abspath(args.db))):
-        raise CommandError(f"--db {args.db}: the folder {os.path.dirname(os.path.abspath(args.db))} does not exist")
+    folder = Path(args.db).resolve().parent if args.db else None
+    if folder is not None and not folder.is_dir():
+        raise CommandError(f"--db {args.db}: the folder {folder} does not exist")
     try:
         serve(
             admin_key,
