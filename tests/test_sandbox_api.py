@@ -560,3 +560,29 @@ def test_serve_prints_its_url_first_and_exits_cleanly_on_sigterm() -> None:
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert KEY not in stderr
+
+
+def test_the_openapi_document_describes_what_each_admin_endpoint_answers(http: httpx.Client) -> None:
+    """Every Admin API operation the sandbox mirrors names the model of its 200 answer; the models forbid extra
+    fields, so an answer that strays from its model is an error the tests see."""
+    document = ok(http.get("sandbox/openapi.json"))
+    mirrored = [
+        (path, method, operation)
+        for path, operations in document["paths"].items()
+        if path.startswith("/v1/organization/") and "/billing/" not in path
+        for method, operation in operations.items()
+    ]
+    assert len(mirrored) >= 20
+    for path, method, operation in mirrored:
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer.get("$ref", "").startswith("#/components/schemas/"), (method, path, answer)
+    schemas = document["components"]["schemas"]
+    assert schemas["SpendLimit"]["additionalProperties"] is False
+    assert set(schemas["SpendAlert"]["required"]) == {
+        "id",
+        "object",
+        "threshold_amount",
+        "currency",
+        "interval",
+        "notification_channel",
+    }

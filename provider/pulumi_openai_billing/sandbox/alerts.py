@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from . import wire
+from . import answers, wire
 from .deps import ProjectScope, StoreDep
 from .errors import ApiError
 from .models import AlertListQuery, SpendAlertIn
@@ -65,53 +65,53 @@ def _delete(store: Store, scope: str, alert_id: str) -> dict[str, Any]:
     return {"id": alert_id, "object": f"{wire.kind(scope)}.spend_alert.deleted", "deleted": True}
 
 
-@router.get("/organization/spend_alerts")
+@router.get("/organization/spend_alerts", response_model=answers.SpendAlertList)
 def list_org_alerts(query: ListQuery, store: StoreDep) -> dict[str, Any]:
     return _list(store, ORG, query)
 
 
-@router.post("/organization/spend_alerts")
+@router.post("/organization/spend_alerts", response_model=answers.SpendAlert)
 def create_org_alert(body: SpendAlertIn, store: StoreDep) -> dict[str, Any]:
     return _create(store, ORG, body)
 
 
-@router.get("/organization/spend_alerts/{alert_id}")
+@router.get("/organization/spend_alerts/{alert_id}", response_model=answers.SpendAlert)
 def get_org_alert(alert_id: str, store: StoreDep) -> dict[str, Any]:
     return _retrieve(store, ORG, alert_id)
 
 
-@router.post("/organization/spend_alerts/{alert_id}")
+@router.post("/organization/spend_alerts/{alert_id}", response_model=answers.SpendAlert)
 def update_org_alert(alert_id: str, body: SpendAlertIn, store: StoreDep) -> dict[str, Any]:
     return _replace(store, ORG, alert_id, body)
 
 
-@router.delete("/organization/spend_alerts/{alert_id}")
+@router.delete("/organization/spend_alerts/{alert_id}", response_model=answers.SpendAlertDeleted)
 def delete_org_alert(alert_id: str, store: StoreDep) -> dict[str, Any]:
     return _delete(store, ORG, alert_id)
 
 
-@router.get("/organization/projects/{project_id}/spend_alerts")
+@router.get("/organization/projects/{project_id}/spend_alerts", response_model=answers.SpendAlertList)
 def list_project_alerts(project_id: ProjectScope, query: ListQuery, store: StoreDep) -> dict[str, Any]:
     return _list(store, project_id, query)
 
 
-@router.post("/organization/projects/{project_id}/spend_alerts")
+@router.post("/organization/projects/{project_id}/spend_alerts", response_model=answers.SpendAlert)
 def create_project_alert(project_id: ProjectScope, body: SpendAlertIn, store: StoreDep) -> dict[str, Any]:
     return _create(store, project_id, body)
 
 
-@router.get("/organization/projects/{project_id}/spend_alerts/{alert_id}")
+@router.get("/organization/projects/{project_id}/spend_alerts/{alert_id}", response_model=answers.SpendAlert)
 def get_project_alert(project_id: ProjectScope, alert_id: str, store: StoreDep) -> dict[str, Any]:
     return _retrieve(store, project_id, alert_id)
 
 
-@router.post("/organization/projects/{project_id}/spend_alerts/{alert_id}")
+@router.post("/organization/projects/{project_id}/spend_alerts/{alert_id}", response_model=answers.SpendAlert)
 def update_project_alert(
     project_id: ProjectScope, alert_id: str, body: SpendAlertIn, store: StoreDep
 ) -> dict[str, Any]:
     return _replace(store, project_id, alert_id, body)
 
 
-@router.delete("/organization/projects/{project_id}/spend_alerts/{alert_id}")
+@router.delete("/organization/projects/{project_id}/spend_alerts/{alert_id}", response_model=answers.SpendAlertDeleted)
 def delete_project_alert(project_id: ProjectScope, alert_id: str, store: StoreDep) -> dict[str, Any]:
     return _delete(store, project_id, alert_id)

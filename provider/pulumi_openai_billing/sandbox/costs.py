@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from . import answers
 from .deps import ClockDep, StoreDep
 from .errors import ApiError
 
@@ -61,7 +62,7 @@ def _result(key: dict[str, Any], amount: Decimal) -> dict[str, Any]:
     }
 
 
-@router.get("/organization/costs")
+@router.get("/organization/costs", response_model=answers.CostPage, response_model_exclude_unset=True)
 def costs(
     store: StoreDep,
     clock: ClockDep,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from . import wire
+from . import answers, wire
 from .deps import ProjectScope, SettingsDep, StoreDep
 from .errors import ApiError
 from .models import SpendLimitIn
@@ -33,31 +33,31 @@ def _delete(store: Store, scope: str) -> dict[str, Any]:
     return {"object": f"{wire.kind(scope)}.spend_limit.deleted", "deleted": True}
 
 
-@router.get("/organization/spend_limit")
+@router.get("/organization/spend_limit", response_model=answers.SpendLimit)
 def get_org_limit(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     return _read(store, ORG, settings.empty_limit)
 
 
-@router.post("/organization/spend_limit")
+@router.post("/organization/spend_limit", response_model=answers.SpendLimit)
 def put_org_limit(body: SpendLimitIn, store: StoreDep) -> dict[str, Any]:
     return _upsert(store, ORG, body)
 
 
-@router.delete("/organization/spend_limit")
+@router.delete("/organization/spend_limit", response_model=answers.SpendLimitDeleted)
 def delete_org_limit(store: StoreDep) -> dict[str, Any]:
     return _delete(store, ORG)
 
 
-@router.get("/organization/projects/{project_id}/spend_limit")
+@router.get("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimit)
 def get_project_limit(project_id: ProjectScope, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     return _read(store, project_id, settings.empty_limit)
 
 
-@router.post("/organization/projects/{project_id}/spend_limit")
+@router.post("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimit)
 def put_project_limit(project_id: ProjectScope, body: SpendLimitIn, store: StoreDep) -> dict[str, Any]:
     return _upsert(store, project_id, body)
 
 
-@router.delete("/organization/projects/{project_id}/spend_limit")
+@router.delete("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimitDeleted)
 def delete_project_limit(project_id: ProjectScope, store: StoreDep) -> dict[str, Any]:
     return _delete(store, project_id)

@@ -1,0 +1,109 @@
+"""The answers of the Admin API endpoints the sandbox mirrors (projects, spend limits, spend alerts, costs), as
+models: the routes declare them, so the sandbox's OpenAPI document describes what it answers as well as what it
+accepts, and an answer that strays from its model is a 500 the tests see, not a quiet difference from OpenAI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Scope = Literal["organization", "project"]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Enforcement(_Answer):
+    status: Literal["enforcing", "inactive"]
+
+
+class SpendLimit(_Answer):
+    object: Literal["organization.spend_limit", "project.spend_limit"]
+    threshold_amount: int
+    currency: str
+    interval: str
+    enforcement: Enforcement
+
+
+class SpendLimitDeleted(_Answer):
+    object: Literal["organization.spend_limit.deleted", "project.spend_limit.deleted"]
+    deleted: bool
+
+
+class NotificationChannel(_Answer):
+    type: Literal["email"]
+    recipients: list[str]
+    subject_prefix: str | None
+
+
+class SpendAlert(_Answer):
+    id: str
+    object: Literal["organization.spend_alert", "project.spend_alert"]
+    threshold_amount: int
+    currency: str
+    interval: str
+    notification_channel: NotificationChannel
+
+
+class SpendAlertDeleted(_Answer):
+    id: str
+    object: Literal["organization.spend_alert.deleted", "project.spend_alert.deleted"]
+    deleted: bool
+
+
+class SpendAlertList(_Answer):
+    object: Literal["list"]
+    data: list[SpendAlert]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class Project(_Answer):
+    id: str
+    object: Literal["organization.project"]
+    name: str
+    created_at: int
+    archived_at: int | None
+    status: Literal["active", "archived"]
+
+
+class ProjectList(_Answer):
+    object: Literal["list"]
+    data: list[Project]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class CostAmount(_Answer):
+    value: float
+    currency: str
+
+
+class CostResult(_Answer):
+    """One group's cost in a bucket; the fields named by ``group_by`` are present (null when not grouped)."""
+
+    object: Literal["organization.costs.result"]
+    amount: CostAmount
+    line_item: str | None
+    project_id: str | None
+    user_id: str | None = None
+    api_key_id: str | None = None
+    api_source: str | None = None
+
+
+class CostBucket(_Answer):
+    object: Literal["bucket"]
+    start_time: int
+    end_time: int
+    results: list[CostResult]
+
+
+class CostPage(_Answer):
+    object: Literal["page"]
+    data: list[CostBucket]
+    has_more: bool
+    next_page: str | None
