@@ -9,6 +9,7 @@ import importlib
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -56,13 +57,16 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _quiet_after_ctrl_c(debug: bool) -> Iterator[None]:
-    """Ctrl-C ends a command quietly: once it is pressed, a background thread that fails while things shut down
-    (the Automation API's readers of the Pulumi CLI's output, say) prints no traceback, unless ``--debug``."""
+    """Ctrl-C ends a command quietly: once it is pressed, a background thread that fails or warns while things
+    shut down (the Automation API's readers of the Pulumi CLI's output and events, say) prints nothing, unless
+    ``--debug``."""
     interrupted = threading.Event()
     default_hook = threading.excepthook
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         interrupted.set()
+        if not debug:
+            warnings.simplefilter("ignore")
         raise KeyboardInterrupt
 
     def on_thread_error(failure: threading.ExceptHookArgs) -> None:
