@@ -57,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _quiet_after_ctrl_c(debug: bool) -> Iterator[None]:
-    """Ctrl-C ends a command quietly: once it is pressed, a background thread that fails or warns while things
-    shut down (the Automation API's readers of the Pulumi CLI's output and events, say) prints nothing, unless
-    ``--debug``."""
+    """Ctrl-C ends a command quietly: once it is pressed, what fails or warns in the background while things shut
+    down (the Automation API's readers of the Pulumi CLI's output and events, the SDK's coroutines) prints
+    nothing, unless ``--debug``."""
     interrupted = threading.Event()
     default_hook = threading.excepthook
 
@@ -67,6 +67,7 @@ def _quiet_after_ctrl_c(debug: bool) -> Iterator[None]:
         interrupted.set()
         if not debug:
             warnings.simplefilter("ignore")
+            sys.unraisablehook = lambda unraisable: None  # "Exception ignored in …" while the SDK's loop dies
         raise KeyboardInterrupt
 
     def on_thread_error(failure: threading.ExceptHookArgs) -> None:
