@@ -31,6 +31,9 @@ _COMMANDS = (
 )
 
 
+_DEBUG_HELP = "show the traceback of an error instead of its one line"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line that says where to look, not the usage block."""
 
@@ -42,14 +45,12 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="openai-billing", description="OpenAI billing as Pulumi resources")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name, help_ in _COMMANDS:
         module = importlib.import_module(f"{__package__}.{module_name}")
         sub = commands.add_parser(name, help=help_, description=module.__doc__)
-        sub.add_argument(
-            "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
-        )
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
         module.add_arguments(sub)
         sub.set_defaults(func=module.run)
     return parser

@@ -337,17 +337,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     problem = _option_problem(args)
     if problem:
-        return _error(problem, 2)
-    try:
-        settings = config.resolve()
-    except config.ConfigError as exc:
-        return _error(str(exc), 2)
+        raise CommandError(problem)
+    settings = config.resolve()
     if not settings.admin_key:
-        return _error(config.MISSING_KEY_MESSAGE, 2)
+        raise CommandError(config.MISSING_KEY_MESSAGE)
     try:
         account = _read_account(settings)
     except (OpenAIError, RequestFailed, ProviderError) as exc:
-        return _error(f"reading the account failed: {config.scrub(str(exc))}", failure_status(exc))
+        raise CommandError(f"reading the account failed: {exc}", failure_status(exc)) from None
     if args.format == "yaml":
         return _write_yaml(account, args)
     return _write_program(account, args)
@@ -363,11 +360,6 @@ def _option_problem(args: argparse.Namespace) -> str | None:
     if not _PROJECT_NAME.match(args.project_name):
         return "--project-name may hold letters, digits, '_', '.' and '-' only (at most 100)"
     return None
-
-
-def _error(message: str, status: int) -> int:
-    print(f"openai-billing export: {message}", file=sys.stderr)
-    return status
 
 
 def _summary(account: _Account) -> str:
@@ -393,9 +385,9 @@ def _write_yaml(account: _Account, args: argparse.Namespace) -> int:
         return 0
     target = Path(args.output)
     if target.is_dir():
-        return _error(f"{target} is a directory: --format yaml writes one file", 2)
+        raise CommandError(f"{target} is a directory: --format yaml writes one file")
     if target.exists() and not args.force:
-        return _error(f"{target} exists; pass --force to overwrite it", 1)
+        raise CommandError(f"{target} exists; pass --force to overwrite it", 1)
     _make_folder(target.parent)
     write_atomically(target, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     print(f"wrote {target}: {_summary(account)}")
@@ -412,11 +404,11 @@ def _make_folder(folder: Path) -> None:
 def _write_program(account: _Account, args: argparse.Namespace) -> int:
     directory = Path(args.output)
     if directory.exists() and not directory.is_dir():
-        return _error(f"{directory} exists and is not a directory", 2)
+        raise CommandError(f"{directory} exists and is not a directory")
     files = _project_files(account, args.project_name, args.split)
     existing = sorted(name for name in files if (directory / name).exists())
     if existing and not args.force:
-        return _error(f"{directory} already holds {', '.join(existing)}; pass --force to overwrite them", 1)
+        raise CommandError(f"{directory} already holds {', '.join(existing)}; pass --force to overwrite them", 1)
     _make_folder(directory)
     for name, text in files.items():
         write_atomically(directory / name, partial(Path.write_text, data=text, encoding="utf-8"))

@@ -122,10 +122,7 @@ def _file_config(path: str) -> BillingConfig:
 
 
 def _settings() -> config.Settings:
-    try:
-        settings = config.resolve()
-    except config.ConfigError as exc:
-        raise WhatIfError(str(exc)) from None
+    settings = config.resolve()  # a malformed setting is main's to report, as for every command
     if not settings.admin_key:
         raise WhatIfError(config.MISSING_KEY_MESSAGE)
     return settings
