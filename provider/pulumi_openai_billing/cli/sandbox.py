@@ -11,6 +11,7 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+from typing import cast, get_args
 
 from ._io import CommandError
 
@@ -18,7 +19,6 @@ SANDBOX_EXTRA = (
     "the sandbox needs FastAPI and uvicorn: pip install 'pulumi-openai-billing[sandbox]' "
     "(a Pulumi program needs neither)"
 )
-FAULT_KINDS = ("500", "503", "429", "drop_after_commit")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fault-kinds",
-        default=",".join(FAULT_KINDS),
-        help=f"the faults drawn, comma-separated: {', '.join(FAULT_KINDS)} (429 with Retry-After)",
+        help="the faults drawn, comma-separated: 500, 503, 429 (with Retry-After), drop_after_commit (default: all)",
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (a run replays)")
     parser.add_argument("--latency-ms", type=int, default=0, help="latency added to every API request")
@@ -72,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from ..sandbox import serve
-        from ..sandbox.models import RandomFaultsIn
+        from ..sandbox.models import FaultKind, RandomFaultsIn
         from ..sandbox.throttle import RateLimit
     except ModuleNotFoundError as exc:
         if exc.name not in ("fastapi", "uvicorn", "starlette"):
@@ -83,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
     admin_key = args.admin_key or os.environ.get("OPENAI_ADMIN_KEY")
     if not admin_key:
         raise CommandError("--admin-key (or OPENAI_ADMIN_KEY) is required: the key clients must present")
-    kinds = [kind.strip() for kind in args.fault_kinds.split(",") if kind.strip()]
-    unknown = [kind for kind in kinds if kind not in FAULT_KINDS]
+    known = get_args(FaultKind)
+    given = args.fault_kinds if args.fault_kinds is not None else ",".join(known)
+    kinds = cast("list[FaultKind]", [kind.strip() for kind in given.split(",") if kind.strip()])
+    unknown = [kind for kind in kinds if kind not in known]
     if unknown or not kinds:
-        given = ", ".join(unknown) or "none given"
-        raise CommandError(f"--fault-kinds: {given} is no fault kind; choose from {', '.join(FAULT_KINDS)}")
+        named = ", ".join(unknown) or "none given"
+        raise CommandError(f"--fault-kinds: {named} is no fault kind; choose from {', '.join(known)}")
     faults = None
     if args.fault_rate or args.latency_ms:
         try:

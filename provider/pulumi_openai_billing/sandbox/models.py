@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -136,7 +136,7 @@ class RandomFaultsIn(_Body):
     """Sandbox-only: a seeded share of requests answered with a fault, and latency added to every request."""
 
     rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    kinds: Annotated[list[FaultKind], Field(min_length=1)] = ["500", "503", "429", "drop_after_commit"]
+    kinds: Annotated[list[FaultKind], Field(min_length=1)] = Field(default_factory=lambda: list(get_args(FaultKind)))
     methods: Annotated[list[StrictStr], Field(min_length=1)] = ["GET", "POST", "DELETE"]
     retry_after: Annotated[float, Field(ge=0, le=60)] = 0.05
     latency_ms: Annotated[StrictInt, Field(ge=0, le=60_000)] = 0
