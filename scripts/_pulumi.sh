@@ -23,14 +23,8 @@ _pulumi_build() {
     echo "error: building the Pulumi CLI failed; the whole log is $PULUMI_CLI_ROOT/build.log" >&2
     exit 1
   }
-  cat >"$bin/pulumi-resource-pulumi-python" <<'LAUNCHER'
-#!/bin/sh
-# Starts a Python dynamic provider, as the launcher shipped with the Pulumi CLI does.
-if [ -n "${PULUMI_RUNTIME_VIRTUALENV:-}" ]; then
-  exec "$PULUMI_RUNTIME_VIRTUALENV/bin/python" -u -m pulumi.dynamic "$@"
-fi
-exec python3 -u -m pulumi.dynamic "$@"
-LAUNCHER
+  # The launcher testing.Stack gives the engine too: it ends the plugin once the CLI that started it is gone.
+  cp "$ROOT/provider/pulumi_openai_billing/_plugin_launcher.py" "$bin/pulumi-resource-pulumi-python"
   chmod +x "$bin/pulumi-resource-pulumi-python"
   mv "$bin/pulumi.tmp" "$bin/pulumi"
   rm -rf "$work"
@@ -41,7 +35,12 @@ if command -v pulumi >/dev/null 2>&1 && [ "$(command -v pulumi)" != "$PULUMI_CLI
 elif [ -x "$PULUMI_CLI_ROOT/bin/pulumi" ]; then
   export PATH="$PULUMI_CLI_ROOT/bin:$PATH"
 elif command -v go >/dev/null 2>&1; then
-  _pulumi_build
+  # One build at a time: a second set-up started meanwhile (the demo and the tests at once) waits, then reuses it.
+  mkdir -p "$(dirname "$PULUMI_CLI_ROOT")"
+  exec {_pulumi_lock}>"$PULUMI_CLI_ROOT.lock"
+  flock "$_pulumi_lock"
+  [ -x "$PULUMI_CLI_ROOT/bin/pulumi" ] || _pulumi_build
+  flock -u "$_pulumi_lock"
   export PATH="$PULUMI_CLI_ROOT/bin:$PATH"
 else
   echo "error: no Pulumi CLI on PATH and no Go to build one: install Pulumi (https://www.pulumi.com/docs/install/) or Go 1.24+ (https://go.dev/dl/)" >&2

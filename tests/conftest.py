@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
-import signal
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import hypothesis  # noqa: F401  (imported here, not first at session end by its plugin: see below)
+import psutil
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
@@ -108,6 +110,39 @@ class Api:
 
     def faults(self, *faults: dict[str, Any]) -> None:
         self.http.post("sandbox/faults", json={"faults": list(faults)}).raise_for_status()
+
+
+RUN_MARKER = "OPENAI_BILLING_TEST_RUN"
+"""Set in the environment of the run's first process, so every process a test starts carries it."""
+LEFTOVER_GRACE_SECONDS = 10.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        os.environ[RUN_MARKER] = secrets.token_hex(8)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run fails when a process that a test started (a sandbox, the Pulumi CLI, a plugin) outlives it."""
+    if hasattr(session.config, "workerinput"):
+        return
+    marker = os.environ[RUN_MARKER]
+
+    def started_by_this_run(process: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error, OSError):
+            return process.pid != os.getpid() and process.environ().get(RUN_MARKER) == marker
+        return False
+
+    left = [p for p in psutil.process_iter() if started_by_this_run(p)]
+    _, alive = psutil.wait_procs(left, timeout=LEFTOVER_GRACE_SECONDS)
+    if alive:
+        lines = []
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                lines.append(f"  {process.pid}: {' '.join(process.cmdline())[:200]}")
+                process.kill()
+        print("\nprocesses started by this run outlived it (now killed):\n" + "\n".join(lines), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -260,37 +295,19 @@ class Resource:
         self.plugin.delete(self.urn, self.id, self.outputs)
 
 
-def _descendants(root: int) -> list[int]:
-    """This machine's processes under ``root`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [root]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
 def kill_processes(*commands: str) -> bool:
     """SIGKILL this test's descendant processes whose command line contains one of ``commands``
-    (``--non-interactive up`` for the engine's ``pulumi up``, ``pulumi.dynamic`` for the provider plugin), as a
-    crash would, all found before any is killed; True when one was found."""
-    killed = False
-    for pid in _descendants(os.getpid()):
-        try:
-            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if any(command in line for command in commands):
-                os.kill(pid, signal.SIGKILL)
-                killed = True
-        except (OSError, ProcessLookupError):
-            continue
-    return killed
+    (``--non-interactive up`` for the engine's ``pulumi up``, ``pulumi-resource-pulumi-python`` for the provider
+    plugin), as a crash would, all found before any is killed; True when one was found."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(command in " ".join(process.cmdline()) for command in commands):
+                found.append(process)
+    for process in found:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    return bool(found)
 
 
 def _named(reason: str, fields: set[str]) -> str:
@@ -299,6 +316,14 @@ def _named(reason: str, fields: set[str]) -> str:
 
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+LOCKED = Path(__file__).resolve().parents[1] / ".venv" / "constraints.txt"
+"""uv.lock as pip constraints (the set-up writes it): a fresh venv a test makes gets the versions CI tested."""
+
+
+def pip_env() -> dict[str, str]:
+    """The environment for a test's ``pip install`` into a fresh venv: this run's, held to the lock."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "OPENAI_"))}
+    return {**env, "PIP_CONSTRAINT": str(LOCKED)} if LOCKED.exists() else env
 
 
 def run_benchmark(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

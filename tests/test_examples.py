@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import Api, plugin_config
+from conftest import Api, pip_env, plugin_config
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import Stack
 
@@ -224,7 +224,7 @@ def test_the_gitops_workflows_steps_run_as_written(sandbox: Sandbox, api: Api, t
     workdir = repo / workflow["env"]["WORKDIR"]
     steps = workflow["jobs"]["preview"]["steps"]
     install = next(step["run"] for step in steps if "pip install" in step.get("run", ""))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "OPENAI_"))}
+    env = pip_env()
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     subprocess.run(["bash", "-euo", "pipefail", "-c", install], cwd=workdir, env=env, check=True, timeout=600)
 

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pulumi_openai_billing
+from conftest import pip_env
 from pulumi_openai_billing import errors
 from pulumi_openai_billing.cli.export import requirements
 
@@ -49,6 +50,7 @@ def _pip_install(python: Path, *args: str, cwd: Path) -> None:
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", *args],
         cwd=cwd,
+        env=pip_env(),
         timeout=600,
         stdin=subprocess.DEVNULL,
         capture_output=True,

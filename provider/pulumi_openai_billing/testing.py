@@ -23,12 +23,14 @@ import json
 import os
 import re
 import runpy
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,9 @@ _PROVIDER_KEY = "__provider"
 _SECRET_KEYS = ("openai-billing:adminKey",)
 _STACK_TYPE = "pulumi:pulumi:Stack"
 _REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
+_MARKER = "OPENAI_BILLING_TESTING_STACK"
+ENGINE_EXIT_SECONDS = 30.0
+"""How long a step cut short waits for the Pulumi CLI to cancel (and stop its plugins) before it is killed."""
 
 
 class EngineNotFound(RuntimeError):
@@ -103,7 +108,11 @@ def sandbox_process(admin_key: str, *args: str) -> Iterator[str]:
         yield base_url
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # -- what a step did -------------------------------------------------------------------------------------
@@ -447,12 +456,14 @@ class Stack:
         self.project = project or _project_name(project_yaml) or "openai-billing-test"
         work = self.backend_dir / "workspaces" / self.project
         work.mkdir(parents=True, exist_ok=True)
-        if project_yaml is not None and project is None:
-            (work / "Pulumi.yaml").write_text(project_yaml)
-        else:
-            (work / "Pulumi.yaml").write_text(f"name: {self.project}\nruntime: python\n")
+        if project_yaml is None or project is not None:
+            project_yaml = f"name: {self.project}\nruntime: python\n"
+        (work / "Pulumi.yaml").write_text(_with_launcher(project_yaml, self.backend_dir / "plugins"))
         root = pulumi_root()
+        # Every process of this stack's engine carries it, so a step cut short ends exactly what it started.
+        self._marker = secrets.token_hex(8)
         engine_env = {
+            _MARKER: self._marker,
             "PULUMI_BACKEND_URL": f"file://{self.backend_dir / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": passphrase,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -472,7 +483,8 @@ class Stack:
             secrets_provider="passphrase",
             pulumi_command=auto.PulumiCommand(root=str(root)),
         )
-        self._stack = auto.Stack.create_or_select(stack, self._workspace)
+        with self._engine():
+            self._stack = auto.Stack.create_or_select(stack, self._workspace)
         if config:
             self.set_config(config, secret_config_keys)
 
@@ -483,12 +495,13 @@ class Stack:
         """Set stack config, as ``pulumi config set [--secret]`` does; ``None`` removes a key."""
         from pulumi import automation as auto
 
-        for key, value in config.items():
-            if value is None:
-                self._stack.remove_config(key)
-        self._stack.set_all_config(
-            {k: auto.ConfigValue(str(v), secret=k in secret_keys) for k, v in config.items() if v is not None}
-        )
+        with self._engine():
+            for key, value in config.items():
+                if value is None:
+                    self._stack.remove_config(key)
+            self._stack.set_all_config(
+                {k: auto.ConfigValue(str(v), secret=k in secret_keys) for k, v in config.items() if v is not None}
+            )
 
     def close(self) -> None:
         """Remove the temporary backend (a ``backend_dir`` you passed is left as it is)."""
@@ -524,6 +537,17 @@ class Stack:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+    @contextmanager
+    def _engine(self) -> Iterator[None]:
+        """Nothing a CLI call starts outlives it: when the call is cut short (Ctrl-C, a timeout, any exception),
+        the Pulumi CLI is given :data:`ENGINE_EXIT_SECONDS` to cancel and stop its plugins (Ctrl-C already
+        reached it from the terminal; otherwise it is interrupted here), then it and they are killed."""
+        try:
+            yield
+        except BaseException as exc:
+            _end_processes(self._marker, interrupt=not isinstance(exc, KeyboardInterrupt))
+            raise
 
     # -- steps -------------------------------------------------------------------------------------------
     def preview(self, **options: Any) -> StepResult:
@@ -563,7 +587,7 @@ class Stack:
             options.setdefault("on_error", lambda line: log.write(line + "\n"))
             recorder.log = log
         try:
-            with self._program_env():
+            with self._program_env(), self._engine():
                 run(on_event=recorder, color="never", **options)
         except CommandError as exc:
             errors = self._errors(recorder, exc)
@@ -600,7 +624,8 @@ class Stack:
     def export(self, *, show_secrets: bool = False) -> dict[str, Any]:
         """The stack's state, as ``pulumi stack export [--show-secrets]`` prints it."""
         args = ["stack", "export", "--stack", self.stack_name] + (["--show-secrets"] if show_secrets else [])
-        result = self._workspace._run_pulumi_cmd_sync(args)
+        with self._engine():
+            result = self._workspace._run_pulumi_cmd_sync(args)
         state: dict[str, Any] = json.loads(result.stdout)
         return state
 
@@ -628,11 +653,52 @@ class Stack:
         raise KeyError(name)
 
     def exports(self) -> dict[str, Any]:
-        return {key: value.value for key, value in self._stack.outputs().items()}
+        with self._engine():
+            return {key: value.value for key, value in self._stack.outputs().items()}
 
     def cli(self, *args: str) -> str:
         """Run another ``pulumi`` command on this stack (``state delete``, ``cancel``…); returns its output."""
-        return self._workspace._run_pulumi_cmd_sync([*args, "--stack", self.stack_name]).stdout
+        with self._engine():
+            return self._workspace._run_pulumi_cmd_sync([*args, "--stack", self.stack_name]).stdout
+
+
+def _end_processes(marker: str, *, interrupt: bool) -> None:
+    """End the processes whose environment carries ``marker`` (a stack's CLI and plugins), as Ctrl-C would,
+    then for good once :data:`ENGINE_EXIT_SECONDS` have passed."""
+    import psutil
+
+    def marked(process: psutil.Process) -> bool:
+        try:
+            return process.pid != os.getpid() and process.environ().get(_MARKER) == marker
+        except (psutil.Error, OSError):
+            return False
+
+    started = [p for p in psutil.process_iter() if marked(p)]
+    if interrupt:  # the CLI, which cancels its step and stops its plugins; a second Ctrl-C would abandon them
+        for process in started:
+            with suppress(psutil.Error):
+                if process.ppid() == os.getpid():
+                    process.send_signal(signal.SIGINT)
+    _, alive = psutil.wait_procs(started, timeout=ENGINE_EXIT_SECONDS)
+    for process in alive:
+        with suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _with_launcher(project_yaml: str, folder: Path) -> str:
+    """The project, with the engine told to start dynamic providers through this package's launcher (whichever
+    Pulumi CLI runs it): the launcher ends the plugin when the engine is gone, so no step leaves one behind."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    launcher = folder / "pulumi-resource-pulumi-python"
+    shutil.copyfile(Path(__file__).with_name("_plugin_launcher.py"), launcher)
+    launcher.chmod(0o755)
+    project = yaml.safe_load(project_yaml)
+    providers = project.setdefault("plugins", {}).setdefault("providers", [])
+    providers.append({"name": "pulumi-python", "path": str(folder)})
+    return str(yaml.safe_dump(project, sort_keys=False))
 
 
 def _project_name(text: str | None) -> str | None:

@@ -8,9 +8,7 @@ stopped. It drives the Pulumi CLI through :mod:`pulumi_openai_billing.testing` o
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import time
 import warnings
 from pathlib import Path
 
@@ -59,29 +57,9 @@ def run_demo() -> int:
             config = {"openai-billing:baseUrl": base_url, "openai-billing:adminKey": admin_key}
             with Stack(quickstart(), config=config, stack="demo") as stack:
                 _steps(stack, api, project["id"])
-    except KeyboardInterrupt:
-        _wait_for_children(CHILDREN_EXIT_SECONDS)
-        raise
     finally:
         _say("sandbox stopped")
     return 0
-
-
-CHILDREN_EXIT_SECONDS = 30.0
-"""How long Ctrl-C waits for the Pulumi CLI (which cancels its step and stops its plugin) to exit."""
-
-
-def _wait_for_children(seconds: float) -> None:
-    """Reap this process's children (the Pulumi CLI the Automation API started) as they exit, for up to
-    ``seconds``: Ctrl-C stops what the demo started before the demo itself ends."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            time.sleep(0.1)
 
 
 def _steps(stack: Stack, api: httpx.Client, project_id: str) -> None:
