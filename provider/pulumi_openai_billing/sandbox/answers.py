@@ -1,6 +1,7 @@
-"""The answers of the Admin API endpoints the sandbox mirrors (projects, spend limits, spend alerts, costs), as
-models: the routes declare them, so the sandbox's OpenAPI document describes what it answers as well as what it
-accepts, and an answer that strays from its model is a 500 the tests see, not a quiet difference from OpenAI."""
+"""The answers of the Admin API endpoints the sandbox mirrors (projects, spend alerts, costs; a setting held once
+per scope declares its own beside it), as models: the routes declare them, so the sandbox's OpenAPI document
+describes what it answers as well as what it accepts, and an answer that strays from its model is a 500 the tests
+see, not a quiet difference from OpenAI."""
 
 from __future__ import annotations
 
@@ -11,34 +12,19 @@ from pydantic import BaseModel, ConfigDict
 Scope = Literal["organization", "project"]
 
 
-class _Answer(BaseModel):
+class Answer(BaseModel):
+    """An answer: a field the model does not name is an error, not a quiet addition."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class Enforcement(_Answer):
-    status: Literal["enforcing", "inactive"]
-
-
-class SpendLimit(_Answer):
-    object: Literal["organization.spend_limit", "project.spend_limit"]
-    threshold_amount: int
-    currency: str
-    interval: str
-    enforcement: Enforcement
-
-
-class SpendLimitDeleted(_Answer):
-    object: Literal["organization.spend_limit.deleted", "project.spend_limit.deleted"]
-    deleted: bool
-
-
-class NotificationChannel(_Answer):
+class NotificationChannel(Answer):
     type: Literal["email"]
     recipients: list[str]
     subject_prefix: str | None
 
 
-class SpendAlert(_Answer):
+class SpendAlert(Answer):
     id: str
     object: Literal["organization.spend_alert", "project.spend_alert"]
     threshold_amount: int
@@ -47,13 +33,13 @@ class SpendAlert(_Answer):
     notification_channel: NotificationChannel
 
 
-class SpendAlertDeleted(_Answer):
+class SpendAlertDeleted(Answer):
     id: str
     object: Literal["organization.spend_alert.deleted", "project.spend_alert.deleted"]
     deleted: bool
 
 
-class SpendAlertList(_Answer):
+class SpendAlertList(Answer):
     object: Literal["list"]
     data: list[SpendAlert]
     first_id: str | None
@@ -61,7 +47,7 @@ class SpendAlertList(_Answer):
     has_more: bool
 
 
-class Project(_Answer):
+class Project(Answer):
     id: str
     object: Literal["organization.project"]
     name: str
@@ -70,7 +56,7 @@ class Project(_Answer):
     status: Literal["active", "archived"]
 
 
-class ProjectList(_Answer):
+class ProjectList(Answer):
     object: Literal["list"]
     data: list[Project]
     first_id: str | None
@@ -78,12 +64,12 @@ class ProjectList(_Answer):
     has_more: bool
 
 
-class CostAmount(_Answer):
+class CostAmount(Answer):
     value: float
     currency: str
 
 
-class CostResult(_Answer):
+class CostResult(Answer):
     """One group's cost in a bucket; the fields named by ``group_by`` are present (null when not grouped)."""
 
     object: Literal["organization.costs.result"]
@@ -95,14 +81,14 @@ class CostResult(_Answer):
     api_source: str | None = None
 
 
-class CostBucket(_Answer):
+class CostBucket(Answer):
     object: Literal["bucket"]
     start_time: int
     end_time: int
     results: list[CostResult]
 
 
-class CostPage(_Answer):
+class CostPage(Answer):
     object: Literal["page"]
     data: list[CostBucket]
     has_more: bool

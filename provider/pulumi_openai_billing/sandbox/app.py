@@ -7,15 +7,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import alerts, billing, control, costs, limits, projects
+from . import alerts, billing, control, costs, projects, scoped
 from .deps import Clock, EmptyLimit, Settings
 from .errors import install_error_handlers
 from .faults import Faults, quiet_dropped_connections
 from .gateway import Gateway, RequestLog
 from .ledger import Ledger
+from .limits import SPEND_LIMIT
 from .models import RandomFaultsIn
 from .store import Store
 from .throttle import DEFAULT_RATE_LIMIT, RateLimit, Throttle
+
+SCOPED_SETTINGS = (SPEND_LIMIT,)
+"""The settings held once per scope that the sandbox serves and reports (see ``scoped``)."""
 
 
 def create_app(
@@ -69,9 +73,11 @@ def create_app(
     app.state.faults = Faults(faults)
     app.state.throttle = Throttle(RateLimit.parse(rate_limit), rate_limit_retry_after)
     app.state.requests = RequestLog()
+    app.state.scoped_settings = SCOPED_SETTINGS
     install_error_handlers(app)
-    for module in (projects, limits, alerts, costs, control, *((billing,) if billing_extension else ())):
-        app.include_router(module.router, prefix="/v1")
+    routers = [projects.router, scoped.router(SCOPED_SETTINGS), alerts.router, costs.router, control.router]
+    for router in routers + ([billing.router] if billing_extension else []):
+        app.include_router(router, prefix="/v1")
     app.add_middleware(
         Gateway, settings=settings, faults=app.state.faults, throttle=app.state.throttle, log=app.state.requests
     )

@@ -42,6 +42,7 @@ router = APIRouter(prefix="/sandbox")
 _faults = from_state("faults", Faults)
 _log = from_state("requests", RequestLog)
 _ledger = from_state("ledger", Ledger)
+_scoped_settings = from_state("scoped_settings", tuple)
 
 
 @router.post("/usage")
@@ -107,17 +108,13 @@ def _ledger_state(ledger: Ledger, now: int) -> dict[str, Any]:
 @router.get("/state")
 def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Request) -> dict[str, Any]:
     now = clock.now()
-    limits = {row["scope"]: wire.spend_limit(row["scope"], row) for row in store.limits()}
     alerts: dict[str, list[dict[str, Any]]] = {}
     for row in store.alerts():
         alerts.setdefault(row["scope"], []).append(wire.spend_alert(row))
     return {
         "org_id": settings.org_id,
         "projects": [wire.project(row) for row in store.projects()],
-        "spend_limits": {
-            "organization": limits.get(ORG),
-            "projects": {scope: limits[scope] for scope in sorted(limits) if scope != ORG},
-        },
+        **{setting.state: setting.report(store) for setting in _scoped_settings(request)},
         "spend_alerts": {
             "organization": alerts.get(ORG, []),
             "projects": {scope: alerts[scope] for scope in sorted(alerts) if scope != ORG},

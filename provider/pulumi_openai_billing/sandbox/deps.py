@@ -1,4 +1,4 @@
-"""Per-app settings and the dependencies handlers share: the store and an existing project's scope."""
+"""Per-app settings and the dependencies handlers share: the store, the clock and the scope of a path."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 
+from .answers import Scope
 from .errors import project_not_found
-from .store import Store
+from .store import ORG, Store
 
 T = TypeVar("T")
 
@@ -88,3 +89,8 @@ def _existing_project(project_id: str, store: StoreDep) -> str:
 
 
 ProjectScope = Annotated[str, Depends(_existing_project)]
+SCOPES: dict[Scope, tuple[str, Any]] = {
+    "organization": ("/organization", Annotated[str, Depends(lambda: ORG)]),
+    "project": ("/organization/projects/{project_id}", ProjectScope),
+}
+"""Where each kind of scope's objects live, and the dependency that answers a path's scope."""

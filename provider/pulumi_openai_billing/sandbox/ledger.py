@@ -20,11 +20,11 @@ from typing import Any
 from .._api.cards import is_card_number
 from . import wire
 from .errors import ApiError
+from .limits import SPEND_LIMIT
 from .store import ORG, Store, new_id
 
 DAY = 86400
 GRANT_LIFETIME = 365 * DAY
-MIN_RELOAD_CENTS = 500
 AUTO_RELOAD = "auto_reload"
 DEFAULT_PAYMENT_METHOD = "default_payment_method"
 _FAILURES_BEFORE_DISABLE = 3
@@ -306,7 +306,7 @@ class Ledger:
     def _enforce(self, project_id: str, timestamp: int) -> None:
         month = wire.month_bounds(timestamp)
         for scope, code in ((ORG, "organization_spend_limit_exceeded"), (project_id, "project_spend_limit_exceeded")):
-            limit = self.store.limit(scope)
+            limit = self.store.setting(SPEND_LIMIT.name, scope)
             if limit is not None and self.store.spend(scope, *month) * 100 >= int(limit["threshold_amount"]):
                 what = "organization" if scope == ORG else "project"
                 raise ApiError(

@@ -2,62 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from pydantic import Field, StrictInt
 
-from . import answers, wire
-from .deps import ProjectScope, SettingsDep, StoreDep
-from .errors import ApiError
-from .models import SpendLimitIn
-from .store import ORG, Store
-
-router = APIRouter()
+from .answers import Answer
+from .deps import Settings
+from .models import MAX_CENTS, Body
+from .scoped import ScopedSetting
 
 
-def _read(store: Store, scope: str, empty_limit: str) -> dict[str, Any]:
-    row = store.limit(scope)
-    if row is None and empty_limit == "404":
-        raise ApiError(404, f"No spend limit is set for this {wire.kind(scope)}.", code="spend_limit_not_found")
-    return wire.spend_limit(scope, row)
+class SpendLimitIn(Body):
+    """POST body of a spend limit (an upsert): a hard monthly cap in integer cents."""
+
+    threshold_amount: Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+    currency: Literal["USD"]
+    interval: Literal["month"]
 
 
-def _upsert(store: Store, scope: str, body: SpendLimitIn) -> dict[str, Any]:
-    store.put_limit(scope, body.threshold_amount, body.currency, body.interval)
-    return wire.spend_limit(scope, store.limit(scope))
+class Enforcement(Answer):
+    status: Literal["enforcing", "inactive"]
 
 
-def _delete(store: Store, scope: str) -> dict[str, Any]:
-    if not store.delete_limit(scope):
-        raise ApiError(404, f"No spend limit is set for this {wire.kind(scope)}.", code="spend_limit_not_found")
-    return {"object": f"{wire.kind(scope)}.spend_limit.deleted", "deleted": True}
+class SpendLimit(Answer):
+    object: Literal["organization.spend_limit", "project.spend_limit"]
+    threshold_amount: int
+    currency: str
+    interval: str
+    enforcement: Enforcement
 
 
-@router.get("/organization/spend_limit", response_model=answers.SpendLimit)
-def get_org_limit(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    return _read(store, ORG, settings.empty_limit)
+class SpendLimitDeleted(Answer):
+    object: Literal["organization.spend_limit.deleted", "project.spend_limit.deleted"]
+    deleted: bool
 
 
-@router.post("/organization/spend_limit", response_model=answers.SpendLimit)
-def put_org_limit(body: SpendLimitIn, store: StoreDep) -> dict[str, Any]:
-    return _upsert(store, ORG, body)
+def _unset(settings: Settings) -> dict[str, Any] | None:
+    """No limit reads as OpenAI's reference example shows it (zero, inactive), or as 404 under ``--empty-limit 404``."""
+    if settings.empty_limit == "404":
+        return None
+    return {"threshold_amount": 0, "currency": "USD", "interval": "month", "enforcement": {"status": "inactive"}}
 
 
-@router.delete("/organization/spend_limit", response_model=answers.SpendLimitDeleted)
-def delete_org_limit(store: StoreDep) -> dict[str, Any]:
-    return _delete(store, ORG)
-
-
-@router.get("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimit)
-def get_project_limit(project_id: ProjectScope, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    return _read(store, project_id, settings.empty_limit)
-
-
-@router.post("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimit)
-def put_project_limit(project_id: ProjectScope, body: SpendLimitIn, store: StoreDep) -> dict[str, Any]:
-    return _upsert(store, project_id, body)
-
-
-@router.delete("/organization/projects/{project_id}/spend_limit", response_model=answers.SpendLimitDeleted)
-def delete_project_limit(project_id: ProjectScope, store: StoreDep) -> dict[str, Any]:
-    return _delete(store, project_id)
+SPEND_LIMIT = ScopedSetting(
+    name="spend_limit",
+    state="spend_limits",
+    body=SpendLimitIn,
+    answer=SpendLimit,
+    deleted=SpendLimitDeleted,
+    # "enforcing" while a limit is set, whatever the spend, as OpenAI's examples answer straight after setting one.
+    shape=lambda limit: {**limit, "enforcement": {"status": "enforcing"}},
+    unset=_unset,
+)

@@ -26,6 +26,9 @@ from pydantic import (
 )
 
 MAX_CENTS = 2**53 - 1
+MIN_PURCHASE_CENTS = 500
+"""The smallest credit purchase, an auto-reload's included: 5 USD, as the dashboard allows."""
+MAX_PURCHASE_CENTS = 1_000_000_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
@@ -42,19 +45,13 @@ Email = Annotated[
 ]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class SpendLimitIn(_Body):
-    """POST body of a spend limit (an upsert): a hard monthly cap in integer cents."""
-
-    threshold_amount: Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
-    currency: Literal["USD"]
-    interval: Literal["month"]
-
-
-class NotificationChannel(_Body):
+class NotificationChannel(Body):
     """Where an alert is emailed; recipients are kept exactly as sent (no normalisation)."""
 
     type: Literal["email"]
@@ -62,7 +59,7 @@ class NotificationChannel(_Body):
     subject_prefix: Annotated[StrictStr, Field(max_length=255)] | None = None
 
 
-class SpendAlertIn(_Body):
+class SpendAlertIn(Body):
     """POST body of an alert create or update (an update replaces the whole alert)."""
 
     threshold_amount: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
@@ -71,7 +68,7 @@ class SpendAlertIn(_Body):
     notification_channel: NotificationChannel
 
 
-class ProjectCreateIn(_Body):
+class ProjectCreateIn(Body):
     """POST body creating a project; residency and external keys are accepted for SDK parity and ignored."""
 
     name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
@@ -80,7 +77,7 @@ class ProjectCreateIn(_Body):
     residency: StrictStr | None = None
 
 
-class ProjectUpdateIn(_Body):
+class ProjectUpdateIn(Body):
     """POST body modifying a project: only the name means anything to the sandbox."""
 
     name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
@@ -105,7 +102,7 @@ class ProjectListQuery(BaseModel):
     include_archived: bool = False
 
 
-class UsageIn(_Body):
+class UsageIn(Body):
     """Sandbox-only: synthetic spend for a project, in dollars (a decimal string or a JSON number)."""
 
     project_id: StrictStr
@@ -114,7 +111,7 @@ class UsageIn(_Body):
     timestamp: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None
 
 
-class FaultIn(_Body):
+class FaultIn(Body):
     """Sandbox-only: one injected fault, matched by method and exact path, used ``times`` times."""
 
     method: Annotated[StrictStr, Field(min_length=1, max_length=16)]
@@ -132,7 +129,7 @@ class FaultIn(_Body):
 FaultKind = Literal["500", "503", "429", "drop_after_commit"]
 
 
-class RandomFaultsIn(_Body):
+class RandomFaultsIn(Body):
     """Sandbox-only: a seeded share of requests answered with a fault, and latency added to every request."""
 
     rate: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -143,7 +140,7 @@ class RandomFaultsIn(_Body):
     seed: StrictInt = 0
 
 
-class RateLimitIn(_Body):
+class RateLimitIn(Body):
     """Sandbox-only: the throttle, ``N/Ms`` per endpoint (``7/60s`` is OpenAI's as measured) or ``off``."""
 
     rate_limit: Annotated[StrictStr, Field(pattern=r"^ *(off|[0-9]+ */ *[0-9]+(\.[0-9]+)? *s) *$", max_length=40)]
@@ -158,29 +155,29 @@ class RateLimitIn(_Body):
         return value
 
 
-class FaultsIn(_Body):
+class FaultsIn(Body):
     """Sandbox-only: faults to install, consumed in the order given."""
 
     faults: list[FaultIn]
 
 
-class PaymentMethodIn(_Body):
+class PaymentMethodIn(Body):
     """Attach a payment method from a processor token (never a card number)."""
 
     token: Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
 
-class DefaultPaymentMethodIn(_Body):
+class DefaultPaymentMethodIn(Body):
     payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
 
-class AutoReloadIn(_Body):
+class AutoReloadIn(Body):
     """The whole auto-reload policy (an upsert); amounts in integer cents."""
 
     enabled: StrictBool
     balance_threshold_amount: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
-    target_balance_amount: Annotated[StrictInt, Field(ge=500, le=MAX_CENTS)]
-    monthly_reload_limit_amount: Annotated[StrictInt, Field(ge=500, le=MAX_CENTS)]
+    target_balance_amount: Annotated[StrictInt, Field(ge=MIN_PURCHASE_CENTS, le=MAX_CENTS)]
+    monthly_reload_limit_amount: Annotated[StrictInt, Field(ge=MIN_PURCHASE_CENTS, le=MAX_CENTS)]
     currency: Literal["USD"]
     payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
 
@@ -188,18 +185,18 @@ class AutoReloadIn(_Body):
     @classmethod
     def _reload_of_at_least_five_dollars(cls, value: int, info: ValidationInfo) -> int:
         threshold = info.data.get("balance_threshold_amount")
-        if threshold is not None and value < threshold + 500:
-            raise ValueError("must be at least 500 (5 USD) above balance_threshold_amount")
+        if threshold is not None and value < threshold + MIN_PURCHASE_CENTS:
+            raise ValueError(
+                f"must be at least {MIN_PURCHASE_CENTS} ({MIN_PURCHASE_CENTS // 100} USD) "
+                "above balance_threshold_amount"
+            )
         return value
 
 
-MAX_PURCHASE_CENTS = 1_000_000_000
-
-
-class CreditPurchaseIn(_Body):
+class CreditPurchaseIn(Body):
     """A prepaid credit purchase; the ``Idempotency-Key`` header names it."""
 
-    amount: Annotated[StrictInt, Field(ge=500, le=MAX_PURCHASE_CENTS)]
+    amount: Annotated[StrictInt, Field(ge=MIN_PURCHASE_CENTS, le=MAX_PURCHASE_CENTS)]
     currency: Literal["USD"]
     payment_method_id: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
 
@@ -211,7 +208,7 @@ class BillingListQuery(BaseModel):
     after: str | None = None
 
 
-class ClockIn(_Body):
+class ClockIn(Body):
     """Sandbox-only: freeze the clock at ``now``, and/or move it ``advance_seconds`` forward; at least one."""
 
     now: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None

@@ -1,5 +1,6 @@
-"""The sandbox account in SQLite: projects, spend limits, spend alerts, recorded usage and the billing
-ledger (payment methods, settings, credit grants, charges, invoices, purchases, alert notifications).
+"""The sandbox account in SQLite: projects, settings held once per scope (spend limits, the auto-reload policy…),
+spend alerts, recorded usage and the billing ledger (payment methods, credit grants, charges, invoices,
+purchases, alert notifications).
 
 One connection (``check_same_thread=False``) guarded by a lock serves FastAPI's worker threads; every
 write commits before the handler answers, so a dropped response never loses a change. ``None`` as the
@@ -28,11 +29,11 @@ CREATE TABLE IF NOT EXISTS projects (
     created_at INTEGER NOT NULL,
     archived_at INTEGER
 );
-CREATE TABLE IF NOT EXISTS spend_limits (
-    scope TEXT PRIMARY KEY,
-    threshold_amount INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    interval TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS scoped_settings (
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, scope)
 );
 CREATE TABLE IF NOT EXISTS spend_alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,7 +67,6 @@ CREATE TABLE IF NOT EXISTS payment_methods (
     created_at INTEGER NOT NULL,
     detached INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS credit_grants (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -122,6 +122,12 @@ CREATE TABLE IF NOT EXISTS notifications (
     UNIQUE (alert_id, month)
 );
 """
+_LEGACY = {
+    "settings": "SELECT name, 'organization', value FROM settings",
+    "spend_limits": "SELECT 'spend_limit', scope, json_object('threshold_amount', threshold_amount, 'currency', "
+    "currency, 'interval', interval) FROM spend_limits",
+}
+"""The tables of older sandbox files whose rows now live in ``scoped_settings``, and how to read them there."""
 _TABLES = frozenset({"payment_methods", "credit_grants", "charges", "invoices", "credit_purchases", "notifications"})
 
 
@@ -138,6 +144,7 @@ class Store:
         self._lock = threading.RLock()
         with self._lock:
             self._db.executescript(_SCHEMA)
+            self._adopt_legacy_tables()
 
     def close(self) -> None:
         with self._lock:
@@ -163,6 +170,14 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _adopt_legacy_tables(self) -> None:
+        """Moves the settings of a file an older sandbox wrote into ``scoped_settings``, so they survive the upgrade."""
+        found = {row["name"] for row in self._all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in sorted(found & _LEGACY.keys()):
+            with self._write() as db:
+                db.execute(f"INSERT OR IGNORE INTO scoped_settings (name, scope, value) {_LEGACY[table]}")
+                db.execute(f"DROP TABLE {table}")
 
     def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
@@ -205,26 +220,34 @@ class Store:
                 (now, project_id),
             )
 
-    # -- spend limits -----------------------------------------------------------------------------------
+    # -- settings held once per scope: the spend limits, the auto-reload policy, the default payment method -------
 
-    def limit(self, scope: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM spend_limits WHERE scope = ?", scope)
+    def setting(self, name: str, scope: str = ORG) -> Any:
+        """The value of setting ``name`` in ``scope``, or None when it is not set."""
+        row = self._one("SELECT value FROM scoped_settings WHERE name = ? AND scope = ?", name, scope)
+        return None if row is None else json.loads(row["value"])
 
-    def limits(self) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM spend_limits ORDER BY scope")
+    def settings(self, name: str) -> dict[str, Any]:
+        """Every scope's value of setting ``name``, ordered by scope."""
+        rows = self._all("SELECT scope, value FROM scoped_settings WHERE name = ? ORDER BY scope", name)
+        return {row["scope"]: json.loads(row["value"]) for row in rows}
 
-    def put_limit(self, scope: str, threshold_amount: int, currency: str, interval: str) -> None:
+    def put_setting(self, name: str, value: Any, scope: str = ORG) -> None:
+        """Sets (creates or replaces) a scope's value; None removes it."""
+        if value is None:
+            self.delete_setting(name, scope)
+            return
         with self._write() as db:
             db.execute(
-                "INSERT INTO spend_limits (scope, threshold_amount, currency, interval) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (scope) DO UPDATE SET threshold_amount = excluded.threshold_amount, "
-                "currency = excluded.currency, interval = excluded.interval",
-                (scope, threshold_amount, currency, interval),
+                "INSERT INTO scoped_settings (name, scope, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, scope) DO UPDATE SET value = excluded.value",
+                (name, scope, json.dumps(value)),
             )
 
-    def delete_limit(self, scope: str) -> bool:
+    def delete_setting(self, name: str, scope: str = ORG) -> bool:
+        """Removes a scope's value; False when it was not set."""
         with self._write() as db:
-            return db.execute("DELETE FROM spend_limits WHERE scope = ?", (scope,)).rowcount > 0
+            return db.execute("DELETE FROM scoped_settings WHERE name = ? AND scope = ?", (name, scope)).rowcount > 0
 
     # -- spend alerts -----------------------------------------------------------------------------------
 
@@ -297,21 +320,6 @@ class Store:
         assignments = ", ".join(f"{name} = ?" for name in values)
         with self._write() as db:
             db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))
-
-    def setting(self, name: str) -> Any:
-        row = self._one("SELECT value FROM settings WHERE name = ?", name)
-        return None if row is None else json.loads(row["value"])
-
-    def put_setting(self, name: str, value: Any) -> None:
-        with self._write() as db:
-            if value is None:
-                db.execute("DELETE FROM settings WHERE name = ?", (name,))
-            else:
-                db.execute(
-                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = "
-                    "excluded.value",
-                    (name, json.dumps(value)),
-                )
 
     # -- usage ------------------------------------------------------------------------------------------
 

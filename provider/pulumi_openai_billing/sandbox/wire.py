@@ -31,20 +31,6 @@ def month_name(now: float) -> str:
     return f"{today.year:04d}-{today.month:02d}"
 
 
-def spend_limit(scope: str, row: dict[str, Any] | None) -> dict[str, Any]:
-    """A limit object, ``"enforcing"`` while a limit is in force (as OpenAI's examples answer straight after a
-    limit is set, whatever the spend); ``row=None`` gives the zero-amount, inactive stand-in for "no limit"."""
-    threshold = int(row["threshold_amount"]) if row else 0
-    status = "enforcing" if row else "inactive"
-    return {
-        "object": f"{kind(scope)}.spend_limit",
-        "threshold_amount": threshold,
-        "currency": row["currency"] if row else "USD",
-        "interval": row["interval"] if row else "month",
-        "enforcement": {"status": status},
-    }
-
-
 def spend_alert(row: dict[str, Any]) -> dict[str, Any]:
     channel = row["notification_channel"]
     return {
