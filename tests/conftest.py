@@ -22,8 +22,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from plugin_driver import Plugin
 from pulumi_openai_billing import providers
-from pulumi_openai_billing._api import client
-from pulumi_openai_billing.resources._base import Context
+from pulumi_openai_billing._api import config
+from pulumi_openai_billing._api.client import BillingClient
+from pulumi_openai_billing.resources._step import Step, forget_steps, use_step
 from pulumi_openai_billing.sandbox import Sandbox
 
 # hypothesis's pytest plugin imports hypothesis at the end of a session that did not; under CPython 3.11.7 that
@@ -56,6 +57,8 @@ class Api:
             http = httpx.Client(base_url=sandbox.base_url + "/")
         http.headers.update(headers)
         self.http = http
+        self.transport: httpx.BaseTransport | None = None
+        """For the in-process sandbox (``local``): what the provider's client sends through."""
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -149,8 +152,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _fresh_process_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Sandboxes of earlier tests may have had this test's port: nothing kept about them (figures, pooled
     clients, the learned pace of each endpoint) may answer for it."""
-    Context.forget_everything()
-    client.close_all()
+    forget_steps()
     monkeypatch.setenv("OPENAI_BILLING_PACE_DIR", str(tmp_path_factory.mktemp("pace")))
 
 
@@ -187,14 +189,26 @@ def local(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
             answer = app.request(request.method, str(request.url), content=request.content, headers=request.headers)
             return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
-        client.use_transport(httpx.MockTransport(forward))
         monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
         monkeypatch.setenv("OPENAI_BILLING_BASE_URL", LOCAL_URL)
         monkeypatch.setenv("OPENAI_BILLING_MAX_RETRIES", "0")
+        dashboard = Api(http=app)
+        dashboard.transport = httpx.MockTransport(forward)
+        new_local_step(dashboard.transport)
         try:
-            yield Api(http=app)
+            yield dashboard
         finally:
-            client.use_transport(None)
+            forget_steps()
+
+
+def new_local_step(transport: httpx.BaseTransport) -> Step:
+    """What a new deployment step starts with (a new plugin process keeps nothing of the last one), its client
+    sending through ``transport``."""
+    forget_steps()
+    settings = config.resolve()
+    step = Step(settings, BillingClient(settings, transport=transport))
+    use_step(step)
+    return step
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from conftest import ADMIN_KEY, Api, Resource, fresh_plugin, plugin_config
 from plugin_driver import Plugin, PluginError
 from pulumi_openai_billing import get_billing_overview, get_costs, list_invoices
-from pulumi_openai_billing.resources._base import ProviderError
+from pulumi_openai_billing.errors import ProviderError
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 from test_program import write_program

@@ -13,7 +13,8 @@ from plugin_driver import Plugin, PluginError
 from pulumi_openai_billing import __version__, get_project, get_spend_limit, list_projects, list_spend_alerts
 from pulumi_openai_billing._api import config as settings
 from pulumi_openai_billing._api.client import OpenAIError
-from pulumi_openai_billing.resources._base import ProviderError, check_currency
+from pulumi_openai_billing.errors import ProviderError
+from pulumi_openai_billing.resources._wire import check_currency
 from pulumi_openai_billing.sandbox import Sandbox
 from test_plugin_provider import ALERT
 

@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ADMIN_KEY, Api
+from conftest import ADMIN_KEY, Api, new_local_step
 from pulumi_openai_billing import providers
-from pulumi_openai_billing._api import client
+from pulumi_openai_billing.errors import OpenAIError, ProviderError, RequestFailed
 from pulumi_openai_billing.resources import KINDS, spend_limits
-from pulumi_openai_billing.resources._base import Context, ProviderError
 
 Declare = Callable[[Api], dict[str, Any]]
 Edit = Callable[[Api, str], None]
@@ -48,14 +47,6 @@ def _alert_edit(project: bool) -> Edit:
         api.post(path, {**body, "threshold_amount": 99900})
 
     return edit
-
-
-def _project_limit(api: Api) -> dict[str, Any]:
-    return {"project_id": api.project("team-a"), "monthly_limit_usd": 300}
-
-
-def _project_alert(api: Api) -> dict[str, Any]:
-    return {"project_id": api.project("team-a"), "threshold_usd": 100, "recipients": ["a@example.com"]}
 
 
 def _default_method(api: Api) -> dict[str, Any]:
@@ -89,7 +80,7 @@ CASES: dict[str, Case] = {
         kept=lambda api: api.get("organization/spend_limit")["threshold_amount"] == 40000,
     ),
     "ProjectSpendLimit": Case(
-        declare=_project_limit,
+        declare=lambda api: {"monthly_limit_usd": 300},
         change={"monthly_limit_usd": 400},
         edit=lambda api, id_: api.set_limit(500, id_),
         drift={"monthly_limit_usd": "500.00"},
@@ -106,7 +97,7 @@ CASES: dict[str, Case] = {
         refusal="recipients",
     ),
     "ProjectSpendAlert": Case(
-        declare=_project_alert,
+        declare=lambda api: {"threshold_usd": 100, "recipients": ["a@example.com"]},
         change={"recipients": ["b@example.com"]},
         edit=_alert_edit(project=True),
         drift={"threshold_usd": "999.00"},
@@ -154,15 +145,16 @@ def test_every_kind_has_a_case() -> None:
     assert set(CASES) == {kind.name for kind in KINDS}
 
 
-def _new_step() -> None:
-    """What a new deployment step starts with: a new plugin process keeps nothing of the last one."""
-    Context.forget_everything()
+def _declared(name: str, api: Api) -> dict[str, Any]:
+    """The case's declaration, in a live project when the kind lives in one (the kind says so)."""
+    in_project = providers.PROVIDERS[name].kind.project_scoped()
+    return {**({"project_id": api.project("team-a")} if in_project else {}), **CASES[name].declare(api)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_check_create_read_drift_update_delete(name: str, local: Api) -> None:
     case, provider = CASES[name], providers.PROVIDERS[name]()
-    declared = case.declare(local)
+    declared = _declared(name, local)
 
     checked = provider.check({}, declared)
     assert checked.failures == []
@@ -170,13 +162,13 @@ def test_check_create_read_drift_update_delete(name: str, local: Api) -> None:
     assert created.id and created.outs is not None
     assert provider.diff(created.id, created.outs, provider.check(created.outs, declared).inputs).changes is False
 
-    _new_step()
+    new_local_step(local.transport)
     read = provider.read(created.id, created.outs)
     assert (read.id, read.outs) == (created.id, created.outs), "a read right after create finds no drift"
 
     if case.edit:
         case.edit(local, created.id)
-        _new_step()
+        new_local_step(local.transport)
         drifted = provider.read(created.id, created.outs)
         assert drifted.outs is not None and drifted.inputs is not None
         drift = case.drift(local) if callable(case.drift) else case.drift
@@ -190,14 +182,14 @@ def test_check_create_read_drift_update_delete(name: str, local: Api) -> None:
         assert provider.diff(created.id, olds, news).changes is not False
         updated = provider.update(created.id, olds, news)
         assert updated.outs is not None
-        _new_step()
+        new_local_step(local.transport)
         again = provider.read(created.id, updated.outs)
         assert again.outs == updated.outs, "the update is what the account now holds"
         olds = updated.outs
 
     writes = len(local.writes())
     provider.delete(created.id, olds)
-    _new_step()
+    new_local_step(local.transport)
     gone = provider.read(created.id, olds)
     if case.kept(local):
         assert len(local.writes()) == writes, "a kept object is not written to on delete"
@@ -208,7 +200,7 @@ def test_check_create_read_drift_update_delete(name: str, local: Api) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_refused_at_check_with_nothing_sent(name: str, local: Api) -> None:
     case, provider = CASES[name], providers.PROVIDERS[name]()
-    declared = {**case.declare(local), **case.bad}
+    declared = {**_declared(name, local), **case.bad}
     local.clear_requests()
     result = provider.check({}, declared)
     assert len(result.failures) == 1 and case.refusal in result.failures[0].reason
@@ -220,14 +212,14 @@ def test_an_alert_that_vanished_reads_as_gone(local: Api) -> None:
     provider = providers.PROVIDERS["OrganizationSpendAlert"]()
     created = provider.create(provider.check({}, CASES["OrganizationSpendAlert"].declare(local)).inputs)
     local.http.delete(f"{local.alerts_path()}/{created.id}").raise_for_status()
-    _new_step()
+    new_local_step(local.transport)
     assert provider.read(created.id, created.outs).id == ""
 
 
 def test_a_server_error_reaches_the_user_as_one_line_naming_the_request(local: Api) -> None:
     local.faults({"method": "GET", "path": "/v1/organization/spend_limit", "kind": "status", "status": 500})
     provider = providers.PROVIDERS["OrganizationSpendLimit"]()
-    with pytest.raises(client.OpenAIError) as raised:
+    with pytest.raises(OpenAIError) as raised:
         provider.read("organization", {"monthly_limit_usd": "300.00"})
     assert "500" in str(raised.value) and "GET /organization/spend_limit" in str(raised.value)
     assert "\n" not in str(raised.value) and ADMIN_KEY not in str(raised.value)
@@ -237,14 +229,14 @@ def test_a_create_that_failed_says_nothing_was_made_after_looking(local: Api) ->
     """A create is never sent twice blindly: after a 500 the provider lists the alerts and says what it found."""
     local.faults({"method": "POST", "path": "/v1/organization/spend_alerts", "kind": "status", "status": 500})
     provider = providers.PROVIDERS["OrganizationSpendAlert"]()
-    with pytest.raises(client.RequestFailed, match="nothing was created"):
+    with pytest.raises(RequestFailed, match="nothing was created"):
         provider.create(provider.check({}, CASES["OrganizationSpendAlert"].declare(local)).inputs)
     assert local.alerts() == []
 
 
 def test_an_answer_off_the_model_is_an_error_never_state(local: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The outputs go through the kind's output model: an id that is not a string is refused with its name."""
-    forward = client._transport
+    forward = local.transport
     assert isinstance(forward, httpx.MockTransport)
 
     def numeric_ids(request: httpx.Request) -> httpx.Response:
@@ -255,7 +247,7 @@ def test_an_answer_off_the_model_is_an_error_never_state(local: Api, monkeypatch
             body["id"] = 7
         return httpx.Response(answer.status_code, json=body)
 
-    client.use_transport(httpx.MockTransport(numeric_ids))
+    new_local_step(httpx.MockTransport(numeric_ids))
     provider = providers.PROVIDERS["OrganizationSpendAlert"]()
     with pytest.raises(ProviderError, match="unexpected alert_id: 7"):
         provider.create(provider.check({}, CASES["OrganizationSpendAlert"].declare(local)).inputs)
@@ -275,7 +267,7 @@ def test_an_alert_checked_before_the_limit_its_program_raises_waits_for_it(local
         raised = pool.submit(limit.check, {}, {"project_id": project, "monthly_limit_usd": 300, "adopt_existing": True})
         assert raised.result().failures == [] and checked.result().failures == []
 
-    Context.forget_everything()
+    new_local_step(local.transport)
     started = time.monotonic()
     refused = alert.check({}, {"project_id": project, "threshold_usd": 250, "recipients": ["a@example.com"]})
     assert "is above the spend limit" in refused.failures[0].reason, "no higher limit declared: refused"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,12 @@ def clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Clock:
     return Clock()
 
 
+def estimate(pacer: Pacer, key: str = KEY) -> dict[str, Any]:
+    """The endpoint's estimate as the shared file holds it (with this process's successes recorded)."""
+    with pacer._state() as state:
+        return dict(state.get(key, {}))
+
+
 def test_endpoints_are_method_and_path_with_ids_replaced() -> None:
     assert endpoint("post", "organization/projects/proj_Ab3xYz9Q/spend_alerts") == KEY
     assert endpoint("POST", "/v1/organization/projects/proj_Zz9aaaa1/spend_alerts/") == KEY
@@ -47,7 +54,7 @@ def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Cloc
         clock.now += 0.1
     assert pacer.reserve(KEY) == 0
     pacer.throttled(KEY, sent_at=clock.now)
-    learned = pacer.known(KEY)
+    learned = estimate(pacer)
     assert (learned["interval"], learned["capacity"]) == (PROBE_SECONDS, 7), "the burst it allowed"
     assert pacer.reserve(KEY) == pytest.approx(PROBE_SECONDS), "the bucket is empty: one interval"
 
@@ -57,13 +64,13 @@ def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Cloc
         pacer.reserve(KEY)
         pacer.succeeded(KEY, clock.now)
     pacer.throttled(KEY, sent_at=clock.now)
-    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5)
+    assert estimate(pacer)["interval"] == pytest.approx(MARGIN * 0.5)
     clock.now += 0.1
     pacer.throttled(KEY, sent_at=clock.now)
-    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER), "no success between: slower"
+    assert estimate(pacer)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER), "no success between: slower"
     for _ in range(3):
         pacer.succeeded(KEY, clock.now)
-    assert pacer.known(KEY)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER * FASTER), "and faster again"
+    assert estimate(pacer)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER * FASTER), "and faster again"
     assert pacer.reserve("GET /organization/projects") == 0, "other endpoints are not held back"
 
 
@@ -75,7 +82,7 @@ def test_a_span_with_idle_time_in_it_measures_nothing(clock: Clock) -> None:
     pacer.reserve(KEY)
     pacer.succeeded(KEY, clock.now)
     pacer.throttled(KEY, sent_at=clock.now)
-    assert pacer.known(KEY)["interval"] == PROBE_SECONDS, "one success in 100 s: the endpoint was mostly idle"
+    assert estimate(pacer)["interval"] == PROBE_SECONDS, "one success in 100 s: the endpoint was mostly idle"
 
 
 def test_after_a_quiet_while_the_learned_burst_is_available_again(clock: Clock) -> None:
@@ -95,14 +102,14 @@ def test_requests_per_minute_paces_from_the_first_request(clock: Clock) -> None:
     assert waits == [0, 10, 20]
     for _ in range(30):
         pacer.succeeded(KEY)
-    assert pacer.known(KEY)["interval"] == 10, "never faster than asked"
+    assert estimate(pacer)["interval"] == 10, "never faster than asked"
 
 
 def test_retry_after_holds_the_endpoint_that_long(clock: Clock) -> None:
     pacer = Pacer("http://api", None, clock=clock)
     pacer.throttled(KEY, retry_after=3)
     assert pacer.reserve(KEY) == 3
-    assert "interval" not in pacer.known(KEY), "the server said how long: nothing to learn"
+    assert "interval" not in estimate(pacer), "the server said how long: nothing to learn"
 
 
 def test_two_processes_share_one_pace_through_the_file(clock: Clock) -> None:
@@ -145,7 +152,7 @@ def test_a_429_for_a_request_already_in_flight_is_not_new_evidence(clock: Clock)
     sent = clock.now + 0.5
     clock.now += 1
     pacer.throttled(KEY, sent_at=sent)
-    slower = pacer.known(KEY)["interval"]
+    slower = estimate(pacer)["interval"]
     for _ in range(3):
         pacer.throttled(KEY, sent_at=sent)
-    assert pacer.known(KEY)["interval"] == slower, "four threads refused at once slow the pace once"
+    assert estimate(pacer)["interval"] == slower, "four threads refused at once slow the pace once"

@@ -13,22 +13,23 @@ import pulumi_openai_billing
 from conftest import pip_env
 from pulumi_openai_billing import errors
 from pulumi_openai_billing.cli.export import requirements
+from pulumi_openai_billing.resources import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = {
-    "BillingOverview", "Budget", "ConfigError", "CostResult", "CreditPurchase", "CreditTopUpPolicy",
-    "DefaultPaymentMethod", "Invoice", "OpenAIError", "OrganizationSpendAlert", "OrganizationSpendLimit",
-    "OutcomeUnknown", "PaymentMethod", "Project", "ProjectSpendAlert", "ProjectSpendLimit", "ProviderError",
-    "RequestFailed", "ScopeOverview", "SpendAlert", "SpendLimit", "ThrottleWaitExceeded", "TopUpPolicy",
-    "__version__", "get_billing_overview", "get_costs", "get_project", "get_spend_limit", "get_top_up_policy",
-    "list_invoices", "list_projects", "list_spend_alerts",
-}  # fmt: skip
+    "BillingError", "BillingOverview", "Budget", "ConfigError", "CostResult", "CostsError", "Invoice", "OpenAIError",
+    "OutcomeUnknown", "Project", "ProviderError", "RequestFailed", "ScopeOverview", "SpendAlert", "SpendLimit",
+    "ThrottleWaitExceeded", "TopUpPolicy", "__version__", "get_billing_overview", "get_costs", "get_project",
+    "get_spend_limit", "get_top_up_policy", "list_invoices", "list_projects", "list_spend_alerts",
+} | {kind.name for kind in KINDS}  # fmt: skip
+"""The public names: these, and every resource kind's class (named as its kind)."""
 
 
 def test_the_public_names_are_pinned() -> None:
     assert set(pulumi_openai_billing.__all__) == PUBLIC
     assert all(hasattr(pulumi_openai_billing, name) for name in PUBLIC)
     assert set(errors.__all__) <= PUBLIC, "every error a user catches is exported from the package root"
+    assert all(issubclass(getattr(errors, name), errors.BillingError) for name in errors.__all__)
 
 
 def test_the_wheel_carries_its_metadata_files_and_the_demos_program(tmp_path: Path) -> None:

@@ -1,19 +1,25 @@
 """OpenAI billing configuration as Pulumi resources: spend limits and alerts (the Admin API), and payment
 methods, auto-reload and prepaid credits (the billing extension, experimental)."""
 
-__version__ = "0.1.0"
-
 from ._api.costs import CostResult
-from .errors import ConfigError, OpenAIError, OutcomeUnknown, ProviderError, RequestFailed, ThrottleWaitExceeded
+from ._version import __version__
+from .account import BillingOverview, ScopeOverview, get_billing_overview
+from .errors import (
+    BillingError,
+    ConfigError,
+    CostsError,
+    OpenAIError,
+    OutcomeUnknown,
+    ProviderError,
+    RequestFailed,
+    ThrottleWaitExceeded,
+)
 from .functions import (
-    BillingOverview,
     Invoice,
     Project,
-    ScopeOverview,
     SpendAlert,
     SpendLimit,
     TopUpPolicy,
-    get_billing_overview,
     get_costs,
     get_project,
     get_spend_limit,
@@ -30,10 +36,12 @@ from .resources.spend_limits import OrganizationSpendLimit, ProjectSpendLimit
 from .resources.top_up import CreditTopUpPolicy
 
 __all__ = [
+    "BillingError",
     "BillingOverview",
     "Budget",
     "ConfigError",
     "CostResult",
+    "CostsError",
     "CreditPurchase",
     "CreditTopUpPolicy",
     "DefaultPaymentMethod",

@@ -1,14 +1,19 @@
-"""One read of an account's billing configuration: its projects, the organization's and each active project's
-limit and alerts, and the auto-reload policy where the billing extension has one. ``get_billing_overview``,
-``export``, ``simulate --live`` and ``plan-report`` read the account here, through the read functions."""
+"""One read of an account's billing configuration, through the read functions programs use: its projects, the
+organization's and each active project's limit and alerts, and, when asked, an enabled auto-reload policy.
+``export`` and ``simulate --live`` read the account here; ``get_billing_overview`` adds the month's spend and the
+credit balance."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 
-from ._api import config
+from ._api.costs import spend_by_project
+from ._api.money import from_cents
+from ._api.months import month_bounds, month_name
+from .errors import CostsError, ProviderError
 from .functions import (
     Project,
     SpendAlert,
@@ -20,8 +25,18 @@ from .functions import (
     list_spend_alerts,
 )
 from .model.config import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
+from .resources._step import current_step
+from .resources._wire import cents_field, check_currency
 
-__all__ = ["Account", "Scope", "config_of", "read_account"]
+__all__ = [
+    "Account",
+    "BillingOverview",
+    "Scope",
+    "ScopeOverview",
+    "config_of",
+    "get_billing_overview",
+    "read_account",
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,6 @@ class Scope:
 
 @dataclass(frozen=True)
 class Account:
-    settings: config.Settings
     organization: Scope
     projects: tuple[Scope, ...]
     """Active projects, oldest first (ties in the API's order)."""
@@ -51,18 +65,74 @@ def _sorted(alerts: Iterable[SpendAlert]) -> tuple[SpendAlert, ...]:
     return tuple(sorted(alerts, key=lambda a: (a.threshold_cents, a.recipients, a.subject_prefix or "", a.id)))
 
 
-def read_account(settings: config.Settings, *, top_up: bool = False) -> Account:
+def read_account(*, top_up: bool = False) -> Account:
     """Projects, limits and alerts (and, when asked, an enabled auto-reload policy), through the same functions
-    programs use: the same settings, pacing and errors."""
+    programs use: the same settings (those in force here), pacing and errors."""
     every = sorted(list_projects(include_archived=True), key=lambda p: p.created_at or 0)
     active = [p for p in every if p.status != "archived" and p.archived_at is None]
     policy = get_top_up_policy() if top_up else None
     return Account(
-        settings=settings,
         organization=Scope(None, get_spend_limit(), _sorted(list_spend_alerts())),
         projects=tuple(Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id))) for p in active),
         archived=tuple(p for p in every if p not in active),
         top_up=policy if policy is not None and policy.enabled else None,
+    )
+
+
+@dataclass(frozen=True)
+class ScopeOverview:
+    """One scope (the organization when ``project_id`` is None): its spend, limit and alerts."""
+
+    project_id: str | None
+    name: str
+    month_to_date_spend_usd: Decimal
+    spend_limit: SpendLimit | None
+    spend_alerts: tuple[SpendAlert, ...]
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    """The account at a glance. Credit figures are None where the API has no billing extension."""
+
+    organization: str
+    month: str
+    month_to_date_spend_usd: Decimal
+    credit_balance_usd: Decimal | None
+    top_up_policy: TopUpPolicy | None
+    scopes: tuple[ScopeOverview, ...]
+
+
+def get_billing_overview(now: datetime | None = None) -> BillingOverview:
+    """Month-to-date spend (from the costs endpoint), limits and alerts of the organization and of every
+    active project, and, where the billing extension exists, the credit balance and top-up policy."""
+    step = current_step()
+    start, end = month_bounds(now or datetime.now(timezone.utc))
+    try:
+        spend = spend_by_project(step.client, start, end)
+    except CostsError as exc:
+        raise ProviderError(str(exc)) from None
+    total = sum(spend.values(), Decimal(0))
+    account = read_account()
+    org = account.organization
+    scopes = [ScopeOverview(None, step.organization, total, org.limit, org.alerts)]
+    for scope in account.projects:
+        assert scope.project is not None
+        project_id = scope.project.id
+        scopes.append(
+            ScopeOverview(project_id, scope.project.name, spend.get(project_id, Decimal(0)), scope.limit, scope.alerts)
+        )
+    balance = None
+    if "credit_balance" in (step.extension() or frozenset()):
+        answer = step.client.get("organization/billing/credit_balance")
+        check_currency(answer, "the credit balance")
+        balance = from_cents(cents_field(answer, "available_amount"))
+    return BillingOverview(
+        organization=step.organization,
+        month=month_name(start),
+        month_to_date_spend_usd=total,
+        credit_balance_usd=balance,
+        top_up_policy=get_top_up_policy(),
+        scopes=tuple(scopes),
     )
 
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ._api.costs import CostResult, CostsError, read_costs, spend_by_project
+from ._api.costs import CostResult, read_costs
 from ._api.money import from_cents
-from ._api.months import month_bounds, month_name
-from .resources._base import Context, ProviderError, cents_field, check_currency
-from .resources.spend_alerts import OrganizationSpendAlertKind, live_values
-from .resources.spend_limits import OrganizationSpendLimitKind
+from .errors import CostsError, ProviderError
+from .resources._step import Step, current_step
+from .resources._wire import cents_field, check_currency
+from .resources.spend_alerts import ALERT_OF_SCOPE, live_values
+from .resources.spend_limits import LIMIT_OF_SCOPE
 from .resources.top_up import CreditTopUpPolicyKind
 
 
@@ -59,11 +60,11 @@ def list_projects(*, include_archived: bool = False) -> list[Project]:
     """Every project the admin key can see (archived ones only when asked). In a Pulumi program, one read of
     the organization's project list serves every call (``get_project`` by name too); elsewhere each call reads
     it afresh."""
-    ctx = Context.current()
+    step = current_step()
     if _in_a_program():
-        projects = list(ctx.all_projects().values())
+        projects = list(step.all_projects().values())
     else:
-        projects = list(ctx.client.list_all("organization/projects", {"include_archived": "true"}))
+        projects = list(step.client.list_all("organization/projects", {"include_archived": "true"}))
     return [Project.from_api(p) for p in projects if include_archived or p.get("status") != "archived"]
 
 
@@ -78,30 +79,29 @@ def get_project(*, name: str | None = None, id: str | None = None, include_archi
     """The one project with this name (or id); an error when none or several match."""
     if (name is None) == (id is None):
         raise ValueError("get_project takes exactly one of name= or id=")
-    ctx = Context.current()
+    step = current_step()
     if id is not None:
-        return Project.from_api(ctx.require_project(id))
+        return Project.from_api(step.require_project(id))
     matches = [p for p in list_projects(include_archived=include_archived) if p.name == name]
     if len(matches) != 1:
         found = "no project" if not matches else f"{len(matches)} projects ({', '.join(p.id for p in matches)})"
-        raise ProviderError(f"get_project(name={name!r}): {found} with that name in {ctx.organization}")
+        raise ProviderError(f"get_project(name={name!r}): {found} with that name in {step.organization}")
     return matches[0]
 
 
 def get_spend_limit(project_id: str | None = None) -> SpendLimit | None:
     """The live monthly spend limit of the organization (or of a project), or None when there is none."""
-    ctx = Context.current()
-    kind = OrganizationSpendLimitKind()
-    live = kind.live(ctx, project_id)
+    step = current_step()
+    kind = LIMIT_OF_SCOPE[project_id is not None]
+    live = kind.live(step, project_id)
     if live is None:
         return None
-    outputs = kind.live_outputs(live)
-    return SpendLimit(project_id, OrganizationSpendLimitKind.usd(live), **outputs)
+    return SpendLimit(project_id, kind.usd(live), **kind.live_outputs(live))
 
 
 def list_spend_alerts(project_id: str | None = None) -> list[SpendAlert]:
     """The live spend alerts of the organization (or of a project)."""
-    alerts = OrganizationSpendAlertKind().list_live(Context.current(), project_id)
+    alerts = ALERT_OF_SCOPE[project_id is not None].list_live(current_step(), project_id)
     result = []
     for alert in alerts:
         values = live_values(alert)
@@ -130,29 +130,6 @@ class TopUpPolicy:
 
 
 @dataclass(frozen=True)
-class ScopeOverview:
-    """One scope (the organization when ``project_id`` is None): its spend, limit and alerts."""
-
-    project_id: str | None
-    name: str
-    month_to_date_spend_usd: Decimal
-    spend_limit: SpendLimit | None
-    spend_alerts: tuple[SpendAlert, ...]
-
-
-@dataclass(frozen=True)
-class BillingOverview:
-    """The account at a glance. Credit figures are None where the API has no billing extension."""
-
-    organization: str
-    month: str
-    month_to_date_spend_usd: Decimal
-    credit_balance_usd: Decimal | None
-    top_up_policy: TopUpPolicy | None
-    scopes: tuple[ScopeOverview, ...]
-
-
-@dataclass(frozen=True)
 class Invoice:
     id: str
     amount_usd: Decimal
@@ -168,14 +145,14 @@ def get_costs(
 ) -> list[CostResult]:
     """Daily costs from ``GET /organization/costs`` in ``[start, end)``, every page followed, in exact Decimal."""
     try:
-        return read_costs(Context.current().client, start, end, group_by)
+        return read_costs(current_step().client, start, end, group_by)
     except CostsError as exc:
         raise ProviderError(str(exc)) from None
 
 
-def _top_up_policy(ctx: Context) -> TopUpPolicy | None:
+def _top_up_policy(step: Step) -> TopUpPolicy | None:
     kind = CreditTopUpPolicyKind()
-    live = kind.live(ctx, None)
+    live = kind.live(step, None)
     if live is None:
         return None
     values = kind.live_inputs(live, None)
@@ -193,54 +170,16 @@ def _top_up_policy(ctx: Context) -> TopUpPolicy | None:
 
 def get_top_up_policy() -> TopUpPolicy | None:
     """The auto-reload policy, or None where there is none or the API has no billing extension."""
-    ctx = Context.current()
-    return _top_up_policy(ctx) if "auto_reload" in (ctx.extension() or frozenset()) else None
-
-
-def get_billing_overview(now: datetime | None = None) -> BillingOverview:
-    """Month-to-date spend (from the costs endpoint), limits and alerts of the organization and of every
-    active project, and, where the billing extension exists, the credit balance and top-up policy."""
-    ctx = Context.current()
-    now = now or datetime.now(timezone.utc)
-    start, end = month_bounds(now)
-    try:
-        spend = spend_by_project(ctx.client, start, end)
-    except CostsError as exc:
-        raise ProviderError(str(exc)) from None
-    from .account import read_account
-
-    total = sum(spend.values(), Decimal(0))
-    account = read_account(ctx.settings)
-    org = account.organization
-    scopes = [ScopeOverview(None, ctx.organization, total, org.limit, org.alerts)]
-    for scope in account.projects:
-        assert scope.project is not None
-        project_id = scope.project.id
-        scopes.append(
-            ScopeOverview(project_id, scope.project.name, spend.get(project_id, Decimal(0)), scope.limit, scope.alerts)
-        )
-    offered = ctx.extension() or frozenset()
-    balance = None
-    if "credit_balance" in offered:
-        answer = ctx.client.get("organization/billing/credit_balance")
-        check_currency(answer, "the credit balance")
-        balance = from_cents(cents_field(answer, "available_amount"))
-    return BillingOverview(
-        organization=ctx.organization,
-        month=month_name(start),
-        month_to_date_spend_usd=total,
-        credit_balance_usd=balance,
-        top_up_policy=_top_up_policy(ctx) if "auto_reload" in offered else None,
-        scopes=tuple(scopes),
-    )
+    step = current_step()
+    return _top_up_policy(step) if "auto_reload" in (step.extension() or frozenset()) else None
 
 
 def list_invoices() -> list[Invoice]:
     """Invoices of the account (billing extension only: an error names the missing capability)."""
-    ctx = Context.current()
-    ctx.require_capability("invoices")
+    step = current_step()
+    step.require_capability("invoices")
     invoices = []
-    for obj in ctx.client.list_all("organization/billing/invoices"):
+    for obj in step.client.list_all("organization/billing/invoices"):
         check_currency(obj, f"invoice {obj.get('id')}")
         invoices.append(
             Invoice(

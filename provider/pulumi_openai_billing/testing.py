@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ._api.config import scrub
+from .errors import BillingError
 
 PULUMI_CLI_VERSION = "v3.276.0"
 """The Pulumi CLI the set-up builds when none is on PATH (scripts/_pulumi.sh reads it from here)."""
@@ -51,11 +52,11 @@ ENGINE_EXIT_SECONDS = 30.0
 """How long a step cut short waits for the Pulumi CLI to cancel (and stop its plugins) before it is killed."""
 
 
-class EngineNotFound(RuntimeError):
+class EngineNotFound(BillingError, RuntimeError):
     """No Pulumi CLI to run programs with; the message says how to get one."""
 
 
-class DeploymentError(RuntimeError):
+class DeploymentError(BillingError, RuntimeError):
     """A step failed; ``errors`` has one line per failed resource (or for the step), the engine's message."""
 
     def __init__(self, step: str, errors: list[str], result: StepResult | None = None) -> None:
@@ -567,9 +568,9 @@ class Stack:
     def _step(self, step: str, options: dict[str, Any]) -> StepResult:
         from pulumi.automation.errors import CommandError
 
-        from .resources._base import Context
+        from .resources._step import forget_steps
 
-        Context.forget_everything()  # the program runs in this process: it must see the account as a new one would
+        forget_steps()  # the program runs in this process: it must see the account as a new one would
         recorder = _Recorder(step)
         run = getattr(self._stack, step)
         if step == "preview":

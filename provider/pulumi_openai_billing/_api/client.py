@@ -1,7 +1,7 @@
 """The one HTTP client: auth, organization header, timeouts, pacing under the API's throttle, retries, error
 mapping and paging.
 
-One pooled ``httpx.Client`` per process and per settings, shared by the plugin server's worker threads. Each
+One ``httpx.Client`` per deployment step (the step owns it), shared by the plugin server's worker threads. Each
 request first takes its endpoint's turn (``pace``); a 429 is a throttle, waited out within its own budget
 (``rateLimitWaitSeconds``), never counted against ``maxRetries``; other failures retry as before.
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 import email.utils
 import random
 import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
+from ..errors import OpenAIError, OutcomeUnknown, RequestFailed, ThrottleWaitExceeded
 from .config import Settings, logger, scrub
 from .endpoints import endpoint
 from .pace import Pacer
@@ -34,60 +34,6 @@ REPORT_WAITS_EVERY = 60.0
 _PAGE_SIZE = 100
 RETRY_COUNT_HEADER = "X-Retry-Count"
 """Sent on every re-send with the number of earlier attempts, so a server log can tell retries apart."""
-
-
-class OpenAIError(Exception):
-    """An error answer from the API, carrying OpenAI's error object and the request id."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str | None = None,
-        code: str | None = None,
-        param: str | None = None,
-        request_id: str | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        self.status = status
-        self.message = scrub(message)
-        self.type = type
-        self.code = code
-        self.param = param
-        self.request_id = request_id
-        self.method = method
-        self.path = path
-        self.gave_up = ""
-        self.hint = ""
-        """What to do about it, when the answer alone does not say (a project key, the wrong organization…)."""
-        super().__init__(str(self))
-
-    @property
-    def unknown_path(self) -> bool:
-        """The API has no such path at all ("Invalid URL"): the base URL is wrong, nothing is missing."""
-        return self.status == 404 and self.message.startswith("Invalid URL")
-
-    @property
-    def gone(self) -> bool:
-        """The object asked for does not exist (a 404 for a path the API knows)."""
-        return self.status == 404 and not self.unknown_path
-
-    def __str__(self) -> str:
-        what = f" {self.code}" if self.code else f" {self.type}" if self.type else ""
-        where = f" on {self.method} {self.path}" if self.method else ""
-        rid = f" (request id {self.request_id})" if self.request_id else ""
-        hint = f". {self.hint}" if self.hint else ""
-        return f"OpenAI API error {self.status}{what}{where}: {self.message}{rid}{self.gave_up}{hint}"
-
-
-class RequestFailed(Exception):
-    """The request could not be completed (network failure after retries)."""
-
-
-class OutcomeUnknown(RequestFailed):
-    """A non-idempotent request was sent but no answer came back: it may or may not have taken effect."""
 
 
 def transient(exc: Exception) -> bool:
@@ -127,8 +73,8 @@ def _report_wait(key: str, before: float, after: float, remaining: str | None) -
         _reporter[0](key, after, remaining)
 
 
-class ThrottleWaitExceeded(Exception):
-    """The API kept throttling an endpoint for longer than ``rateLimitWaitSeconds``."""
+Reconcile = Callable[[OutcomeUnknown], "dict[str, Any] | None"]
+"""Finds what a lost request made (None: nothing), before the client sends it again."""
 
 
 class BillingClient:
@@ -168,6 +114,11 @@ class BillingClient:
         request carrying an ``Idempotency-Key`` the server honours)."""
         return self.request("POST", path, json=body, idempotent=idempotent, headers=headers)
 
+    def create(self, path: str, body: Mapping[str, Any], *, reconcile: Reconcile) -> dict[str, Any]:
+        """POST a create that is not safe to repeat: when its answer is lost, ``reconcile`` looks for what it
+        made (in the live list, say) before anything is sent again."""
+        return self.request("POST", path, json=body, idempotent=False, reconcile=reconcile)
+
     def request(
         self,
         method: str,
@@ -177,12 +128,15 @@ class BillingClient:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         headers: Mapping[str, str] | None = None,
+        reconcile: Reconcile | None = None,
     ) -> dict[str, Any]:
         """Send after the endpoint's turn; wait out throttling within ``rateLimitWaitSeconds``; retry other
         failures with backoff and jitter within ``maxRetries`` and ``retryBudgetSeconds`` (throttle waits apart).
+        The retries are all here: callers never loop.
 
         A non-idempotent request is re-sent only when it surely was not processed (refused with 429, or the
-        connection was never made); otherwise :class:`OutcomeUnknown` lets the caller reconcile first.
+        connection was never made), or when ``reconcile`` looked for what it would have made and found nothing;
+        what it found is the answer. Without ``reconcile``, :class:`OutcomeUnknown` is raised instead.
         """
         started = time.monotonic()
         attempt = sends = 0
@@ -209,9 +163,7 @@ class BillingClient:
                 delay = _backoff(attempt)
             except httpx.TransportError as exc:
                 detail = f"{method} {path}: the connection failed after the request was sent ({type(exc).__name__})"
-                if not idempotent:
-                    raise OutcomeUnknown(detail) from None
-                failure = RequestFailed(detail)
+                failure = RequestFailed(detail) if idempotent else OutcomeUnknown(detail)
                 delay = _backoff(attempt)
             else:
                 logger.debug(
@@ -232,12 +184,18 @@ class BillingClient:
                         raise _throttled_too_long(key, waited, 0.0, self.settings, failure)
                     logger.debug("%s %s throttled (429); waiting for its turn", method, path)
                     continue
-                if response.status_code in _RETRY_STATUSES:
-                    if not idempotent:
-                        raise OutcomeUnknown(f"{method} {path}: {failure}") from None
-                    delay = _retry_after(response) or _backoff(attempt)
-                else:
+                if response.status_code not in _RETRY_STATUSES:
                     raise failure
+                if not idempotent:
+                    failure = OutcomeUnknown(f"{method} {path}: {failure}")
+                delay = _retry_after(response) or _backoff(attempt)
+            if isinstance(failure, OutcomeUnknown):
+                if reconcile is None:
+                    raise failure
+                made = reconcile(failure)
+                if made is not None:
+                    return made
+                failure = RequestFailed(f"{failure}; the live list shows nothing was created by it")
             elapsed = time.monotonic() - started - waited
             if attempt >= self.settings.max_retries or elapsed + delay > self.settings.retry_budget_seconds:
                 raise _gave_up(failure, attempt + 1, elapsed)
@@ -280,7 +238,7 @@ def _error(response: httpx.Response, method: str, path: str) -> OpenAIError:
         err = {"message": str(err)}
     return OpenAIError(
         response.status_code,
-        str(err.get("message") or response.reason_phrase or "request failed"),
+        scrub(str(err.get("message") or response.reason_phrase or "request failed")),
         type=err.get("type"),
         code=err.get("code"),
         param=err.get("param"),
@@ -365,44 +323,3 @@ def _retry_after(response: httpx.Response) -> float | None:
         parsed = email.utils.parsedate_to_datetime(raw) if raw else None
         seconds = parsed.timestamp() - time.time() if parsed else 0.0
     return max(0.0, min(seconds, _MAX_RETRY_AFTER_SECONDS))
-
-
-_clients: dict[tuple[Any, ...], BillingClient] = {}
-_clients_lock = threading.Lock()
-_transport: httpx.BaseTransport | None = None
-
-
-def use_transport(transport: httpx.BaseTransport | None) -> None:
-    """Send every pooled client's requests through ``transport`` (tests: an ``httpx.MockTransport`` in front of
-    the sandbox's app, in this process); None goes back to the network. Clients pooled before are closed."""
-    global _transport
-    close_all()
-    with _clients_lock:
-        _transport = transport
-
-
-def close_all() -> None:
-    """Close and forget this process's pooled clients (a long-lived process whose accounts change: tests)."""
-    with _clients_lock:
-        for pooled in _clients.values():
-            pooled.close()
-        _clients.clear()
-
-
-def get_client(settings: Settings) -> BillingClient:
-    """The process's pooled client for these settings, created on first use."""
-    key = (
-        settings.base_url,
-        settings.admin_key,
-        settings.organization,
-        settings.timeout_seconds,
-        settings.max_retries,
-        settings.retry_budget_seconds,
-        settings.requests_per_minute,
-        settings.rate_limit_wait_seconds,
-    )
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = BillingClient(settings, transport=_transport)
-        return client

@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ..errors import ConfigError
+
 NAMESPACE = "openai-billing"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -126,10 +128,6 @@ _BY_KEY = {setting.key: setting for setting in SETTINGS}
 _lock = threading.Lock()
 _process_config: dict[str, Any] = {}
 _known_secrets: set[str] = set()
-
-
-class ConfigError(ValueError):
-    """A setting that is missing or malformed; the message says how to set it."""
 
 
 def redact(secret: str | None) -> str:

@@ -12,12 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..errors import CostsError
 from .client import BillingClient
 from .money import MoneyError, cost_to_decimal
-
-
-class CostsError(Exception):
-    """The costs endpoint answered something that cannot be read as US dollars."""
 
 
 @dataclass(frozen=True)

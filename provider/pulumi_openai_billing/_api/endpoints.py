@@ -7,6 +7,7 @@ and the sandbox (which throttles each), so both count the same way. No dependenc
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["endpoint"]
@@ -15,6 +16,7 @@ _ID = re.compile(r"^(?:[a-z]+[_-][A-Za-z0-9]*[0-9A-Z][A-Za-z0-9]*|[0-9]+|[0-9a-f
 _VERSION = re.compile(r"^v[0-9]+$")
 
 
+@functools.lru_cache(maxsize=4096)
 def endpoint(method: str, path: str) -> str:
     segments = [s for s in path.split("?", 1)[0].split("/") if s]
     if segments and _VERSION.match(segments[0]):

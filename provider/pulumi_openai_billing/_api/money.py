@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ..errors import BillingError
+
 MAX_USD = Decimal("100000000")
 _CENT = Decimal("0.01")
 _UNQUANTIZABLE = Decimal("1e20")
 """Far above MAX_USD, and near where quantizing to cents exceeds Decimal's default 28-digit precision."""
 
 
-class MoneyError(ValueError):
+class MoneyError(BillingError, ValueError):
     """An amount that cannot be taken as dollars; the message names the field."""
 
 

@@ -73,6 +73,10 @@ class Pacer:
         self._memory: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._shared = True
+        self._pending = threading.Lock()
+        self._succeeded: list[tuple[str, float | None, float]] = []
+        """Successes not yet written: each is recorded with this process's next turn, so a request costs one
+        file lock (its turn), not two."""
 
     # -- the shared state --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -86,6 +90,7 @@ class Pacer:
                 except OSError:
                     self._shared = False
             if not self._shared:
+                self._record_successes(self._memory)
                 yield self._memory
                 return
             with handle:
@@ -95,6 +100,7 @@ class Pacer:
                     state = json.loads(handle.read() or "{}")
                 except ValueError:
                     state = {}
+                self._record_successes(state)
                 yield state
                 handle.seek(0)
                 handle.truncate()
@@ -162,19 +168,21 @@ class Pacer:
             entry.update(since=0, counted=now, idle=False)
 
     def succeeded(self, endpoint: str, sent_at: float | None = None) -> None:
-        with self._state() as state:
-            entry = self._entry(state, endpoint, self.clock())
+        """A request sent at ``sent_at`` was answered; counted with this process's next turn or 429."""
+        with self._pending:
+            self._succeeded.append((endpoint, sent_at, self.clock()))
+
+    def _record_successes(self, state: dict[str, dict[str, Any]]) -> None:
+        with self._pending:
+            done, self._succeeded = self._succeeded, []
+        for endpoint, sent_at, at in done:
+            entry = self._entry(state, endpoint, at)
             interval = entry.get("interval")
             if not interval:
-                entry["recent"] = [*entry.get("recent", [])[-(_RECENT - 1) :], self.clock()]
-                return
+                entry["recent"] = [*entry.get("recent", [])[-(_RECENT - 1) :], at]
+                continue
             if sent_at is not None and sent_at < float(entry.get("counted", 0.0)):
-                return  # it took a token from before the bucket was last seen empty
+                continue  # it took a token from before the bucket was last seen empty
             entry["since"] = since = int(entry.get("since", 0)) + 1
             if since % FASTER_EVERY == 0:
                 entry["interval"] = max(self.fixed or _MIN_INTERVAL, interval * FASTER)
-
-    def known(self, endpoint: str) -> dict[str, Any]:
-        """The endpoint's current estimate (for messages and tests)."""
-        with self._state() as state:
-            return dict(state.get(endpoint, {}))

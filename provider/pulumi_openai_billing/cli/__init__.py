@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
-from .. import __version__
 from .._api import config
 from .._api.client import report_waits_on_stderr
+from .._version import __version__
+from ..errors import ConfigError
 from ._io import CommandError, describe_os_error
 
 _COMMANDS = (
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (CommandError, config.ConfigError, OSError) as exc:
+    except (CommandError, ConfigError, OSError) as exc:
         if args.debug:
             raise
         if isinstance(exc, OSError):

@@ -10,10 +10,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import BillingError
+
 __all__ = ["CommandError", "describe_os_error", "failure_status", "read_input", "write_atomically", "write_output"]
 
 
-class CommandError(Exception):
+class CommandError(BillingError):
     """A mistake the user can fix: ``main`` prints ``openai-billing <command>: <message>`` and exits ``status``."""
 
     def __init__(self, message: str, status: int = 2) -> None:

@@ -26,14 +26,13 @@ from typing import Any
 
 import yaml
 
-from .. import __version__
 from .._api import config
-from .._api.client import OpenAIError, RequestFailed
 from .._api.fields import ORGANIZATION
+from .._version import __version__
 from ..account import Account, config_of, read_account
+from ..errors import OpenAIError, ProviderError, RequestFailed
 from ..functions import Project, SpendAlert, SpendLimit
 from ..model.config import dump_config
-from ..resources._base import ProviderError
 from ._io import CommandError, describe_os_error, failure_status, write_atomically
 
 # -- the live account -----------------------------------------------------------------------------------
@@ -88,7 +87,7 @@ class _Account:
 
 def _read_account(settings: config.Settings) -> _Account:
     """The account (one read, shared with the other tools), each project under a unique slug."""
-    read = read_account(settings)
+    read = read_account()
     taken = {ORGANIZATION}  # a project named Organization becomes organization-2
     scopes = []
     for scope in read.projects:

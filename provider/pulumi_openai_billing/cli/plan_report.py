@@ -151,10 +151,10 @@ def read_live_figures(now: datetime | None = None) -> LiveFigures:
     from .._api.costs import spend_by_project
     from .._api.months import month_bounds, month_name, previous_month_bounds
     from ..functions import list_projects
-    from ..resources._base import Context
+    from ..resources._step import current_step
 
-    ctx = Context.current()
-    ctx.settings.require_key()
+    step = current_step()
+    step.settings.require_key()
     now = now or datetime.now(timezone.utc)
     this_start, this_end = month_bounds(now)
     last_start, last_end = previous_month_bounds(now)
@@ -166,8 +166,8 @@ def read_live_figures(now: datetime | None = None) -> LiveFigures:
 
     return LiveFigures(
         month_name(this_start),
-        by_scope(spend_by_project(ctx.client, this_start, this_end)),
-        by_scope(spend_by_project(ctx.client, last_start, last_end)),
+        by_scope(spend_by_project(step.client, this_start, this_end)),
+        by_scope(spend_by_project(step.client, last_start, last_end)),
         {p.id: p.name for p in list_projects(include_archived=True)},
     )
 

@@ -11,12 +11,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from .. import __version__
 from .._api import config
+from .._version import __version__
 from ..resources import TYPE_MODULE, type_token
 
 PACKAGE = TYPE_MODULE
-_JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
 
 
 def _kinds() -> list[Any]:

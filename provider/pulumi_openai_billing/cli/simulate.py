@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .._api import config
-from .._api.client import OpenAIError, RequestFailed, get_client
-from .._api.costs import CostResult, CostsError, page_results, read_costs
+from .._api.client import BillingClient
+from .._api.costs import CostResult, page_results, read_costs
 from .._api.fields import ORGANIZATION
 from .._api.money import format_usd, show_usd
 from .._api.months import month_name, next_month, parse_month
 from ..account import config_of, read_account
+from ..errors import CostsError, OpenAIError, ProviderError, RequestFailed
 from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
 from ..model.simulate import Simulation, daily_costs, simulate
-from ..resources._base import ProviderError
 from ._io import CommandError, failure_status, read_input, write_atomically
 
 if TYPE_CHECKING:
@@ -129,9 +129,9 @@ def _settings() -> config.Settings:
 
 
 def _live_config() -> BillingConfig:
-    settings = _settings()
+    _settings()  # a missing key is refused before any request
     try:
-        return config_of(read_account(settings, top_up=True))
+        return config_of(read_account(top_up=True))
     except (OpenAIError, RequestFailed, ProviderError) as exc:
         raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 
@@ -155,7 +155,7 @@ def _live_costs(start: date, end: date) -> list[CostResult]:
     settings = _settings()
     moments = [datetime(d.year, d.month, d.day, tzinfo=timezone.utc) for d in (start, end)]
     try:
-        return read_costs(get_client(settings), moments[0], moments[1], group_by=["project_id"])
+        return read_costs(BillingClient(settings), moments[0], moments[1], group_by=["project_id"])
     except (OpenAIError, RequestFailed, CostsError) as exc:
         raise WhatIfError(f"reading costs failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 

@@ -15,7 +15,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from .._api import config
-from .._api.client import BillingClient, OpenAIError, RequestFailed
+from .._api.client import BillingClient
+from ..errors import ConfigError, OpenAIError, RequestFailed
 
 _NO_ORGANIZATION = "none: the key's default organization"
 
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = config.resolve()
-    except config.ConfigError as exc:
+    except ConfigError as exc:
         return _fail(args.json, str(exc))
     report = _Report(
         base_url=settings.base_url,

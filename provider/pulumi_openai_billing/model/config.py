@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from .._api.fields import MIN_RELOAD_USD, ORGANIZATION, check_recipients, reload_limit_problem, target_balance_problem
 from .._api.money import MoneyError, parse_usd
+from ..errors import BillingError
 
 
 def _usd(minimum: str) -> BeforeValidator:
@@ -107,7 +108,7 @@ class BillingConfig(_ConfigModel):
         return {ORGANIZATION: self.organization, **self.projects}
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(BillingError, ValueError):
     """A configuration file that cannot be read; the message names the file and each problem."""
 
 

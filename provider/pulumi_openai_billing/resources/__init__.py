@@ -3,8 +3,9 @@ them that the providers, ``schema``, the policy pack, ``plan-report`` and the te
 
 from __future__ import annotations
 
-from ._base import TYPE_MODULE, TYPE_PREFIX, Kind
 from ._guardrails import SPEND_MARGIN, SPEND_MARGIN_PERCENT
+from ._kind import Kind
+from ._resource import TYPE_MODULE, TYPE_PREFIX
 from .credit_purchases import CreditPurchaseKind
 from .payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
 from .spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
@@ -20,7 +21,6 @@ __all__ = [
     "TYPE_MODULE",
     "TYPE_PREFIX",
     "Kind",
-    "kind_named",
     "kind_of",
     "type_token",
 ]
@@ -39,13 +39,6 @@ KINDS: tuple[Kind, ...] = (
 
 LIMIT_KINDS = frozenset(k.name for k in KINDS if k.family == "limit")
 ALERT_KINDS = frozenset(k.name for k in KINDS if k.family == "alert")
-
-
-def kind_named(name: str) -> Kind:
-    for kind in KINDS:
-        if kind.name == name:
-            return kind
-    raise KeyError(name)
 
 
 def type_token(name: str) -> str:

@@ -17,7 +17,7 @@ from .._api.money import format_usd
 from .._api.months import month_bounds, month_name, previous_month_bounds, this_month
 from ..model.config import BillingConfig, OrganizationConfig, ProjectConfig
 from ..model.simulate import daily_costs, simulate
-from ._base import Context
+from ._step import Step
 
 SPEND_MARGIN = Decimal("1.10")
 """A limit below month-to-date spend times this is refused at preview without an acknowledgement."""
@@ -28,25 +28,25 @@ SPEND_MARGIN_PERCENT = f"{(SPEND_MARGIN - 1) * 100:.0f}%"
 _CENT = Decimal("0.01")
 
 
-def month_to_date_spend(ctx: Context, project_id: str | None) -> Decimal:
+def month_to_date_spend(step: Step, project_id: str | None) -> Decimal:
     """Spend so far this UTC month in a scope (the organization when ``project_id`` is None); one costs
     read serves every scope of the process."""
     start, end = month_bounds(datetime.now(timezone.utc))
 
-    spend = ctx.figure(f"spend:{month_name(start)}", lambda: spend_by_project(ctx.client, start, end))
+    spend = step.figures.get(f"spend:{month_name(start)}", lambda: spend_by_project(step.client, start, end))
     if project_id is None:
         return sum(spend.values(), Decimal(0))
     return spend.get(project_id, Decimal(0))
 
 
 def lowering_problems(
-    ctx: Context, who: str, scope: str | None, current: Decimal | None, declared: Decimal, acknowledged: str | None
+    step: Step, who: str, scope: str | None, current: Decimal | None, declared: Decimal, acknowledged: str | None
 ) -> list[tuple[str, str]]:
     """Why setting ``who``'s limit from ``current`` (None: no limit) to ``declared`` needs an acknowledgement."""
     if current is not None and declared >= current:
         return []
     reasons = []
-    spend = month_to_date_spend(ctx, scope)
+    spend = month_to_date_spend(step, scope)
     floor = (spend * SPEND_MARGIN).quantize(_CENT, rounding=ROUND_CEILING)
     if declared < floor:
         reasons.append(
@@ -80,13 +80,15 @@ def lowering_problems(
 
 
 def would_have_blocked_problems(
-    ctx: Context, who: str, scope: str | None, declared: Decimal, allowed_days: int
+    step: Step, who: str, scope: str | None, declared: Decimal, allowed_days: int
 ) -> list[tuple[str, str]]:
     """Why ``declared`` on ``who`` would have blocked traffic on more than ``allowed_days`` days of last month
     (one daily costs read serves every limit of the process)."""
     start, end = previous_month_bounds(datetime.now(timezone.utc))
     month = month_name(start)
-    results = ctx.figure(f"daily-costs:{month}", lambda: read_costs(ctx.client, start, end, group_by=["project_id"]))
+    results = step.figures.get(
+        f"daily-costs:{month}", lambda: read_costs(step.client, start, end, group_by=["project_id"])
+    )
     if scope is None:
         billing = BillingConfig(organization=OrganizationConfig(monthly_limit_usd=declared))
     else:

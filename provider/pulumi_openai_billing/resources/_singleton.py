@@ -11,23 +11,29 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any, ClassVar
 
-from .._api.client import OpenAIError, RequestFailed, transient
-from ._base import Context, Kind, ProviderError, unknown_scope
+from .._api.client import transient
+from .._api.fields import ORGANIZATION
+from ..errors import OpenAIError, ProviderError, RequestFailed
+from ._kind import Kind, unknown_scope
+from ._step import Step
 
 
 class SingletonKind(Kind):
-    """A kind whose live object is addressed by its scope alone (no id of its own)."""
+    """A kind whose live object is addressed by its scope alone (no id of its own): the organization, or one
+    project when its inputs have ``project_id``. A setting declares its path below the scope and what it says;
+    where it lives, its id, its locks and the project checks come from here."""
 
     create_only = frozenset({"adopt_existing"})
-    family: ClassVar[str]
-    """Names the scope for locks and claims, e.g. ``limit`` -> ``limit:proj_123``."""
+    setting: ClassVar[str]
+    """The path below the scope: ``spend_limit`` is ``organization/spend_limit`` for the organization and
+    ``organization/projects/{project_id}/spend_limit`` for a project."""
+    organization_id: ClassVar[str] = ORGANIZATION
+    """The resource id of the organization's setting (a project's is the project id)."""
 
-    @abstractmethod
-    def path(self, scope: str | None) -> str: ...
-
-    @abstractmethod
-    def describe(self, scope: str | None) -> str:
-        """Who holds the setting, for messages: ``the organization``, ``project proj_1``…"""
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.project_scoped():
+            cls.delete_before_replace = True  # a move never leaves two resources holding one scope's setting
 
     @abstractmethod
     def show(self, live: dict[str, Any]) -> str:
@@ -43,14 +49,22 @@ class SingletonKind(Kind):
     @abstractmethod
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]: ...
 
+    def path(self, scope: str | None) -> str:
+        return f"organization/projects/{scope}/{self.setting}" if scope else f"organization/{self.setting}"
+
     def scope_of(self, props: dict[str, Any]) -> str | None:
-        return None
+        return props.get("project_id") if self.project_scoped() else None
 
     def id_of(self, scope: str | None) -> str:
-        return scope or self.family
+        return scope or self.organization_id
 
     def scope_from_id(self, id_: str) -> str | None:
-        return None if id_ == self.family else id_
+        return None if id_ == self.organization_id else id_
+
+    @staticmethod
+    def describe(scope: str | None) -> str:
+        """Who holds the setting, for messages: ``the organization``, ``project proj_1``."""
+        return f"project {scope}" if scope else "the organization"
 
     def validate(self, live: dict[str, Any], scope: str | None) -> None:
         """Refuse an answer that cannot be read safely (e.g. another currency)."""
@@ -59,27 +73,31 @@ class SingletonKind(Kind):
         """An answer that stands for "no setting" rather than a setting."""
         return False
 
-    def on_missing(self, ctx: Context, scope: str | None) -> None:
-        """Called on a 404: raise when it means something else than "not set" (an invisible project)."""
+    def on_missing(self, step: Step, scope: str | None) -> None:
+        """A 404: "not set" for the organization; for a project, only once the project is known to be there
+        (a project the key cannot see is an error: wrong organization)."""
+        if scope:
+            step.require_project(scope)
 
-    def _key(self, scope: str | None) -> str:
-        return f"{self.family}:{scope or 'organization'}"
+    def key(self, scope: str | None) -> str:
+        """What the step keeps and locks per scope: ``spend_limit:proj_1``."""
+        return f"{self.setting}:{scope or ORGANIZATION}"
 
-    def live(self, ctx: Context, scope: str | None) -> dict[str, Any] | None:
+    def live(self, step: Step, scope: str | None) -> dict[str, Any] | None:
         """The live setting, or None when the scope has none."""
         try:
-            live = ctx.client.get(self.path(scope))
+            live = step.client.get(self.path(scope))
         except OpenAIError as exc:
             if not exc.gone:
                 raise
-            self.on_missing(ctx, scope)
+            self.on_missing(step, scope)
             return None
         self.validate(live, scope)
         return None if self.is_empty(live) else live
 
-    def shared_live(self, ctx: Context, scope: str | None) -> dict[str, Any] | None:
+    def shared_live(self, step: Step, scope: str | None) -> dict[str, Any] | None:
         """The live setting as this process reads it once for every check and create of the step."""
-        return ctx.figure(self._key(scope), lambda: self.live(ctx, scope))
+        return step.figures.get(self.key(scope), lambda: self.live(step, scope))
 
     def occupied(self, scope: str | None, live: dict[str, Any]) -> str:
         return (
@@ -87,34 +105,40 @@ class SingletonKind(Kind):
             "(it will be set to the declared values)"
         )
 
-    def creation_problems(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+    def creation_problems(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         """At preview, what create would refuse: a live setting in the scope without ``adopt_existing``."""
         if olds or inputs.get("adopt_existing") or unknown_scope(self, inputs):
             return []
         scope = self.scope_of(inputs)
-        live = self.shared_live(ctx, scope)
+        live = self.shared_live(step, scope)
         return [] if live is None else [("", self.occupied(scope, live))]
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
-        return self.creation_problems(ctx, inputs, olds)
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        """At preview: the project can hold the setting, and create would not take over a live one unasked."""
+        scope = self.scope_of(inputs)
+        if scope:
+            problem = step.project_problem(scope)
+            if problem:
+                return [("project_id", problem)]
+        return self.creation_problems(step, inputs, olds)
 
-    def _set(self, ctx: Context, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
-        ctx.forget(self._key(scope))
+    def _set(self, step: Step, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        step.figures.forget(self.key(scope))
         try:
-            live = ctx.client.post(self.path(scope), self.body(values), idempotent=True)
+            live = step.client.post(self.path(scope), self.body(values), idempotent=True)
         except (OpenAIError, RequestFailed) as exc:
             if not transient(exc):
                 raise
-            live = self._reconcile(ctx, scope, values, exc)
-        ctx.claim(self._key(scope), "write")
+            live = self._reconcile(step, scope, values, exc)
+        step.claims.claim(self.key(scope), "write")
         self.validate(live, scope)
         return live
 
-    def _reconcile(self, ctx: Context, scope: str | None, values: dict[str, Any], failure: Exception) -> dict[str, Any]:
+    def _reconcile(self, step: Step, scope: str | None, values: dict[str, Any], failure: Exception) -> dict[str, Any]:
         """After the retries ran out: the live setting when it already holds the declared values (the write
         took effect and only its answer was lost), else an error saying what the scope holds now."""
         try:
-            live = self.live(ctx, scope)
+            live = self.live(step, scope)
         except (OpenAIError, RequestFailed) as exc:
             raise ProviderError(
                 f"{failure}. Reading {self.describe(scope)}'s setting back failed too ({exc}), so the write may or "
@@ -127,43 +151,43 @@ class SingletonKind(Kind):
             f"{failure}. The write did not take effect: {self.describe(scope)} still has {now}. Run `pulumi up` again"
         )
 
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, step: Step, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         scope = self.scope_of(inputs)
-        with ctx.scope_lock(self._key(scope)):
+        with step.claims.scope_lock(self.key(scope)):
             # The read this step's check made of the scope (or a new one): a setting made elsewhere since then
             # is not seen, as an alert made elsewhere during the step is not (docs/reliability.md).
-            live = self.shared_live(ctx, scope)
+            live = self.shared_live(step, scope)
             if live is not None and not inputs.get("adopt_existing"):
                 raise ProviderError(self.occupied(scope, live))
             if live is None or self.body(self.live_inputs(live, scope)) != self.body(inputs):
-                live = self._set(ctx, scope, inputs)
+                live = self._set(step, scope, inputs)
             else:
-                ctx.claim(self._key(scope), "adopt")
+                step.claims.claim(self.key(scope), "adopt")
         return self.id_of(scope), self.live_outputs(live)
 
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
         scope = self.scope_from_id(id_)
-        live = self.live(ctx, scope)
+        live = self.live(step, scope)
         if live is None:
             return None
         return self.live_inputs(live, scope), self.live_outputs(live)
 
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    def update(self, step: Step, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         if self.body(olds) != self.body(news):
-            return self.live_outputs(self._set(ctx, self.scope_of(news), news))
+            return self.live_outputs(self._set(step, self.scope_of(news), news))
         return self.kept(olds)
 
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+    def delete(self, step: Step, id_: str, olds: dict[str, Any]) -> None:
         if olds.get("on_delete", "retain") != "remove":
             return
         scope = self.scope_from_id(id_)
-        if ctx.claimed(self._key(scope)):
+        if step.claims.claimed(self.key(scope)):
             # Another resource of this run took the scope over (a rename or a move): removing the setting
             # now would remove theirs.
             return
         try:
-            ctx.client.delete(self.path(scope))
+            step.client.delete(self.path(scope))
         except OpenAIError as exc:
             if not exc.gone:
                 raise
-            self.on_missing(ctx, scope)
+            self.on_missing(step, scope)

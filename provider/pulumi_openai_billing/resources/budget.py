@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, StrictStr, ValidationError
 
 from .._api.fields import check_recipients
 from .._api.money import MoneyError, format_usd, parse_usd
-from ._base import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
+from ._fields import InputModel, PositiveUsdAmount, ProjectId, described, field_problem
 from .spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
 from .spend_limits import OrganizationSpendLimit, OrganizationSpendLimitInputs, ProjectSpendLimit
 

@@ -14,22 +14,14 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import StringConstraints
 
-from .._api.client import OpenAIError, RequestFailed, transient
+from .._api.client import transient
 from .._api.money import format_usd, to_cents
-from ._base import (
-    USD,
-    BillingResource,
-    Context,
-    InputModel,
-    Kind,
-    OutputModel,
-    ProviderError,
-    cents_field,
-    check_currency,
-    described,
-    usd_from_cents,
-    usd_validator,
-)
+from ..errors import OpenAIError, ProviderError, RequestFailed
+from ._fields import InputModel, OutputModel, described, usd_validator
+from ._kind import Kind
+from ._resource import BillingResource
+from ._step import Step
+from ._wire import USD, cents_field, check_currency, usd_from_cents
 from .payment_methods import PaymentMethodId, check_payment_method
 
 CREDIT_PURCHASES = "organization/billing/credit_purchases"
@@ -70,8 +62,8 @@ class CreditPurchaseOutputs(OutputModel):
     status: Annotated[str, described("The purchase's status, e.g. succeeded.")]
 
 
-def _purchase_by_key(ctx: Context, key: str) -> dict[str, Any] | None:
-    return next((p for p in ctx.client.list_all(CREDIT_PURCHASES) if p.get("purchase_key") == key), None)
+def _purchase_by_key(step: Step, key: str) -> dict[str, Any] | None:
+    return next((p for p in step.client.list_all(CREDIT_PURCHASES) if p.get("purchase_key") == key), None)
 
 
 def _timestamp(value: object) -> str | None:
@@ -101,10 +93,10 @@ class CreditPurchaseKind(Kind):
             ]
         return []
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         amount = inputs.get("amount_usd")
-        cap = ctx.settings.max_purchase_usd
+        cap = step.settings.max_purchase_usd
         if amount is not None and Decimal(amount) > cap:
             problems.append(
                 (
@@ -115,10 +107,10 @@ class CreditPurchaseKind(Kind):
             )
         key = inputs.get("purchase_key")
         if amount is not None and key is not None:
-            earlier = _purchase_by_key(ctx, key)
+            earlier = _purchase_by_key(step, key)
             if earlier is not None and cents_field(earlier, "amount") != to_cents(Decimal(amount)):
                 problems.append(("purchase_key", self._reused(key, earlier)))
-        return problems + check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+        return problems + check_payment_method(step, inputs.get("payment_method_id"), "payment_method_id")
 
     @staticmethod
     def _reused(key: str, earlier: dict[str, Any]) -> str:
@@ -140,11 +132,11 @@ class CreditPurchaseKind(Kind):
             status=live.get("status"),
         )
 
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, step: Step, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key, amount = inputs["purchase_key"], inputs["amount_usd"]
         body = {"amount": to_cents(Decimal(amount)), "currency": USD, "payment_method_id": inputs["payment_method_id"]}
         try:
-            live = ctx.client.post(CREDIT_PURCHASES, body, idempotent=True, headers={"Idempotency-Key": key})
+            live = step.client.post(CREDIT_PURCHASES, body, idempotent=True, headers={"Idempotency-Key": key})
         except OpenAIError as exc:
             if exc.status == 409:
                 raise ProviderError(
@@ -159,22 +151,22 @@ class CreditPurchaseKind(Kind):
                 ) from None
             if not transient(exc):
                 raise
-            live = self._reconcile(ctx, key, exc)
+            live = self._reconcile(step, key, exc)
         except RequestFailed as exc:
-            live = self._reconcile(ctx, key, exc)
+            live = self._reconcile(step, key, exc)
         if live.get("status") != "succeeded":
             raise ProviderError(f"credit purchase {live.get('id')} ended {live.get('status')!r}: no credits granted")
         return live["id"], self._outputs(live)
 
     @staticmethod
-    def _reconcile(ctx: Context, key: str, failure: Exception) -> dict[str, Any]:
+    def _reconcile(step: Step, key: str, failure: Exception) -> dict[str, Any]:
         """After the retries ran out: the purchase the key made, if the list shows one, else a clear error."""
         safe = (
             f"Running `pulumi up` again is safe: the purchase_key {key!r} makes the billing API return the "
             "original purchase instead of charging again"
         )
         try:
-            live = _purchase_by_key(ctx, key)
+            live = _purchase_by_key(step, key)
         except (OpenAIError, RequestFailed) as exc:
             raise ProviderError(
                 f"{failure} The purchase may or may not have been made, and listing purchases to find out failed "
@@ -184,17 +176,17 @@ class CreditPurchaseKind(Kind):
             raise ProviderError(f"{failure} No purchase with purchase_key {key!r} exists: nothing was charged. {safe}")
         return live
 
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        live = ctx.find(f"{CREDIT_PURCHASES}/{id_}")
+    def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        live = step.find(f"{CREDIT_PURCHASES}/{id_}")
         if live is None:
             return None
         values = {"amount_usd": usd_from_cents(cents_field(live, "amount")), "purchase_key": live.get("purchase_key")}
         return values, self._outputs(live)
 
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    def update(self, step: Step, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         return self.kept(olds)
 
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+    def delete(self, step: Step, id_: str, olds: dict[str, Any]) -> None:
         """Purchased credits stay on the account: deleting the resource refunds nothing."""
 
 

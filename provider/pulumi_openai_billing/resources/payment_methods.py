@@ -11,8 +11,11 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import StringConstraints
 
-from .._api.client import OpenAIError
-from ._base import BillingResource, Context, InputModel, Kind, OutputModel, ProviderError, described
+from ..errors import OpenAIError, ProviderError
+from ._fields import InputModel, OutputModel, described
+from ._kind import Kind
+from ._resource import BillingResource
+from ._step import Step
 
 PAYMENT_METHODS = "organization/billing/payment_methods"
 DEFAULT_PAYMENT_METHOD = "organization/billing/default_payment_method"
@@ -61,12 +64,12 @@ class DefaultPaymentMethodOutputs(OutputModel):
     pass
 
 
-def check_payment_method(ctx: Context, payment_method_id: str | None, prop: str) -> list[tuple[str, str]]:
+def check_payment_method(step: Step, payment_method_id: str | None, prop: str) -> list[tuple[str, str]]:
     """At preview: a known payment method id must be on file."""
     if not payment_method_id:
         return []
-    if ctx.find(f"{PAYMENT_METHODS}/{payment_method_id}") is None:
-        return [(prop, f"{prop}: no payment method {payment_method_id} is on file in {ctx.organization}")]
+    if step.find(f"{PAYMENT_METHODS}/{payment_method_id}") is None:
+        return [(prop, f"{prop}: no payment method {payment_method_id} is on file in {step.organization}")]
     return []
 
 
@@ -95,30 +98,30 @@ class PaymentMethodKind(Kind):
             fingerprint=live.get("fingerprint"),
         )
 
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, step: Step, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         try:
             # Attaching an attached token answers the same method, so a retry never adds a second one.
-            live = ctx.client.post(PAYMENT_METHODS, {"token": inputs["token"]}, idempotent=True)
+            live = step.client.post(PAYMENT_METHODS, {"token": inputs["token"]}, idempotent=True)
         except OpenAIError as exc:
             if exc.status == 400 and exc.param == "token":
                 raise ProviderError(f"token was refused by the billing API: {exc.message}") from None
             raise
         return live["id"], self._outputs(live)
 
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        live = ctx.find(f"{PAYMENT_METHODS}/{id_}")
+    def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        live = step.find(f"{PAYMENT_METHODS}/{id_}")
         return None if live is None else ({}, self._outputs(live))
 
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    def update(self, step: Step, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         return self.kept(olds)
 
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+    def delete(self, step: Step, id_: str, olds: dict[str, Any]) -> None:
         if olds.get("on_delete", "remove") != "remove":
             return
-        if _used_by_auto_reload(ctx, id_):
+        if _used_by_auto_reload(step, id_):
             raise self._in_use(id_, olds)
         try:
-            ctx.client.delete(f"{PAYMENT_METHODS}/{id_}")
+            step.client.delete(f"{PAYMENT_METHODS}/{id_}")
         except OpenAIError as exc:
             if exc.status == 409:
                 raise self._in_use(id_, olds) from None
@@ -134,9 +137,9 @@ class PaymentMethodKind(Kind):
         )
 
 
-def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
+def _used_by_auto_reload(step: Step, payment_method_id: str) -> bool:
     """Whether the live policy charges this method: by name, or enabled and relying on the default."""
-    policy = ctx.find(AUTO_RELOAD)
+    policy = step.find(AUTO_RELOAD)
     if policy is None:
         return False
     named = policy.get("payment_method_id")
@@ -144,7 +147,7 @@ def _used_by_auto_reload(ctx: Context, payment_method_id: str) -> bool:
         return bool(named == payment_method_id)
     if not policy.get("enabled"):
         return False
-    return ctx.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id") == payment_method_id
+    return step.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id") == payment_method_id
 
 
 class DefaultPaymentMethodKind(Kind):
@@ -153,30 +156,30 @@ class DefaultPaymentMethodKind(Kind):
     outputs = DefaultPaymentMethodOutputs
     capability = "payment_methods"
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
-        return check_payment_method(ctx, inputs.get("payment_method_id"), "payment_method_id")
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        return check_payment_method(step, inputs.get("payment_method_id"), "payment_method_id")
 
-    def _set(self, ctx: Context, payment_method_id: str) -> None:
+    def _set(self, step: Step, payment_method_id: str) -> None:
         try:
-            ctx.client.post(DEFAULT_PAYMENT_METHOD, {"payment_method_id": payment_method_id}, idempotent=True)
+            step.client.post(DEFAULT_PAYMENT_METHOD, {"payment_method_id": payment_method_id}, idempotent=True)
         except OpenAIError as exc:
             if exc.status in (400, 404) and exc.param == "payment_method_id":
                 raise ProviderError(f"payment_method_id: no payment method {payment_method_id} is on file") from None
             raise
 
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        self._set(ctx, inputs["payment_method_id"])
+    def create(self, step: Step, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self._set(step, inputs["payment_method_id"])
         return DEFAULT_ID, {}
 
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        live = ctx.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id")
+    def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        live = step.client.get(DEFAULT_PAYMENT_METHOD).get("payment_method_id")
         return ({"payment_method_id": live}, {}) if live else None
 
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        self._set(ctx, news["payment_method_id"])
+    def update(self, step: Step, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        self._set(step, news["payment_method_id"])
         return {}
 
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+    def delete(self, step: Step, id_: str, olds: dict[str, Any]) -> None:
         """The account keeps its default: clearing it could stop an auto-reload policy that relies on it."""
 
 

@@ -11,27 +11,14 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, field_validator
 
-from .._api.client import RETRY_COUNT_HEADER, OpenAIError, OutcomeUnknown, RequestFailed
 from .._api.fields import MAX_RECIPIENTS, canonical_recipients, check_recipients
 from .._api.money import format_usd, to_cents
-from ._base import (
-    MONTH,
-    RUN_SECONDS,
-    USD,
-    BillingResource,
-    Context,
-    InputModel,
-    Kind,
-    OutputModel,
-    ProjectId,
-    ProviderError,
-    UsdAmount,
-    cents_field,
-    check_currency,
-    described,
-    unknown_scope,
-    usd_from_cents,
-)
+from ..errors import OpenAIError, OutcomeUnknown, ProviderError, RequestFailed
+from ._fields import InputModel, OutputModel, ProjectId, UsdAmount, described
+from ._kind import Kind, unknown_scope
+from ._resource import BillingResource
+from ._step import RUN_SECONDS, Step
+from ._wire import MONTH, USD, cents_field, check_currency, usd_from_cents
 from .spend_limits import scope_limit
 
 ALERT_LIST_TTL = RUN_SECONDS
@@ -159,25 +146,25 @@ class _SpendAlertKind(Kind):
             interval=alert.get("interval", MONTH),
         )
 
-    def _gone_or_error(self, ctx: Context, project_id: str | None, exc: OpenAIError) -> None:
+    def _gone_or_error(self, step: Step, project_id: str | None, exc: OpenAIError) -> None:
         """A 404 on an alert means gone, unless its project is not visible (then: wrong organization)."""
         if not exc.gone:
             raise exc
         if project_id:
-            ctx.require_project(project_id)
+            step.require_project(project_id)
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         if unknown_scope(self, inputs):
             return []
         project_id = inputs.get("project_id")
         if project_id:
-            problem = ctx.project_problem(project_id)
+            problem = step.project_problem(project_id)
             if problem:
                 return [("project_id", problem)]
         if inputs.get("threshold_usd") is None or inputs.get("allow_above_limit"):
             return []
         threshold = Decimal(inputs["threshold_usd"])
-        limit = scope_limit(ctx, project_id, above=threshold)
+        limit = scope_limit(step, project_id, above=threshold)
         if limit is None or threshold <= limit:
             return []
         who = f"project {project_id}" if project_id else "the organization"
@@ -194,118 +181,109 @@ class _SpendAlertKind(Kind):
     def _scope(project_id: str | None) -> str:
         return f"alerts:{project_id or 'organization'}"
 
-    def _listed(self, ctx: Context, project_id: str | None) -> AlertsById:
+    def _listed(self, step: Step, project_id: str | None) -> AlertsById:
         """The scope's live alerts by id: one paged list shared by the scope's concurrent readers."""
-        return ctx.figure(
-            self._scope(project_id), lambda: {a["id"]: a for a in self.list_live(ctx, project_id)}, ALERT_LIST_TTL
+        return step.figures.get(
+            self._scope(project_id), lambda: {a["id"]: a for a in self.list_live(step, project_id)}, ALERT_LIST_TTL
         )
 
-    def list_live(self, ctx: Context, project_id: str | None) -> list[dict[str, Any]]:
+    def list_live(self, step: Step, project_id: str | None) -> list[dict[str, Any]]:
         try:
-            return list(ctx.client.list_all(self._collection(project_id)))
+            return list(step.client.list_all(self._collection(project_id)))
         except OpenAIError as exc:
             if exc.gone and project_id:
-                ctx.require_project(project_id)
+                step.require_project(project_id)
             raise
 
-    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, step: Step, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         project_id = inputs.get("project_id")
-        collection = self._collection(project_id)
         scope = self._scope(project_id)
-        what = f"spend alert in {f'project {project_id}' if project_id else 'the organization'}"
-        with ctx.scope_lock(_identity(scope, inputs)), self._written(ctx, scope) as done:
-            if inputs.get("adopt_alert_id"):
-                alert = self._adopt(ctx, project_id, inputs)
-            else:
-                existing = list(self._listed(ctx, project_id).values())
-                claimed = ctx.claimed(scope)
-                match = next((a for a in existing if a["id"] not in claimed and _same(a, inputs)), None)
-                alert = match or self._send_create(ctx, collection, existing, claimed, inputs)
+        with step.claims.scope_lock(_identity(scope, inputs)), self._written(step, scope) as done:
+            adopting = inputs.get("adopt_alert_id")
+            alert = self._adopt(step, project_id, inputs) if adopting else self._find_or_post(step, project_id, inputs)
             done(lambda alerts: {**alerts, alert["id"]: alert})
-            ctx.claim(scope, alert["id"])
-        return self._id(project_id, alert["id"]), self._outputs(alert, what)
+            step.claims.claim(scope, alert["id"])
+        where = f"project {project_id}" if project_id else "the organization"
+        return self._id(project_id, alert["id"]), self._outputs(alert, f"spend alert in {where}")
+
+    def _find_or_post(self, step: Step, project_id: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+        """A live alert equal to the declared one that no resource of the step holds, else a new one. An
+        unanswered create is looked for in the live list before it is sent again: never two alerts."""
+        seen = self._listed(step, project_id)
+        claimed = step.claims.claimed(self._scope(project_id))
+        match = next((a for a in seen.values() if a["id"] not in claimed and _same(a, inputs)), None)
+        if match is not None:
+            return match
+        known = set(seen) | claimed
+
+        def made_by(lost: OutcomeUnknown) -> dict[str, Any] | None:
+            try:
+                after = self.list_live(step, project_id)
+            except (OpenAIError, RequestFailed) as exc:
+                raise ProviderError(
+                    f"{lost}; the alert may or may not have been created, and listing the scope's alerts to find "
+                    f"out failed too ({exc}). Running `pulumi up` again is safe: it lists the alerts first and "
+                    "adopts an identical one instead of creating a second"
+                ) from None
+            new = next((a for a in after if a["id"] not in known and _same(a, inputs)), None)
+            known.update(a["id"] for a in after)
+            return new
+
+        return step.client.create(self._collection(project_id), _body(inputs), reconcile=made_by)
 
     @staticmethod
     @contextmanager
-    def _written(ctx: Context, scope: str) -> Iterator[Callable[[AlertsChange], None]]:
+    def _written(step: Step, scope: str) -> Iterator[Callable[[AlertsChange], None]]:
         """Around a write to ``scope``: the change it reports is applied to the kept list (this process then
         reads its own write without a new fetch); a write that failed, or reported nothing, drops the list."""
         changes: list[AlertsChange] = []
         try:
             yield lambda change: changes.append(change)
         except BaseException:
-            ctx.forget(scope)
+            step.figures.forget(scope)
             raise
         if changes:
-            ctx.amend(scope, changes[-1])
+            step.figures.amend(scope, changes[-1])
         else:
-            ctx.forget(scope)
+            step.figures.forget(scope)
 
-    def _adopt(self, ctx: Context, project_id: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _adopt(self, step: Step, project_id: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
         alert_id = inputs["adopt_alert_id"]
         try:
-            alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
+            alert = step.client.get(f"{self._collection(project_id)}/{alert_id}")
         except OpenAIError as exc:
-            self._gone_or_error(ctx, project_id, exc)
+            self._gone_or_error(step, project_id, exc)
             raise ProviderError(
                 f"adopt_alert_id: no spend alert {alert_id} exists in "
                 f"{f'project {project_id}' if project_id else 'the organization'}"
             ) from None
         if not _same(alert, inputs):
-            alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(inputs), idempotent=True)
+            alert = step.client.post(f"{self._collection(project_id)}/{alert_id}", _body(inputs), idempotent=True)
         return alert
 
-    def _send_create(
-        self, ctx: Context, collection: str, existing: list[dict[str, Any]], claimed: set[str], inputs: dict[str, Any]
-    ) -> dict[str, Any]:
-        """POST the alert; when the answer is lost, find it in the live list before anything is re-sent."""
-        known = {a["id"] for a in existing}
-        attempts = ctx.settings.max_retries + 1
-        for attempt in range(attempts):
-            resend = {RETRY_COUNT_HEADER: str(attempt)} if attempt else None
-            try:
-                return ctx.client.post(collection, _body(inputs), idempotent=False, headers=resend)
-            except OutcomeUnknown as lost:
-                try:
-                    after = self.list_live(ctx, inputs.get("project_id"))
-                except (OpenAIError, RequestFailed) as exc:
-                    raise ProviderError(
-                        f"{lost}; the alert may or may not have been created, and listing the scope's alerts to find "
-                        f"out failed too ({exc}). Running `pulumi up` again is safe: it lists the alerts first and "
-                        "adopts an identical one instead of creating a second"
-                    ) from None
-                new = [a for a in after if a["id"] not in known and a["id"] not in claimed and _same(a, inputs)]
-                if new:
-                    return new[0]
-                known = {a["id"] for a in after}
-        raise RequestFailed(
-            f"creating the spend alert failed {attempts} times without an answer, and the live list shows no "
-            "such alert: nothing was created; run the update again"
-        )
-
-    def read(self, ctx: Context, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """From the scope's shared list; an id missing there is confirmed gone with a GET of its own (the
         list may predate it by up to :data:`ALERT_LIST_TTL` seconds)."""
         project_id, alert_id = self._split(id_)
-        alert = self._listed(ctx, project_id).get(alert_id)
+        alert = self._listed(step, project_id).get(alert_id)
         if alert is None:
             try:
-                alert = ctx.client.get(f"{self._collection(project_id)}/{alert_id}")
+                alert = step.client.get(f"{self._collection(project_id)}/{alert_id}")
             except OpenAIError as exc:
-                self._gone_or_error(ctx, project_id, exc)
+                self._gone_or_error(step, project_id, exc)
                 return None
         values = live_values(alert)
         if project_id:
             values["project_id"] = project_id
         return values, self._outputs(alert, f"spend alert {alert_id}")
 
-    def update(self, ctx: Context, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    def update(self, step: Step, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         project_id, alert_id = self._split(id_)
-        with self._written(ctx, self._scope(project_id)) as done:
+        with self._written(step, self._scope(project_id)) as done:
             try:
-                alert = ctx.client.post(f"{self._collection(project_id)}/{alert_id}", _body(news), idempotent=True)
+                alert = step.client.post(f"{self._collection(project_id)}/{alert_id}", _body(news), idempotent=True)
             except OpenAIError as exc:
-                self._gone_or_error(ctx, project_id, exc)
+                self._gone_or_error(step, project_id, exc)
                 raise ProviderError(
                     f"spend alert {alert_id} no longer exists (deleted outside Pulumi?): run `pulumi refresh`, "
                     "then `pulumi up` creates it again"
@@ -313,13 +291,13 @@ class _SpendAlertKind(Kind):
             done(lambda alerts: {**alerts, alert_id: alert})
         return self._outputs(alert, f"spend alert {alert_id}")
 
-    def delete(self, ctx: Context, id_: str, olds: dict[str, Any]) -> None:
+    def delete(self, step: Step, id_: str, olds: dict[str, Any]) -> None:
         project_id, alert_id = self._split(id_)
-        with self._written(ctx, self._scope(project_id)) as done:
+        with self._written(step, self._scope(project_id)) as done:
             try:
-                ctx.client.delete(f"{self._collection(project_id)}/{alert_id}")
+                step.client.delete(f"{self._collection(project_id)}/{alert_id}")
             except OpenAIError as exc:
-                self._gone_or_error(ctx, project_id, exc)
+                self._gone_or_error(step, project_id, exc)
             done(lambda alerts: {k: v for k, v in alerts.items() if k != alert_id})
 
 
@@ -331,7 +309,10 @@ class OrganizationSpendAlertKind(_SpendAlertKind):
 class ProjectSpendAlertKind(_SpendAlertKind):
     name = "ProjectSpendAlert"
     inputs = ProjectSpendAlertInputs
-    replace_on = frozenset({"project_id"})
+
+
+ALERT_OF_SCOPE: dict[bool, _SpendAlertKind] = {False: OrganizationSpendAlertKind(), True: ProjectSpendAlertKind()}
+"""The alert kind of a scope, by whether it is a project's."""
 
 
 class _SpendAlertResource(BillingResource):

@@ -8,27 +8,14 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import Field, StrictBool
 
-from .._api.fields import ORGANIZATION
 from .._api.money import from_cents, to_cents
-from ._base import (
-    MONTH,
-    USD,
-    AcknowledgedMonth,
-    BillingResource,
-    Context,
-    InputModel,
-    OutputModel,
-    PositiveUsdAmount,
-    ProjectId,
-    WholeNumber,
-    cents_field,
-    check_currency,
-    described,
-    unknown_scope,
-    usd_from_cents,
-)
+from ._fields import AcknowledgedMonth, InputModel, OutputModel, PositiveUsdAmount, ProjectId, WholeNumber, described
 from ._guardrails import lowering_problems, would_have_blocked_problems
+from ._kind import unknown_scope
+from ._resource import BillingResource
 from ._singleton import SingletonKind
+from ._step import Step
+from ._wire import MONTH, USD, cents_field, check_currency, usd_from_cents
 
 
 class OrganizationSpendLimitInputs(InputModel):
@@ -92,22 +79,8 @@ class SpendLimitOutputs(OutputModel):
 class _SpendLimitKind(SingletonKind):
     outputs = SpendLimitOutputs
     family = "limit"
+    setting = "spend_limit"
     create_only = frozenset({"adopt_existing", "acknowledge_until", "warn_if_would_have_blocked_days"})
-
-    def path(self, scope: str | None) -> str:
-        return f"organization/projects/{scope}/spend_limit" if scope else "organization/spend_limit"
-
-    def id_of(self, scope: str | None) -> str:
-        return scope or ORGANIZATION
-
-    def scope_from_id(self, id_: str) -> str | None:
-        return None if id_ == ORGANIZATION else id_
-
-    def scope_of(self, props: dict[str, Any]) -> str | None:
-        return props.get("project_id")
-
-    def describe(self, scope: str | None) -> str:
-        return f"project {scope}" if scope else "the organization"
 
     def show(self, live: dict[str, Any]) -> str:
         return f"a monthly spend limit of {self.usd(live)} USD"
@@ -121,10 +94,6 @@ class _SpendLimitKind(SingletonKind):
     def is_empty(self, live: dict[str, Any]) -> bool:
         status = (live.get("enforcement") or {}).get("status")
         return cents_field(live) == 0 and status in (None, "inactive")
-
-    def on_missing(self, ctx: Context, scope: str | None) -> None:
-        if scope:
-            ctx.require_project(scope)
 
     @staticmethod
     def usd(live: dict[str, Any]) -> str:
@@ -144,35 +113,30 @@ class _SpendLimitKind(SingletonKind):
             enforcement_status=(live.get("enforcement") or {}).get("status", "inactive"),
         )
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         if unknown_scope(self, inputs):
             return []
         scope = self.scope_of(inputs)
-        if scope:
-            problem = ctx.project_problem(scope)
-            if problem:
-                return [("project_id", problem)]
-        if inputs.get("monthly_limit_usd") is None:
-            return []
+        if inputs.get("monthly_limit_usd") is not None:
+            step.declarations.declare(self.key(scope), Decimal(inputs["monthly_limit_usd"]))
+        problems = super().check_live(step, inputs, olds)
+        if problems or inputs.get("monthly_limit_usd") is None:
+            return problems
         declared = Decimal(inputs["monthly_limit_usd"])
-        ctx.declare(self._key(scope), declared)
-        occupied = self.creation_problems(ctx, inputs, olds)
-        if occupied:
-            return occupied
         same_scope = olds.get("monthly_limit_usd") is not None and self.scope_of(olds) == scope
-        current = Decimal(olds["monthly_limit_usd"]) if same_scope else self.live_limit(ctx, scope)
+        current = Decimal(olds["monthly_limit_usd"]) if same_scope else self.live_limit(step, scope)
         problems = lowering_problems(
-            ctx, self.describe(scope), scope, current, declared, inputs.get("acknowledge_until")
+            step, self.describe(scope), scope, current, declared, inputs.get("acknowledge_until")
         )
         allowed_days = inputs.get("warn_if_would_have_blocked_days")
         if allowed_days is not None:
-            problems += would_have_blocked_problems(ctx, self.describe(scope), scope, declared, allowed_days)
+            problems += would_have_blocked_problems(step, self.describe(scope), scope, declared, allowed_days)
         return problems
 
-    def live_limit(self, ctx: Context, scope: str | None) -> Decimal | None:
+    def live_limit(self, step: Step, scope: str | None) -> Decimal | None:
         """The scope's live limit in dollars (None: no limit), shared by every check of this process."""
 
-        live = self.shared_live(ctx, scope)
+        live = self.shared_live(step, scope)
         return None if live is None else from_cents(cents_field(live))
 
 
@@ -180,18 +144,19 @@ DECLARATION_WAIT_SECONDS = 5.0
 """How long an alert's check waits for its scope's limit to be checked before it judges by the live limit."""
 
 
-def scope_limit(ctx: Context, project_id: str | None, above: Decimal | None = None) -> Decimal | None:
+def scope_limit(step: Step, project_id: str | None, above: Decimal | None = None) -> Decimal | None:
     """The limit that will hold in a scope after this run: the one its program declares, else the live one.
 
     When the live limit is below ``above`` (an alert would be refused by it), the program may still raise it in
     a check the engine has not run yet: wait a little for that declaration before answering with the live one."""
-    key = _LIMITS._key(project_id)
-    declared: Decimal | None = ctx.declared(key)
+    kind = LIMIT_OF_SCOPE[project_id is not None]
+    key = kind.key(project_id)
+    declared: Decimal | None = step.declarations.get(key)
     if declared is not None:
         return declared
-    live = _LIMITS.live_limit(ctx, project_id)
+    live = kind.live_limit(step, project_id)
     if above is not None and live is not None and above > live:
-        declared = ctx.declared(key, DECLARATION_WAIT_SECONDS)
+        declared = step.declarations.get(key, DECLARATION_WAIT_SECONDS)
     return declared if declared is not None else live
 
 
@@ -203,11 +168,10 @@ class OrganizationSpendLimitKind(_SpendLimitKind):
 class ProjectSpendLimitKind(_SpendLimitKind):
     name = "ProjectSpendLimit"
     inputs = ProjectSpendLimitInputs
-    replace_on = frozenset({"project_id"})
-    delete_before_replace = True
 
 
-_LIMITS = ProjectSpendLimitKind()
+LIMIT_OF_SCOPE: dict[bool, _SpendLimitKind] = {False: OrganizationSpendLimitKind(), True: ProjectSpendLimitKind()}
+"""The limit kind of a scope, by whether it is a project's."""
 
 
 class _SpendLimitResource(BillingResource):

@@ -14,22 +14,12 @@ from pydantic import StrictBool, ValidationInfo, field_validator
 
 from .._api.fields import MIN_RELOAD_USD, reload_limit_problem, target_balance_problem
 from .._api.money import to_cents
-from ._base import (
-    USD,
-    BillingResource,
-    Context,
-    InputModel,
-    OutputModel,
-    PositiveUsdAmount,
-    UsdAmount,
-    cents_field,
-    check_currency,
-    described,
-    usd_from_cents,
-    usd_validator,
-)
+from ._fields import InputModel, OutputModel, PositiveUsdAmount, UsdAmount, described, usd_validator
+from ._resource import BillingResource
 from ._singleton import SingletonKind
-from .payment_methods import AUTO_RELOAD, PaymentMethodId, check_payment_method
+from ._step import Step
+from ._wire import USD, cents_field, check_currency, usd_from_cents
+from .payment_methods import PaymentMethodId, check_payment_method
 
 
 class CreditTopUpPolicyInputs(InputModel):
@@ -112,12 +102,8 @@ class CreditTopUpPolicyKind(SingletonKind):
     outputs = CreditTopUpPolicyOutputs
     capability = "auto_reload"
     family = "auto_reload"
-
-    def path(self, scope: str | None) -> str:
-        return AUTO_RELOAD
-
-    def describe(self, scope: str | None) -> str:
-        return "the organization"
+    setting = "billing/auto_reload"
+    organization_id = "auto_reload"
 
     def show(self, live: dict[str, Any]) -> str:
         values = self.live_inputs(live, None)
@@ -154,9 +140,9 @@ class CreditTopUpPolicyKind(SingletonKind):
             disabled_reason=live.get("disabled_reason"),
         )
 
-    def check_live(self, ctx: Context, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
-        return self.creation_problems(ctx, inputs, olds) or check_payment_method(
-            ctx, inputs.get("payment_method_id"), "payment_method_id"
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        return self.creation_problems(step, inputs, olds) or check_payment_method(
+            step, inputs.get("payment_method_id"), "payment_method_id"
         )
 
 
