@@ -89,6 +89,15 @@ class Api:
         path = f"organization/projects/{project_id}/spend_limit" if project_id else "organization/spend_limit"
         self.post(path, {"threshold_amount": dollars * 100, "currency": "USD", "interval": "month"})
 
+    def api_key(self, project_id: str, name: str = "ci", owner: str = "user") -> str:
+        """A new project API key (as a person makes one in the dashboard); its id."""
+        return self.post("sandbox/api_keys", {"project_id": project_id, "name": name, "owner": owner})["id"]
+
+    def set_key_limit(self, project_id: str, api_key_id: str, dollars: int | None) -> dict[str, Any]:
+        """Set (None: remove) a key's own monthly limit, as the dashboard does; the key as answered."""
+        limit = None if dollars is None else {"threshold_amount": dollars * 100, "currency": "USD", "interval": "month"}
+        return self.post(f"organization/projects/{project_id}/api_keys/{api_key_id}", {"spend_limit": limit})
+
     @staticmethod
     def alerts_path(project_id: str | None = None) -> str:
         return f"organization/projects/{project_id}/spend_alerts" if project_id else "organization/spend_alerts"

@@ -43,7 +43,13 @@ def test_budget_with_hard_limit_and_custom_percentages(sandbox: Sandbox, api: Ap
     )
     up = Stack(program, config=plugin_config(sandbox)).up()
     assert set(up.ops()) == {"org-limit", "org-alert-12.5", "org-alert-25", "org-alert-90"}
-    assert api.get("organization/spend_limit")["threshold_amount"] == 180000
+    limit = api.get("organization/spend_limit")
+    assert limit["threshold_amount"] == 180000
+    assert limit["notification_channel"] == {
+        "type": "email",
+        "recipients": ["a@example.com"],
+        "subject_prefix": "[budget org limit]",
+    }, "the hard cap e-mails the budget's people when it stops traffic"
     assert sorted(a["threshold_amount"] for a in api.alerts()) == [25000, 50000, 180000]
 
 
@@ -92,8 +98,12 @@ def test_moving_a_limit_under_a_budget_with_aliases_keeps_it(sandbox: Sandbox, a
     )
     api.clear_requests()
     up = Stack(after, config=plugin_config(sandbox), backend_dir=backend).up()
-    assert up.ops()["org-limit"] == "same" and "org-cap" not in up.ops()
-    assert [w["path"] for w in api.writes()] == ["/v1/organization/spend_alerts"] * 3  # the limit is not touched
+    assert up.ops()["org-limit"] == "update" and "org-cap" not in up.ops(), "moved, not replaced"
+    changed = set(up.changed()["org-limit"].properties)
+    assert changed == {"notify_recipients", "notify_subject_prefix"}, "only whom the cap e-mails: the budget's people"
+    writes = [w["path"] for w in api.writes()]
+    assert sorted(writes) == ["/v1/organization/spend_alerts"] * 3 + ["/v1/organization/spend_limit"]
+    assert api.get("organization/spend_limit")["threshold_amount"] == 100000, "the cap itself is untouched"
 
     # Without the alias the old resource is dropped (the live limit retained) and the new one refuses to
     # take a live limit over: nothing disappears, and the error says what to do.

@@ -67,6 +67,17 @@ def _purchase(api: Api) -> dict[str, str | int]:
     return {**_paid_for(api), "amount_usd": 50, "purchase_key": "k1"}
 
 
+def _key_limit(api: Api) -> dict[str, Any]:
+    """A limit on a new key of the case's project (the newest "team-a", which the tier has just made)."""
+    project = [p for p in api.get("organization/projects", limit=100)["data"] if p["name"] == "team-a"][-1]["id"]
+    return {"api_key_id": api.api_key(project), "monthly_limit_usd": 300}
+
+
+def _key_limits(api: Api) -> list[int | None]:
+    keys = [key for held in api.state()["api_keys"].values() for key in held]
+    return [key["spend_limit"] and key["spend_limit"]["threshold_amount"] for key in keys]
+
+
 POLICY = {"balance_threshold_usd": 20, "target_balance_usd": 100, "monthly_reload_limit_usd": 300}
 
 CASES: dict[str, Case] = {
@@ -87,6 +98,15 @@ CASES: dict[str, Case] = {
         bad={"monthly_limit_usd": "a lot"},
         refusal="monthly_limit_usd",
         kept=lambda api: True,
+    ),
+    "ApiKeySpendLimit": Case(
+        declare=_key_limit,
+        change={"monthly_limit_usd": 400},
+        edit=lambda api, id_: api.set_key_limit(*id_.split("/"), 500),
+        drift={"monthly_limit_usd": "500.00"},
+        bad={"monthly_limit_usd": -5},
+        refusal="monthly_limit_usd",
+        kept=lambda api: _key_limits(api) == [40000],
     ),
     "OrganizationSpendAlert": Case(
         declare=lambda api: {"threshold_usd": 100, "recipients": ["a@example.com"]},

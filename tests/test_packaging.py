@@ -17,6 +17,7 @@ from pulumi_openai_billing.resources import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = {
+    "ApiKey", "get_api_key",
     "BillingError", "BillingOverview", "Budget", "ConfigError", "CostResult", "CostsError", "Invoice", "OpenAIError",
     "OutcomeUnknown", "Project", "ProviderError", "RequestFailed", "ScopeOverview", "SpendAlert", "SpendLimit",
     "ThrottleWaitExceeded", "TopUpPolicy", "__version__", "get_billing_overview", "get_costs", "get_project",

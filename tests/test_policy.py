@@ -53,6 +53,10 @@ def _alert(name: str, usd: Any, project: str | None = None, recipients: list[str
     return ("ProjectSpendAlert" if project else "OrganizationSpendAlert", name, props)
 
 
+def _key_limit(name: str, usd: Any, project: str) -> tuple[str, str, dict[str, Any]]:
+    return ("ApiKeySpendLimit", name, {"monthly_limit_usd": usd, "project_id": project, "api_key_id": f"key_{name}"})
+
+
 CASES = {
     "max-limit-allows": Case("openai-billing-max-spend-limit", [_limit("org", "10000.00")]),
     "max-limit-denies": Case(
@@ -92,6 +96,22 @@ CASES = {
         [("CreditPurchase", "big", {"amount_usd": "1000.01", "purchase_key": "big"})],
         {},
         "big: a credit purchase of 1000.01 USD is above the maximum of 1000.00 USD",
+    ),
+    "key-limit-allows": Case(
+        "openai-billing-key-limit-within-project-limit",
+        [
+            _limit("team", 1000, "proj_1"),
+            _key_limit("ci", "1000.00", "proj_1"),
+            _key_limit("elsewhere", 5000, "proj_2"),
+            _limit("org", 100),
+        ],
+    ),
+    "key-limit-warns": Case(
+        "openai-billing-key-limit-within-project-limit",
+        [_limit("team", 1000, "proj_1"), _key_limit("ci", "1000.01", "proj_1")],
+        {},
+        "ci: the limit of API key key_ci (1000.01 USD) is above the spend limit of project proj_1 (1000.00 USD) in "
+        "this stack, so it can never be reached",
     ),
     "org-limit-allows": Case("openai-billing-require-organization-limit", [_limit("org", 100), _alert("a", 5)]),
     "org-limit-denies": Case(
@@ -227,8 +247,10 @@ def test_pack_defaults_keep_the_organization_rule_off(analyzer: analyzer_pb2_grp
         "openai-billing-alert-recipient-domains": analyzer_pb2.MANDATORY,
         "openai-billing-max-credit-purchase": analyzer_pb2.MANDATORY,
         "openai-billing-require-organization-limit": analyzer_pb2.DISABLED,
+        "openai-billing-key-limit-within-project-limit": analyzer_pb2.ADVISORY,
     }
     assert policy.require_organization_limit().enforcement_level == EnforcementLevel.DISABLED
+    assert policy.key_limit_within_project_limit().enforcement_level == EnforcementLevel.ADVISORY
 
 
 def test_sample_configs_name_real_rules_and_properties() -> None:

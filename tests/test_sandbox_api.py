@@ -16,7 +16,7 @@ import pytest
 from openai import OpenAI
 from openai._legacy_response import LegacyAPIResponse
 from openai.types.admin.organization import OrganizationSpendAlert, OrganizationSpendLimit
-from openai.types.admin.organization.projects import ProjectSpendLimit
+from openai.types.admin.organization.projects import APIKeyDeleteResponse, ProjectAPIKey, ProjectSpendLimit
 from pydantic import BaseModel
 
 from pulumi_openai_billing.sandbox import Sandbox
@@ -236,6 +236,104 @@ def test_sdk_costs_sum_recorded_usage_by_day_project_and_line_item(sdk: OpenAI, 
     assert paged.has_more and len(paged.data) == 3
     rest = sdk.admin.organization.usage.costs(start_time=day, end_time=day + 4 * DAY, limit=3, page=paged.next_page)
     assert [b.start_time for b in rest.data] == [day + 3 * DAY] and not rest.has_more
+
+
+def api_key(http: httpx.Client, project_id: str, name: str = "ci", owner: str = "user") -> str:
+    return ok(http.post("sandbox/api_keys", json={"project_id": project_id, "name": name, "owner": owner}))["id"]
+
+
+def test_sdk_api_keys_page_retrieve_update_delete(sdk: OpenAI, http: httpx.Client) -> None:
+    team, other = project(http, "team"), project(http, "other")
+    made = [api_key(http, team, f"k{i}", "service_account" if i == 1 else "user") for i in range(23)]
+    theirs = api_key(http, other, "theirs")
+    keys = sdk.admin.organization.projects.api_keys
+
+    raw = validated(ProjectAPIKey, keys.with_raw_response.retrieve(made[0], project_id=team))
+    assert (raw.id, raw.object, raw.name, raw.spend_limit, raw.expires_at) == (
+        made[0],
+        "organization.project.api_key",
+        "k0",
+        None,
+        None,
+    )
+    assert raw.owner.type == "user" and raw.owner.user is not None and raw.owner_project_access == "active"
+    assert raw.redacted_value.startswith("sk-proj-") and "****" in raw.redacted_value
+    assert keys.retrieve(made[1], project_id=team).owner.type == "service_account"
+
+    http.delete("sandbox/requests")
+    assert [k.id for k in keys.list(team, limit=10)] == made, "every page, in creation order"
+    assert [r["query"] for r in ok(http.get("sandbox/requests"))] == [
+        "limit=10",
+        f"limit=10&after={made[9]}",
+        f"limit=10&after={made[19]}",
+    ]
+
+    limit = {"threshold_amount": 2500, "currency": "USD", "interval": "month"}
+    updated = validated(ProjectAPIKey, keys.with_raw_response.update(made[2], project_id=team, spend_limit=limit))
+    assert updated.spend_limit is not None and updated.spend_limit.threshold_amount == 2500
+    assert updated.spend_limit.enforcement.status == "inactive", "nothing spent with the key yet"
+    assert keys.update(made[2], project_id=team, scopes=["api.all.read"]).spend_limit == updated.spend_limit, (
+        "a field left out stays as it is"
+    )
+    ok(http.post("sandbox/usage", json={"project_id": team, "amount_usd": "25", "api_key_id": made[2]}))
+    spent = keys.retrieve(made[2], project_id=team)
+    assert spent.spend_limit is not None and spent.spend_limit.enforcement.status == "enforcing"
+    assert spent.last_used_at is not None
+    refused = http.post("sandbox/usage", json={"project_id": team, "amount_usd": "1", "api_key_id": made[2]})
+    assert error(refused, 429)["code"] == "api_key_spend_limit_exceeded"
+    assert keys.update(made[2], project_id=team, spend_limit=None).spend_limit is None
+    assert state(http)["api_keys"][team][2]["spend_limit"] is None
+
+    deleted = validated(APIKeyDeleteResponse, keys.with_raw_response.delete(made[3], project_id=team))
+    assert (deleted.id, deleted.object, deleted.deleted) == (made[3], "organization.project.api_key.deleted", True)
+    with pytest.raises(openai.NotFoundError) as gone:
+        keys.retrieve(made[3], project_id=team)
+    assert gone.value.code == "api_key_not_found"
+    with pytest.raises(openai.NotFoundError) as elsewhere:
+        keys.update(theirs, project_id=team, spend_limit=limit)
+    assert elsewhere.value.code == "api_key_not_found", "a key of another project is not found in this one"
+    with pytest.raises(openai.NotFoundError) as unknown_project:
+        keys.list("proj_nope")
+    assert unknown_project.value.code == "project_not_found"
+    assert [k["id"] for k in state(http)["api_keys"][other]] == [theirs]
+    assert keys.retrieve(theirs, project_id=other).spend_limit is None
+
+
+def test_api_key_updates_refuse_an_empty_or_bad_body_and_change_nothing(http: httpx.Client) -> None:
+    team = project(http)
+    key = api_key(http, team)
+    path = f"organization/projects/{team}/api_keys/{key}"
+    before = state(http)
+    assert "at least one" in error(http.post(path, json={}), 400)["message"]
+    bad = {"spend_limit": {"threshold_amount": -5, "currency": "USD", "interval": "month"}}
+    assert error(http.post(path, json=bad), 400)["param"] == "spend_limit.threshold_amount"
+    assert error(http.post(path, json={"spend_limit": {"threshold_amount": 5}}), 400)["param"] == "spend_limit.currency"
+    assert state(http) == before
+
+
+def test_costs_group_and_filter_by_api_key(sdk: OpenAI, http: httpx.Client) -> None:
+    team = project(http)
+    first, second = api_key(http, team, "a"), api_key(http, team, "b")
+    day = 1_767_225_600
+    for key, amount in [(first, "1.5"), (second, "2"), (None, "4")]:
+        usage = {"project_id": team, "amount_usd": amount, "timestamp": day + 10, "api_key_id": key}
+        ok(http.post("sandbox/usage", json=usage))
+    page = sdk.admin.organization.usage.costs(start_time=day, end_time=day + DAY, group_by=["api_key_id"])
+    assert {r.api_key_id: r.amount.value for r in page.data[0].results} == {first: 1.5, second: 2.0, None: 4.0}
+    only = sdk.admin.organization.usage.costs(start_time=day, end_time=day + DAY, api_key_ids=[second])
+    assert [r.amount.value for r in only.data[0].results] == [2.0]
+
+
+def test_api_keys_are_seeded_by_project_and_name() -> None:
+    seeds = {"project_names": ["team"], "api_key_names": ["team/ci", "team/ci", "new/bot"]}
+    with (
+        Sandbox(KEY, rate_limit="off", **seeds) as box,
+        httpx.Client(base_url=box.base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http,
+    ):
+        seeded = state(http)
+    ids = {p["name"]: p["id"] for p in seeded["projects"]}
+    names = {project_id: [k["name"] for k in keys] for project_id, keys in seeded["api_keys"].items()}
+    assert names == {ids["team"]: ["ci"], ids["new"]: ["bot"]}, "a project made when missing, a key only once"
 
 
 # -- auth and errors ----------------------------------------------------------------------------------
@@ -605,3 +703,29 @@ def test_the_openapi_document_describes_what_each_admin_endpoint_answers(http: h
         "interval",
         "notification_channel",
     }
+
+
+def test_sdk_limit_notifications_follow_openais_omit_null_and_empty_rules(sdk: OpenAI, http: httpx.Client) -> None:
+    """``notification_channel`` left out keeps what is set; null resets to the owners only; inside it, a field
+    left out is kept, ``recipients: []`` clears them and an empty ``subject_prefix`` clears it."""
+    limit = sdk.admin.organization.spend_limit
+    channel = {"type": "email", "recipients": ["a@example.com"], "subject_prefix": "[cap]"}
+    first = limit.with_raw_response.update(**LIMIT, notification_channel=channel)  # type: ignore[arg-type]
+    assert validated(OrganizationSpendLimit, first).notification_channel is not None
+    kept = validated(OrganizationSpendLimit, limit.with_raw_response.update(**{**LIMIT, "threshold_amount": 5}))
+    assert kept.notification_channel is not None and kept.notification_channel.recipients == ["a@example.com"]
+    cleared = limit.update(**LIMIT, notification_channel={"type": "email", "subject_prefix": ""})  # type: ignore[arg-type]
+    assert cleared.notification_channel is not None
+    assert (cleared.notification_channel.recipients, cleared.notification_channel.subject_prefix) == (
+        ["a@example.com"],
+        None,
+    )
+    emptied = limit.update(**LIMIT, notification_channel={"type": "email", "recipients": []})  # type: ignore[arg-type]
+    assert emptied.notification_channel is not None and emptied.notification_channel.recipients == []
+    reset = limit.update(**LIMIT, notification_channel=None)  # type: ignore[arg-type]
+    assert reset.notification_channel is None
+    assert ok(http.get("organization/spend_limit")).get("notification_channel") is None, "owners only"
+    bad = http.post(
+        "organization/spend_limit", json={**LIMIT, "notification_channel": {"type": "email", "recipients": ["x"]}}
+    )
+    assert error(bad, 400)["param"] == "notification_channel.recipients[0]"

@@ -383,6 +383,7 @@ def test_usage_answers_with_what_it_fired(api: Api) -> None:
         "line_item": "completions",
         "amount_usd": "0.01",
         "timestamp": START + 5,
+        "api_key_id": None,
         "notifications": [
             {
                 "id": first["notifications"][0]["id"],

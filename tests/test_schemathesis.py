@@ -97,11 +97,13 @@ def _live_ids(sandbox: Sandbox) -> dict[str, str]:
         card = post("organization/billing/payment_methods", {"token": "pm_card_visa"})
         http.post("organization/billing/default_payment_method", json={"payment_method_id": card}).raise_for_status()
         purchase = {"amount": 500, "currency": "USD", "payment_method_id": None}
+        api_key = post("sandbox/api_keys", {"project_id": project, "name": "fuzzed"})
         return {
             "project_id": project,
             "alert_id": post("organization/spend_alerts", alert),
             "project_alert_id": post(f"organization/projects/{project}/spend_alerts", alert),
             "payment_method_id": card,
+            "api_key_id": api_key,
             "purchase_id": post("organization/billing/credit_purchases", purchase, **{"Idempotency-Key": "fuzz"}),
         }
 

@@ -9,7 +9,14 @@ import pytest
 
 from pulumi_openai_billing._api.fields import ORGANIZATION
 from pulumi_openai_billing.model.config import BillingConfig
-from pulumi_openai_billing.model.simulate import AlertFired, LimitOutcome, Reload, simulate
+from pulumi_openai_billing.model.simulate import (
+    NOT_BY_KEY,
+    AlertFired,
+    ApiKeySpend,
+    LimitOutcome,
+    Reload,
+    simulate,
+)
 
 D = Decimal
 RECIPIENTS = ["finops@example.com"]
@@ -185,3 +192,53 @@ def test_negative_adjustments_are_left_out() -> None:
     sim = simulate(billing, costs, start, start + timedelta(days=2))
     assert [d.month_to_date_usd for d in sim.spend["a"]] == [8, 8]
     assert sim.totals.demand_usd == 9
+
+
+def test_a_key_limit_refuses_that_key_s_spend_first_and_the_project_limit_then_applies_to_the_rest() -> None:
+    billing = _config(
+        projects={
+            "a": {
+                "project_id": "proj_a",
+                "monthly_limit_usd": 50,
+                "api_keys": {"key_1": {"monthly_limit_usd": 25}, "key_2": {}},
+            }
+        }
+    )
+    start = date(2026, 10, 1)
+    day = [start + timedelta(days=i) for i in range(5)]
+    a_day: dict[str | ApiKeySpend | None, Decimal] = {
+        ApiKeySpend("proj_a", "key_1"): D(10),
+        ApiKeySpend(None, "key_2"): D(5),  # no project in the costs: the key's configured project
+        "proj_a": D(2),  # spend made with no key: no key limit applies
+    }
+    sim = simulate(billing, dict.fromkeys(day, a_day), start, start + timedelta(days=5))
+
+    assert sim.scopes == (ORGANIZATION, "a", "a/key_1", "a/key_2")
+    # key_1: 10, 20, then 5 of 10 reach its 25 on day 3; days 4-5 refused in full by the key's limit
+    assert [d.refused_usd for d in sim.spend["a/key_1"]] == [0, 0, 5, 10, 10]
+    assert [d.month_to_date_usd for d in sim.spend["a/key_1"]] == [10, 20, 25, 25, 25]
+    assert sim.limit_of("a/key_1") == (LimitOutcome("a/key_1", "2026-10", D(25), day[2], tuple(day[2:]), D(25)),)
+    # a: 17, 17, 12 (5 + 5 + 2) make 46; day 4 asks 7 (key_1 has nothing left) with room for 4: key_2 keeps
+    # 5 x 4/7 = 2.857143 (rounded to the micro-dollar), no key 2 x 4/7 = 1.142857; day 5's 7 is refused in full.
+    # key_1's refused 10 a day is the key's, never counted again for the project.
+    assert [d.spend_usd for d in sim.spend["a"]] == [17, 17, 12, 4, 0]
+    assert [d.refused_usd for d in sim.spend["a"]] == [0, 0, 0, 3, 7]
+    assert sim.limit_of("a") == (LimitOutcome("a", "2026-10", D(50), day[3], tuple(day[3:]), D(10)),)
+    assert [d.spend_usd for d in sim.spend["a/key_2"]] == [5, 5, 5, D("2.857143"), 0]
+    assert all(d.refused_usd == 0 for d in sim.spend["a/key_2"]), "key_2 has no limit: the project refused it"
+    assert sim.limit_of("a/key_2") == ()
+    assert sim.totals.demand_usd == 5 * 17
+    assert sim.totals.refused_usd == 25 + 10 and sim.totals.spend_usd == 50
+    assert sim.notes == ()
+
+
+def test_key_limits_with_costs_not_grouped_by_key_refuse_nothing_and_say_so() -> None:
+    billing = _config(projects={"a": {"project_id": "proj_a", "api_keys": {"key_1": {"monthly_limit_usd": 1}}}})
+    start = date(2026, 10, 1)
+    sim = simulate(billing, _every_day(start, 3, proj_a=10), start, start + timedelta(days=3))
+    assert sim.notes == (NOT_BY_KEY,)
+    assert sim.totals.refused_usd == 0 and sim.spend["a"][-1].month_to_date_usd == 30
+    assert all(d.spend_usd == 0 for d in sim.spend["a/key_1"])
+    assert sim.limit_of("a/key_1") == (LimitOutcome("a/key_1", "2026-10", D(1), None, (), D(0)),)
+    without_limits = _config(projects={"a": {"project_id": "proj_a", "api_keys": {"key_1": {}}}})
+    assert simulate(without_limits, _every_day(start, 3, proj_a=10), start, start + timedelta(days=3)).notes == ()

@@ -17,7 +17,7 @@ from pulumi_openai_billing._api.fields import ORGANIZATION
 from pulumi_openai_billing._api.money import show_usd
 from pulumi_openai_billing.cli.simulate import REFUSED_LABEL, apply_overrides, draw_chart
 from pulumi_openai_billing.model.config import load_config
-from pulumi_openai_billing.model.simulate import daily_costs, simulate
+from pulumi_openai_billing.model.simulate import NOT_BY_KEY, daily_costs, simulate
 from pulumi_openai_billing.sandbox import Sandbox
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "simulate"
@@ -211,4 +211,170 @@ def test_live_configuration_and_costs_come_from_the_account(
     assert [a["day"] for a in data["alerts"] if a["scope"] == "team-live"] == ["2026-09-02"]
     costs_reads = [r["query"] for r in api.requests() if r["path"] == "/v1/organization/costs"]
     assert len(costs_reads) == 1 and "group_by%5B%5D=project_id" in costs_reads[0], "one page holds a month"
+    assert [r["method"] for r in api.requests()] == ["GET"] * len(api.requests()), "a replay writes nothing"
+
+
+def _costs_by_key(days: int, **per_key: float) -> list[dict[str, object]]:
+    """One costs page grouped by project and API key, from Oct 1: each key (``none``: no key) spends the same each
+    day in proj_a."""
+    start = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp())
+    return [
+        {
+            "object": "page",
+            "has_more": False,
+            "next_page": None,
+            "data": [
+                {
+                    "object": "bucket",
+                    "start_time": start + day * 86400,
+                    "end_time": start + (day + 1) * 86400,
+                    "results": [
+                        {
+                            "object": "organization.costs.result",
+                            "amount": {"value": value, "currency": "usd"},
+                            "project_id": "proj_a",
+                            "api_key_id": None if key == "none" else key,
+                        }
+                        for key, value in per_key.items()
+                    ],
+                }
+                for day in range(days)
+            ],
+        }
+    ]
+
+
+KEYED_CONFIG = """
+projects:
+  team-a:
+    project_id: proj_a
+    api_keys:
+      key_1: {monthly_limit_usd: '30.00'}
+"""
+
+
+def test_a_key_limit_in_the_configuration_refuses_that_key_s_spend_in_costs_grouped_by_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    costs, billing = tmp_path / "costs.json", tmp_path / "billing.yaml"
+    costs.write_text(json.dumps(_costs_by_key(4, key_1=12.5, none=3)))
+    billing.write_text(KEYED_CONFIG)
+    args = ["simulate", "--costs", str(costs), "--config", str(billing), "--month", "2026-10"]
+    assert cli.main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # key_1: 12.50, 25.00, then 5.00 of 12.50 reach its 30.00 on Oct 3 (7.50 refused); Oct 4's 12.50 refused.
+    # The 3.00 a day without a key is subject to no key limit.
+    assert data["limits"] == [
+        {
+            "scope": "team-a/key_1",
+            "month": "2026-10",
+            "limit_usd": "30.00",
+            "reached_on": "2026-10-03",
+            "blocked_days": ["2026-10-03", "2026-10-04"],
+            "refused_usd": "20.00",
+        }
+    ]
+    key_days = data["spend"]["team-a/key_1"][:4]
+    assert [(d["spend_usd"], d["refused_usd"]) for d in key_days] == [
+        ("12.50", "0.00"),
+        ("12.50", "0.00"),
+        ("5.00", "7.50"),
+        ("0.00", "12.50"),
+    ]
+    assert [d["spend_usd"] for d in data["spend"]["team-a"][:4]] == ["15.50", "15.50", "8.00", "3.00"]
+    assert data["totals"]["demand_usd"] == "62.00" and data["totals"]["refused_usd"] == "20.00"
+    assert data["totals"]["spend_usd"] == "42.00" and data["notes"] == []
+
+    assert cli.main(args) == 0
+    table = capsys.readouterr().out
+    row = next(line.split() for line in table.splitlines() if line.startswith("team-a/key_1"))
+    assert row == ["team-a/key_1", "30.00", "30.00", "2026-10-03", "20.00", "-"]
+    assert NOT_BY_KEY not in table
+
+
+def test_key_limits_against_costs_not_grouped_by_key_give_one_line_and_refuse_nothing_by_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["simulate", "--costs", str(COSTS), "--config", str(CONFIG), "--month", "2026-10"]
+    assert cli.main([*args, "--set", "team-a/key_ci.monthly_limit_usd=1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines().count(NOT_BY_KEY) == 1
+    row = next(line.split() for line in out.splitlines() if line.startswith("team-a/key_ci"))
+    assert row == ["team-a/key_ci", "0.00", "1.00", "-", "0.00", "-"]
+    _, plain = _example()
+    assert f"refused {show_usd(plain.totals.refused_usd)} USD" in out, "the replay is as without the key"
+
+
+@pytest.mark.parametrize(
+    ("api_keys", "problem"),
+    [
+        (
+            "{key_1: {monthly_limit_usd: -5}}",
+            "projects.team-a.api_keys.key_1.monthly_limit_usd: monthly_limit_usd must not be negative, got -5.00",
+        ),
+        (
+            "{key_1: {monthly_limit_usd: 100000000.01}}",
+            "monthly_limit_usd must be at most 100000000.00 USD, got 100000000.01",
+        ),
+        ("{key_1: {monthly_limit_usd: 0}}", "monthly_limit_usd must be at least 0.01 USD, got 0.00"),
+        ("{key_1: {monthly_limit_usd: 2.005}}", "monthly_limit_usd has more than two decimals (2.005)"),
+        ("{'key 1': {monthly_limit_usd: 2}}", "projects.team-a.api_keys.key 1.[key]: String should match pattern"),
+        ("{key_1: {alerts: []}}", "projects.team-a.api_keys.key_1.alerts: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_key_limit_in_the_configuration_is_refused_on_one_line(
+    api_keys: str, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    billing = tmp_path / "billing.yaml"
+    billing.write_text(f"projects:\n  team-a:\n    project_id: proj_a\n    api_keys: {api_keys}\n")
+    assert cli.main(["simulate", "--costs", str(COSTS), "--config", str(billing), "--month", "2026-10"]) == 2
+    captured = capsys.readouterr()
+    assert problem in captured.err and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_a_bad_key_limit_override_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--costs", str(COSTS), "--config", str(CONFIG), "--month", "2026-10"]
+    assert cli.main([*args, "--set", "team-a/key_ci.monthly_limit_usd=-1"]) == 2
+    assert "monthly_limit_usd must not be negative" in capsys.readouterr().err
+    assert cli.main([*args, "--set", "team-z/key_ci.monthly_limit_usd=1"]) == 2
+    assert "no project named 'team-z/key_ci'" in capsys.readouterr().err
+    assert cli.main([*args, "--api-key-limits"]) == 2
+    assert "use it with --live" in capsys.readouterr().err
+
+
+def test_live_key_limits_are_read_only_when_asked_and_costs_then_group_by_key(
+    sandbox: Sandbox, api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team = api.project("team-keys")
+    key = api.api_key(team, "ci")
+    for day in range(5):
+        moment = datetime(2026, 9, 1 + day, 12, tzinfo=timezone.utc)
+        usage = {"project_id": team, "amount_usd": "8", "timestamp": int(moment.timestamp()), "api_key_id": key}
+        api.post("sandbox/usage", usage)
+        api.post("sandbox/usage", {**usage, "amount_usd": "1", "api_key_id": None})
+    api.set_key_limit(team, key, 20)
+    monkeypatch.setenv("OPENAI_BILLING_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+
+    api.clear_requests()
+    assert cli.main(["simulate", "--live", "--month", "2026-09", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not any("/" in scope for scope in data["scopes"]), "without --api-key-limits no key is read"
+    assert not any(r["path"].endswith("/api_keys") for r in api.requests())
+    costs_reads = [r["query"] for r in api.requests() if r["path"] == "/v1/organization/costs"]
+    assert len(costs_reads) == 1 and "api_key_id" not in costs_reads[0]
+
+    api.clear_requests()
+    assert cli.main(["simulate", "--live", "--api-key-limits", "--month", "2026-09", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    scope = f"team-keys/{key}"
+    limit = next(item for item in data["limits"] if item["scope"] == scope)
+    # 8 a day with the key: 16 after 2 days, day 3 lets 4 of 8 through, days 4-5 are refused (4 + 8 + 8)
+    assert limit["limit_usd"] == "20.00" and limit["reached_on"] == "2026-09-03"
+    assert limit["refused_usd"] == "20.00" and data["notes"] == []
+    assert data["spend"]["team-keys"][4]["spend_usd"] == "1.00", "spend without the key goes on"
+    costs_reads = [r["query"] for r in api.requests() if r["path"] == "/v1/organization/costs"]
+    assert len(costs_reads) == 1 and "group_by%5B%5D=api_key_id" in costs_reads[0]
+    assert "group_by%5B%5D=project_id" in costs_reads[0]
     assert [r["method"] for r in api.requests()] == ["GET"] * len(api.requests()), "a replay writes nothing"

@@ -15,11 +15,13 @@ from .errors import (
     ThrottleWaitExceeded,
 )
 from .functions import (
+    ApiKey,
     Invoice,
     Project,
     SpendAlert,
     SpendLimit,
     TopUpPolicy,
+    get_api_key,
     get_costs,
     get_project,
     get_spend_limit,
@@ -28,6 +30,7 @@ from .functions import (
     list_projects,
     list_spend_alerts,
 )
+from .resources.api_key_spend_limits import ApiKeySpendLimit
 from .resources.budget import Budget
 from .resources.credit_purchases import CreditPurchase
 from .resources.payment_methods import DefaultPaymentMethod, PaymentMethod
@@ -36,6 +39,8 @@ from .resources.spend_limits import OrganizationSpendLimit, ProjectSpendLimit
 from .resources.top_up import CreditTopUpPolicy
 
 __all__ = [
+    "ApiKey",
+    "ApiKeySpendLimit",
     "BillingError",
     "BillingOverview",
     "Budget",
@@ -62,6 +67,7 @@ __all__ = [
     "ThrottleWaitExceeded",
     "TopUpPolicy",
     "__version__",
+    "get_api_key",
     "get_billing_overview",
     "get_costs",
     "get_project",

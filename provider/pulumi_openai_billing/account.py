@@ -1,5 +1,6 @@
 """One read of an account's billing configuration, through the read functions programs use: its projects, the
-organization's and each active project's limit and alerts, and, when asked, an enabled auto-reload policy.
+organization's and each active project's limit and alerts, and, when asked, an enabled auto-reload policy and the
+limits of the projects' API keys.
 ``export`` and ``simulate --live`` read the account here; ``get_billing_overview`` adds the month's spend and the
 credit balance."""
 
@@ -15,6 +16,7 @@ from ._api.money import from_cents
 from ._api.months import month_bounds, month_name
 from .errors import CostsError, ProviderError
 from .functions import (
+    ApiKey,
     Project,
     SpendAlert,
     SpendLimit,
@@ -24,7 +26,7 @@ from .functions import (
     list_projects,
     list_spend_alerts,
 )
-from .model.config import AlertConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
+from .model.config import AlertConfig, ApiKeyConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
 from .resources._step import current_step
 from .resources._wire import cents_field, check_currency
 
@@ -41,11 +43,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Scope:
-    """The organization (``project`` None) or one active project, with its live limit and alerts."""
+    """The organization (``project`` None) or one active project, with its live limit and alerts (and, when read,
+    its API keys that have a limit of their own)."""
 
     project: Project | None
     limit: SpendLimit | None
     alerts: tuple[SpendAlert, ...]
+    api_keys: tuple[ApiKey, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -65,18 +69,35 @@ def _sorted(alerts: Iterable[SpendAlert]) -> tuple[SpendAlert, ...]:
     return tuple(sorted(alerts, key=lambda a: (a.threshold_cents, a.recipients, a.subject_prefix or "", a.id)))
 
 
-def read_account(*, top_up: bool = False) -> Account:
-    """Projects, limits and alerts (and, when asked, an enabled auto-reload policy), through the same functions
-    programs use: the same settings (those in force here), pacing and errors."""
+def read_account(*, top_up: bool = False, api_keys: bool = False) -> Account:
+    """Projects, limits and alerts (and, when asked, an enabled auto-reload policy and the API keys' limits: one
+    more paced request per active project), through the same functions programs use: the same settings (those
+    in force here), pacing and errors."""
     every = sorted(list_projects(include_archived=True), key=lambda p: p.created_at or 0)
     active = [p for p in every if p.status != "archived" and p.archived_at is None]
     policy = get_top_up_policy() if top_up else None
+
+    def scope(p: Project) -> Scope:
+        limited = _limited_keys(p.id) if api_keys else ()
+        return Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)), limited)
+
     return Account(
         organization=Scope(None, get_spend_limit(), _sorted(list_spend_alerts())),
-        projects=tuple(Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id))) for p in active),
+        projects=tuple(scope(p) for p in active),
         archived=tuple(p for p in every if p not in active),
         top_up=policy if policy is not None and policy.enabled else None,
     )
+
+
+def _limited_keys(project_id: str) -> tuple[ApiKey, ...]:
+    """The project's API keys that have a limit of their own, by id (every page of the key list)."""
+    path = f"organization/projects/{project_id}/api_keys"
+    keys = (ApiKey.from_api(project_id, obj) for obj in current_step().client.list_all(path, _ANY_OWNER))
+    return tuple(sorted((k for k in keys if k.monthly_limit_usd is not None), key=lambda k: k.id))
+
+
+_ANY_OWNER = {"owner_project_access": "any"}
+"""As ``get_api_key`` lists them: users' and service accounts' keys alike."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +177,12 @@ def config_of(account: Account) -> BillingConfig:
         assert scope.project is not None
         name = scope.project.name
         key = name if names.count(name) == 1 else f"{name} ({scope.project.id})"
-        projects[key] = ProjectConfig(project_id=scope.project.id, monthly_limit_usd=limit(scope), alerts=alerts(scope))
+        api_keys = {
+            k.id: ApiKeyConfig.model_validate({"monthly_limit_usd": k.monthly_limit_usd}) for k in scope.api_keys
+        }
+        projects[key] = ProjectConfig(
+            project_id=scope.project.id, monthly_limit_usd=limit(scope), alerts=alerts(scope), api_keys=api_keys
+        )
     organization = OrganizationConfig(
         monthly_limit_usd=limit(account.organization), alerts=alerts(account.organization)
     )

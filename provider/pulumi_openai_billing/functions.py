@@ -1,4 +1,4 @@
-"""Read the live account from a Pulumi program or a script: projects, limits, alerts, costs, credit.
+"""Read the live account from a Pulumi program or a script: projects, API keys, limits, alerts, costs, credit.
 
 These run where they are called (the program's process), with the same settings as the provider.
 """
@@ -15,7 +15,7 @@ from ._api.costs import CostResult, read_costs
 from ._api.money import from_cents
 from .errors import CostsError, ProviderError
 from .resources._step import Step, current_step
-from .resources._wire import cents_field, check_currency
+from .resources._wire import cents_field, check_currency, usd_from_cents
 from .resources.spend_alerts import ALERT_OF_SCOPE, live_values
 from .resources.spend_limits import LIMIT_OF_SCOPE
 from .resources.top_up import CreditTopUpPolicyKind
@@ -44,6 +44,9 @@ class SpendLimit:
     currency: str
     interval: str
     enforcement_status: str
+    notify_recipients: tuple[str, ...] = ()
+    """Who is e-mailed, besides the owners, when the limit is reached."""
+    notify_subject_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,14 @@ def get_spend_limit(project_id: str | None = None) -> SpendLimit | None:
     live = kind.live(step, project_id)
     if live is None:
         return None
-    return SpendLimit(project_id, kind.usd(live), **kind.live_outputs(live))
+    held = kind.live_inputs(live, project_id)
+    return SpendLimit(
+        project_id,
+        kind.usd(live),
+        **kind.live_outputs(live),
+        notify_recipients=tuple(held["notify_recipients"]),
+        notify_subject_prefix=held["notify_subject_prefix"] or None,
+    )
 
 
 def list_spend_alerts(project_id: str | None = None) -> list[SpendAlert]:
@@ -193,3 +203,50 @@ def list_invoices() -> list[Invoice]:
             )
         )
     return invoices
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A project API key as the Admin API shows it (never its secret), with its own monthly limit if any."""
+
+    id: str
+    project_id: str
+    name: str
+    redacted_value: str
+    created_at: int | None
+    last_used_at: int | None
+    owner_type: str | None
+    monthly_limit_usd: str | None
+    """The key's hard limit in dollars (None: no limit of its own)."""
+
+    @classmethod
+    def from_api(cls, project_id: str, obj: dict[str, Any]) -> ApiKey:
+        limit = obj.get("spend_limit")
+        if isinstance(limit, dict):
+            check_currency(limit, f"the spend limit of API key {obj.get('id')}")
+        return cls(
+            obj["id"],
+            project_id,
+            str(obj.get("name") or ""),
+            str(obj.get("redacted_value") or ""),
+            obj.get("created_at"),
+            obj.get("last_used_at"),
+            (obj.get("owner") or {}).get("type"),
+            usd_from_cents(cents_field(limit)) if isinstance(limit, dict) else None,
+        )
+
+
+def get_api_key(project_id: str, *, name: str) -> ApiKey:
+    """The one API key of the project with this name; an error naming the ids when none or several match (key
+    names are not unique: pass the id you mean to a resource instead)."""
+    step = current_step()
+    step.require_project(project_id)
+    keys = [
+        ApiKey.from_api(project_id, obj)
+        for obj in step.client.list_all(f"organization/projects/{project_id}/api_keys", {"owner_project_access": "any"})
+        if obj.get("name") == name
+    ]
+    if len(keys) != 1:
+        found = "no API key" if not keys else f"{len(keys)} API keys ({', '.join(k.id for k in keys)})"
+        raise ProviderError(f"get_api_key(project_id={project_id!r}, name={name!r}): {found} with that name")
+    return keys[0]

@@ -24,6 +24,7 @@ from pulumi_policy import (
 
 from ._api.money import MoneyError, format_usd, parse_usd
 from .resources import ALERT_KINDS as ALERTS
+from .resources import KEY_LIMIT_KINDS as KEY_LIMITS
 from .resources import LIMIT_KINDS as LIMITS
 from .resources import kind_of
 
@@ -200,6 +201,46 @@ def limit_needs_alert(
     )
 
 
+def key_limit_within_project_limit(
+    enforcement_level: EnforcementLevel = EnforcementLevel.ADVISORY,
+) -> StackValidationPolicy:
+    """Warn when an API key's limit is above its project's limit in the same stack: the project's limit stops the
+    key's traffic first, so the key's can never be reached (a sign one of the two is mistyped)."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        projects: dict[str, Decimal] = {}
+        for limit in _billing(args.resources, LIMITS):
+            project = limit.props.get("project_id")
+            try:
+                if project:
+                    projects[str(project)] = _dollars(limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+            except MoneyError:
+                continue
+        for key_limit in _billing(args.resources, KEY_LIMITS):
+            project = str(key_limit.props.get("project_id"))
+            if project not in projects:
+                continue
+            try:
+                amount = _dollars(key_limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+            except MoneyError as exc:
+                report(f"{key_limit.name}: {exc}", key_limit.urn)
+                continue
+            if amount > projects[project]:
+                report(
+                    f"{key_limit.name}: the limit of API key {key_limit.props.get('api_key_id')} "
+                    f"({format_usd(amount)} USD) is above the spend limit of project {project} "
+                    f"({format_usd(projects[project])} USD) in this stack, so it can never be reached",
+                    key_limit.urn,
+                )
+
+    return StackValidationPolicy(
+        name="openai-billing-key-limit-within-project-limit",
+        description="An API key's spend limit is not above its project's spend limit.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+    )
+
+
 def require_organization_limit(
     enforcement_level: EnforcementLevel = EnforcementLevel.DISABLED,
 ) -> StackValidationPolicy:
@@ -227,6 +268,7 @@ def all_policies(**overrides: Any) -> list[ResourceValidationPolicy | StackValid
         "alert_recipient_domains": alert_recipient_domains,
         "max_credit_purchase": max_credit_purchase,
         "require_organization_limit": require_organization_limit,
+        "key_limit_within_project_limit": key_limit_within_project_limit,
     }
     unknown = set(overrides) - set(factories)
     if unknown:

@@ -26,6 +26,7 @@ class CostResult:
     amount_usd: Decimal
     project_id: str | None = None
     line_item: str | None = None
+    api_key_id: str | None = None
 
 
 def unix(value: datetime | int) -> int:
@@ -84,6 +85,7 @@ def page_results(page: Any) -> list[CostResult]:
                     value,
                     result.get("project_id"),
                     result.get("line_item"),
+                    result.get("api_key_id"),
                 )
             )
     return results
@@ -94,4 +96,12 @@ def spend_by_project(client: BillingClient, start: datetime, end: datetime) -> d
     spend: dict[str | None, Decimal] = {}
     for cost in read_costs(client, start, end, group_by=["project_id"]):
         spend[cost.project_id] = spend.get(cost.project_id, Decimal(0)) + cost.amount_usd
+    return spend
+
+
+def spend_by_api_key(client: BillingClient, start: datetime, end: datetime) -> dict[str | None, Decimal]:
+    """Spend per project API key id in ``[start, end)`` (None: costs the endpoint attributes to no key)."""
+    spend: dict[str | None, Decimal] = {}
+    for cost in read_costs(client, start, end, group_by=["api_key_id"]):
+        spend[cost.api_key_id] = spend.get(cost.api_key_id, Decimal(0)) + cost.amount_usd
     return spend

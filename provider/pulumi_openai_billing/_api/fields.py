@@ -43,17 +43,18 @@ def canonical_recipients(recipients: Sequence[str]) -> list[str]:
     return [seen[k] for k in sorted(seen)]
 
 
-def check_recipients(recipients: Sequence[str]) -> list[str]:
-    """An alert's recipients in canonical form; ValueError says what is wrong with them."""
-    if not recipients:
-        raise ValueError("recipients must name at least one e-mail address")
+def check_recipients(recipients: Sequence[str], field: str = "recipients", *, empty: bool = False) -> list[str]:
+    """Recipients in canonical form (an alert's; ``empty`` allows none, as a limit's extra recipients do);
+    ValueError says what is wrong with them, naming ``field``."""
+    if not recipients and not empty:
+        raise ValueError(f"{field} must name at least one e-mail address")
     bad = [r for r in recipients if not _EMAIL.match(r.strip())]
     if bad:
         shown = ", ".join(repr(b[:80]) for b in bad[:3])
-        raise ValueError(f"recipients must be e-mail addresses such as finops@example.com; not valid: {shown}")
+        raise ValueError(f"{field} must be e-mail addresses such as finops@example.com; not valid: {shown}")
     result = canonical_recipients(recipients)
     if len(result) > MAX_RECIPIENTS:
-        raise ValueError(f"recipients may name at most {MAX_RECIPIENTS} addresses, got {len(result)}")
+        raise ValueError(f"{field} may name at most {MAX_RECIPIENTS} addresses, got {len(result)}")
     return result
 
 

@@ -187,7 +187,12 @@ def _scope_resources(scope: _Scope, indent: int) -> list[str]:
     kind = "Organization" if project is None else "Project"
     lines: list[str] = []
     if scope.limit is not None:
-        arguments = [*where, ("monthly_limit_usd", scope.limit.monthly_limit_usd), ("adopt_existing", True)]
+        arguments = [*where, ("monthly_limit_usd", scope.limit.monthly_limit_usd)]
+        if scope.limit.notify_recipients:
+            arguments.append(("notify_recipients", list(scope.limit.notify_recipients)))
+        if scope.limit.notify_subject_prefix:
+            arguments.append(("notify_subject_prefix", scope.limit.notify_subject_prefix))
+        arguments.append(("adopt_existing", True))
         lines += _call(f"billing.{kind}SpendLimit", f"{scope.slug}-limit", arguments, indent)
     for name, alert in scope.alert_names():
         arguments = [*where, ("threshold_usd", alert.threshold_usd), ("recipients", list(alert.recipients))]

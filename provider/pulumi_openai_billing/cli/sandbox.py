@@ -1,7 +1,8 @@
 """Serve a local, wire-compatible billing API (SQLite) until Ctrl-C. The first line printed is its base URL.
 
 It throttles each endpoint as OpenAI's Admin API does (7 requests, refilled over 60 s) unless told otherwise;
-``--project NAME`` creates projects at start, so programs that look them up by name have something to find.
+``--project NAME`` creates projects at start, so programs that look them up by name have something to find, and
+``--api-key PROJECT/NAME`` creates project API keys (the project too, when missing).
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="create a project of this name at start (repeatable; one already there by that name is kept)",
+    )
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        default=[],
+        metavar="PROJECT/NAME",
+        help="create a project API key of this name in the project of that name at start, the project too when "
+        "missing (repeatable; a key already there by that name is kept; never a secret: keys are redacted)",
     )
     parser.add_argument(
         "--empty-limit",
@@ -103,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     bad = [name for name in args.projects if not 0 < len(name.strip()) <= 255]
     if bad:
         raise CommandError(f"--project {bad[0]!r}: a project name has 1 to 255 characters")
+    for key in args.api_keys:
+        project, _, name = key.rpartition("/")
+        if not (0 < len(project.strip()) <= 255 and 0 < len(name.strip()) <= 255):
+            raise CommandError(f"--api-key {key!r}: name a key PROJECT/NAME (a project name, a slash, a key name)")
     folder = Path(args.db).resolve().parent if args.db else None
     if folder is not None and not folder.is_dir():
         raise CommandError(f"--db {args.db}: the folder {folder} does not exist")
@@ -119,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             rate_limit_retry_after=args.rate_limit_retry_after,
             project_names=args.projects,
+            api_key_names=args.api_keys,
         )
     except sqlite3.DatabaseError as exc:
         raise CommandError(

@@ -1,12 +1,13 @@
 """Replay a month of the account's costs against a billing configuration: would a limit have blocked
 traffic, and from which day; which alerts would have fired; what would auto-reload have charged.
 
-Costs come from the configured account's costs endpoint (grouped by project, every page followed) or from
---costs FILE holding that endpoint's own JSON pages (one page, or a list of pages), so a saved history
-replays offline. The configuration is --live (the account's limits, alerts and auto-reload policy now) or
---config FILE (the YAML `openai-billing export --format yaml` writes), changed by --set NAME.FIELD=VALUE
-(NAME: a project's name in the configuration, `organization` or `top_up`). The rules and their assumptions
-are in `pulumi_openai_billing.model.simulate`.
+Costs come from the configured account's costs endpoint (grouped by project, and by API key when the
+configuration has key limits; every page followed) or from --costs FILE holding that endpoint's own JSON pages
+(one page, or a list of pages), so a saved history replays offline. The configuration is --live (the account's
+limits, alerts and auto-reload policy now; its API keys' limits with --api-key-limits) or --config FILE (the
+YAML `openai-billing export --format yaml` writes), changed by --set NAME.FIELD=VALUE (NAME: a project's name in
+the configuration, `PROJECT/KEY_ID` for one of its API keys, `organization` or `top_up`). The rules and their
+assumptions are in `pulumi_openai_billing.model.simulate`.
 Exit status: 0 replayed, 1 the API failed, 2 an option, a file or a setting is wrong.
 """
 
@@ -30,7 +31,15 @@ from .._api.money import format_usd, show_usd
 from .._api.months import month_name, next_month, parse_month
 from ..account import config_of, read_account
 from ..errors import CostsError, OpenAIError, ProviderError, RequestFailed
-from ..model.config import BillingConfig, ConfigFileError, TopUpConfig, load_config, validation_problems
+from ..model.config import (
+    ApiKeyConfig,
+    BillingConfig,
+    ConfigFileError,
+    TopUpConfig,
+    key_scope,
+    load_config,
+    validation_problems,
+)
 from ..model.simulate import Simulation, daily_costs, simulate
 from ._io import CommandError, failure_status, read_input, write_atomically
 
@@ -50,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--live", action="store_true", help="the account's configuration now")
     source.add_argument("--config", metavar="FILE", help="a configuration file (export --format yaml)")
+    parser.add_argument(
+        "--api-key-limits",
+        action="store_true",
+        help="with --live: also read the limits of each project's API keys (one more request per project)",
+    )
     parser.add_argument("--costs", metavar="FILE", help="the costs endpoint's JSON pages (else read from the account)")
     parser.add_argument(
         "--set",
@@ -57,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME.FIELD=VALUE",
-        help=f"change the configuration, e.g. team-a.monthly_limit_usd=400 (none removes a limit); top_up fields: "
-        f"{', '.join(_TOP_UP_FIELDS)}",
+        help=f"change the configuration, e.g. team-a.monthly_limit_usd=400 or team-a/key_abc.monthly_limit_usd=50 "
+        f"(none removes a limit); top_up fields: {', '.join(_TOP_UP_FIELDS)}",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--chart", metavar="FILE.png", help="draw spend, limits, alerts, blocks and credit")
@@ -72,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
     chart = Path(args.chart) if args.chart else None
     if chart is not None and chart.suffix.lower() != ".png":
         raise WhatIfError("--chart writes a PNG: name a .png file")
-    base = _live_config() if args.live else _file_config(args.config)
+    if args.api_key_limits and not args.live:
+        raise WhatIfError("--api-key-limits reads the live keys: use it with --live (a --config file names its own)")
+    base = _live_config(args.api_key_limits) if args.live else _file_config(args.config)
     billing = apply_overrides(base, args.overrides)
-    results = _file_costs(args.costs) if args.costs else _live_costs(start, end)
+    results = _file_costs(args.costs) if args.costs else _live_costs(start, end, by_key=billing.key_limits())
     costs = daily_costs(results)
     if not args.allow_empty and not any(start <= day < end for day in costs):
         source = args.costs or "the account's costs"
@@ -128,10 +144,10 @@ def _settings() -> config.Settings:
     return settings
 
 
-def _live_config() -> BillingConfig:
+def _live_config(api_keys: bool) -> BillingConfig:
     _settings()  # a missing key is refused before any request
     try:
-        return config_of(read_account(top_up=True))
+        return config_of(read_account(top_up=True, api_keys=api_keys))
     except (OpenAIError, RequestFailed, ProviderError) as exc:
         raise WhatIfError(f"reading the account failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 
@@ -151,11 +167,12 @@ def _file_costs(path: str) -> list[CostResult]:
     return results
 
 
-def _live_costs(start: date, end: date) -> list[CostResult]:
+def _live_costs(start: date, end: date, *, by_key: bool) -> list[CostResult]:
     settings = _settings()
     moments = [datetime(d.year, d.month, d.day, tzinfo=timezone.utc) for d in (start, end)]
+    group_by = ["project_id", "api_key_id"] if by_key else ["project_id"]
     try:
-        return read_costs(BillingClient(settings), moments[0], moments[1], group_by=["project_id"])
+        return read_costs(BillingClient(settings), moments[0], moments[1], group_by=group_by)
     except (OpenAIError, RequestFailed, CostsError) as exc:
         raise WhatIfError(f"reading costs failed: {config.scrub(str(exc))}", failure_status(exc)) from None
 
@@ -176,18 +193,29 @@ def apply_overrides(billing: BillingConfig, overrides: list[str]) -> BillingConf
             continue
         if field not in _SCOPE_FIELDS:
             raise WhatIfError(f"--set {override}: a scope's field is one of {', '.join(_SCOPE_FIELDS)}")
-        if name == ORGANIZATION:
-            scope = data["organization"]
-        elif name in data["projects"]:
-            scope = data["projects"][name]
-        else:
-            known = ", ".join(repr(n) for n in data["projects"]) or "none"
-            raise WhatIfError(f"--set {override}: no project named {name!r} in the configuration (projects: {known})")
+        scope = _scope_data(data, name, override)
         scope[field] = None if value.lower() == "none" else value
     try:
         return BillingConfig.model_validate(data)
     except ValidationError as exc:
         raise WhatIfError(f"--set: {validation_problems(exc)}") from None
+
+
+def _scope_data(data: dict[str, Any], name: str, override: str) -> dict[str, Any]:
+    """The part of the configuration ``name`` stands for; ``PROJECT/KEY_ID`` adds the key when it has none."""
+    if name == ORGANIZATION:
+        scope: dict[str, Any] = data["organization"]
+        return scope
+    if name in data["projects"]:
+        scope = data["projects"][name]
+        return scope
+    project, slash, key = name.rpartition("/")
+    if slash and project in data["projects"] and key:
+        keys: dict[str, Any] = data["projects"][project]["api_keys"]
+        scope = keys.setdefault(key, ApiKeyConfig().model_dump(mode="python"))
+        return scope
+    known = ", ".join(repr(n) for n in data["projects"]) or "none"
+    raise WhatIfError(f"--set {override}: no project named {name!r} in the configuration (projects: {known})")
 
 
 # -- output ----------------------------------------------------------------------------------------------
@@ -234,6 +262,7 @@ def render_table(sim: Simulation, billing: BillingConfig, title: str) -> str:
         f"totals: demand {_money(totals.demand_usd)} USD, spend {_money(totals.spend_usd)} USD, refused "
         f"{_money(totals.refused_usd)} USD, {totals.alerts_fired} alert e-mail(s)"
     )
+    lines += sim.notes
     return "\n".join(lines)
 
 
@@ -334,7 +363,7 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
             ax.axhline(0, color="black", linewidth=0.6)
             deepest = max(float(d.refused_usd) for d in blocked)
             ax.set_ylim(bottom=min(ax.get_ylim()[0], -2.2 * deepest))  # room for the amounts under the bars
-        ax.set_title(scope if scope == ORGANIZATION else f"project {scope} ({billing.projects[scope].project_id})")
+        ax.set_title(_panel_title(billing, scope))
         ax.set_ylabel("spend (USD)")
         ax.legend(loc="upper left", fontsize="x-small")
     if sim.balance:
@@ -380,6 +409,15 @@ def draw_chart(sim: Simulation, billing: BillingConfig, title: str = "") -> Figu
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _panel_title(billing: BillingConfig, scope: str) -> str:
+    if scope == ORGANIZATION:
+        return scope
+    if scope in billing.projects:
+        return f"project {scope} ({billing.projects[scope].project_id})"
+    project = next(name for name, p in billing.projects.items() for key in p.api_keys if key_scope(name, key) == scope)
+    return f"API key {scope.removeprefix(project + '/')} of project {project}"
 
 
 def save_chart(sim: Simulation, billing: BillingConfig, path: Path, title: str = "") -> None:

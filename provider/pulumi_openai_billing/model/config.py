@@ -1,6 +1,6 @@
-"""The billing configuration file: limits and alerts per scope, optionally an auto-reload policy and credit
-grants, in YAML. ``openai-billing export --format yaml`` writes it; ``openai-billing simulate --config`` reads
-it. Amounts are exact Decimals; the models refuse anything the provider would refuse."""
+"""The billing configuration file: limits and alerts per scope (and limits per project API key), optionally an
+auto-reload policy and credit grants, in YAML. ``openai-billing export --format yaml`` writes it; ``openai-billing
+simulate --config`` reads it. Amounts are exact Decimals; the models refuse anything the provider would refuse."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import yaml
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictStr,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -59,12 +60,28 @@ class OrganizationConfig(_ConfigModel):
     alerts: tuple[AlertConfig, ...] = ()
 
 
+ApiKeyId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+"""A project API key's id (``key_…``), as ``ApiKeySpendLimit`` takes it."""
+
+
+class ApiKeyConfig(_ConfigModel):
+    """A project API key's own monthly limit (None: none); the project's and the organization's still apply.
+    Keys have no alerts of their own."""
+
+    monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
+    alerts: ClassVar[tuple[AlertConfig, ...]] = ()
+
+
 class ProjectConfig(_ConfigModel):
-    """A project's monthly limit (None: no limit) and alerts; ``project_id`` is the live project (``proj_…``)."""
+    """A project's monthly limit (None: no limit) and alerts, and its API keys' limits by key id;
+    ``project_id`` is the live project (``proj_…``)."""
 
     project_id: Annotated[str, Field(min_length=1)]
     monthly_limit_usd: Annotated[Decimal | None, _usd("0.01")] = None
     alerts: tuple[AlertConfig, ...] = ()
+    api_keys: dict[ApiKeyId, ApiKeyConfig] = {}
 
 
 class TopUpConfig(_ConfigModel):
@@ -103,9 +120,23 @@ class BillingConfig(_ConfigModel):
     top_up: TopUpConfig | None = None
     credit_grants: tuple[CreditGrantConfig, ...] = ()
 
-    def scopes(self) -> dict[str, OrganizationConfig | ProjectConfig]:
-        """Each scope's limit and alerts by name: ``organization`` first, then the projects."""
-        return {ORGANIZATION: self.organization, **self.projects}
+    def scopes(self) -> dict[str, OrganizationConfig | ProjectConfig | ApiKeyConfig]:
+        """Each scope's limit and alerts by name: ``organization`` first, then each project followed by its API
+        keys (named ``project/key id``)."""
+        found: dict[str, OrganizationConfig | ProjectConfig | ApiKeyConfig] = {ORGANIZATION: self.organization}
+        for name, project in self.projects.items():
+            found[name] = project
+            found.update({key_scope(name, key_id): key for key_id, key in project.api_keys.items()})
+        return found
+
+    def key_limits(self) -> bool:
+        """Whether any API key has a limit of its own (a replay then needs costs grouped by key)."""
+        return any(k.monthly_limit_usd is not None for p in self.projects.values() for k in p.api_keys.values())
+
+
+def key_scope(project: str, api_key_id: str) -> str:
+    """The scope name of a project's API key: ``team-a/key_abc``."""
+    return f"{project}/{api_key_id}"
 
 
 class ConfigFileError(BillingError, ValueError):
@@ -151,5 +182,8 @@ def dump_config(billing: BillingConfig, header: Sequence[str] = ()) -> str:
     for optional in ("top_up", "credit_grants"):
         if not data[optional]:
             del data[optional]
+    for project in data["projects"].values():
+        if not project["api_keys"]:
+            del project["api_keys"]
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     return "".join(f"# {line}\n" for line in header) + body

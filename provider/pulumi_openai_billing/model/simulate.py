@@ -11,9 +11,12 @@ Assumptions (the README's "What if?" section repeats them):
   Negative amounts (adjustments) are left out, which errs on the side of spending more.
 * **A limit enforces from the day it is reached.** On that day, spend above the limit is refused; every
   later day of the month is refused in full. (OpenAI stops traffic shortly after the limit is reached: this
-  errs on the side of refusing.) A project's limit applies first; the organization's limit then applies to
-  what all projects spend together, and on the day it is reached each project keeps the same share of its
+  errs on the side of refusing.) An API key's limit applies first, to the spend made with that key; then a
+  project's limit; then the organization's, to what all projects spend together. On the day a limit is
+  reached, each spender under it (a project's keys, the organization's projects) keeps the same share of its
   spend. Refused spend never happened: it counts toward no alert, no limit and no credit.
+* **Key limits need costs grouped by key.** Spend without an ``api_key_id`` is subject to no key limit; a key's
+  spend without a project is the project's the configuration gives the key.
 * **Alerts** send one e-mail per month, on the first day with spend on which the scope's month-to-date spend
   is at or above the threshold.
 * **Months roll over on the 1st** (UTC): month-to-date spend, alert e-mails, limit enforcement and the
@@ -27,24 +30,44 @@ Assumptions (the README's "What if?" section repeats them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._api.costs import CostResult
 from .._api.fields import ORGANIZATION
 from .._api.months import month_name
-from .config import BillingConfig, CreditGrantConfig
+from .config import BillingConfig, CreditGrantConfig, key_scope
 
 GRANT_LIFETIME = timedelta(days=365)
 _EXACT = Decimal("0.000001")
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 
-DailyCosts = Mapping[date, Mapping[str | None, Decimal]]
-"""Spend per UTC day, per project id (None: spend the costs endpoint attributes to no project)."""
+
+class ApiKeySpend(NamedTuple):
+    """Spend made with one project API key (``project_id`` None: the costs give no project for it)."""
+
+    project_id: str | None
+    api_key_id: str
+
+
+Spender = str | ApiKeySpend | None
+"""Who spent: a project id (None: no project), or an API key of a project when the costs group by key."""
+
+DailyCosts = Mapping[date, Mapping[str | None, Decimal] | Mapping[Spender, Decimal]]
+"""Spend per UTC day, per project id (None: spend the costs endpoint attributes to no project) or per
+:class:`ApiKeySpend` (costs grouped by key)."""
+
+_Who = tuple[str | None, str | None]
+"""A spender inside the replay: ``(project id, API key id)``, either None when the costs do not say."""
+
+NOT_BY_KEY = (
+    "note: the configuration has API key limits but the costs do not group by api_key_id, so no key limit "
+    "refused anything"
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +134,8 @@ class Simulation:
     end: date
     """The first day after the replay."""
     scopes: tuple[str, ...]
-    """``organization`` first, then the configured projects by name."""
+    """``organization`` first, then the configured projects by name, each followed by its keys
+    (``project/key id``)."""
     spend: dict[str, tuple[DaySpend, ...]]
     alerts: tuple[AlertFired, ...]
     limits: tuple[LimitOutcome, ...]
@@ -121,6 +145,8 @@ class Simulation:
     totals: Totals
     uncovered: tuple[tuple[date, Decimal], ...] = ()
     """End-of-day spend the credit did not cover, cumulative from ``start`` (empty without credit)."""
+    notes: tuple[str, ...] = ()
+    """What the replay could not apply, one line each (key limits without costs grouped by key)."""
 
     def limit_of(self, scope: str) -> tuple[LimitOutcome, ...]:
         return tuple(outcome for outcome in self.limits if outcome.scope == scope)
@@ -196,7 +222,16 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
     if end <= start:
         raise ValueError(f"the replay must cover at least one day: {start} to {end}")
     project_scope: dict[str | None, str] = {p.project_id: name for name, p in config.projects.items()}
+    key_scopes = {key: key_scope(name, key) for name, p in config.projects.items() for key in p.api_keys}
+    key_project = {key: p.project_id for p in config.projects.values() for key in p.api_keys}
     scopes = tuple(config.scopes())
+
+    def key_scope_of(who: _Who) -> str | None:
+        return key_scopes.get(who[1]) if who[1] is not None else None
+
+    def project_scope_of(who: _Who) -> str | None:
+        return project_scope.get(who[0])
+
     limit_of = {scope: c.monthly_limit_usd for scope, c in config.scopes().items()}
     alerts_of = {scope: c.alerts for scope, c in config.scopes().items()}
     credit = _Credit([_grant(g) for g in config.credit_grants]) if config.credit_grants or config.top_up else None
@@ -208,6 +243,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
     balance: list[tuple[date, Decimal]] = []
     uncovered: list[tuple[date, Decimal]] = []
     demand_total = refused_total = _ZERO
+    by_key = False
 
     month = ""
     to_date: dict[str, Decimal] = {}
@@ -236,16 +272,17 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
             sent = set()
             reloaded, reload_stopped = _ZERO, False
 
-        wanted = {project: amount for project, amount in costs.get(day, {}).items() if amount > 0}
+        wanted: dict[_Who, Decimal] = {}
+        for spender, amount in costs.get(day, {}).items():
+            if amount > 0:
+                who = _who(spender, key_project)
+                wanted[who] = wanted.get(who, _ZERO) + amount
         demand_total += sum(wanted.values(), _ZERO)
-        allowed: dict[str | None, Decimal] = {}
+        by_key = by_key or any(key is not None for _, key in wanted)
         refused_today = dict.fromkeys(scopes, _ZERO)
-        for project, amount in wanted.items():
-            scope = project_scope.get(project)
-            keep = amount if scope is None else _within(limit_of[scope], to_date[scope], amount)
-            if scope is not None and keep < amount:
-                refused_today[scope] += amount - keep
-            allowed[project] = keep
+
+        allowed = _apply_limits(wanted, key_scope_of, limit_of, to_date, refused_today)
+        allowed = _apply_limits(allowed, project_scope_of, limit_of, to_date, refused_today)
         asked = sum(allowed.values(), _ZERO)
         room = _within(limit_of[ORGANIZATION], to_date[ORGANIZATION], asked)
         if room < asked:
@@ -254,11 +291,11 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
             refused_today[ORGANIZATION] = asked - sum(allowed.values(), _ZERO)
 
         spent_today = dict.fromkeys(scopes, _ZERO)
-        for project, amount in allowed.items():
+        for who, amount in allowed.items():
             spent_today[ORGANIZATION] += amount
-            scope = project_scope.get(project)
-            if scope is not None:
-                spent_today[scope] += amount
+            for scope in (project_scope_of(who), key_scope_of(who)):
+                if scope is not None:
+                    spent_today[scope] += amount
         for scope in scopes:
             to_date[scope] += spent_today[scope]
             refused[scope] += refused_today[scope]
@@ -294,6 +331,7 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
             uncovered.append((day, credit.uncovered))
     close_month()
 
+    notes = (NOT_BY_KEY,) if config.key_limits() and demand_total > 0 and not by_key else ()
     made = [r for r in reloads if not r.stopped_by_monthly_limit]
     totals = Totals(
         demand_usd=demand_total,
@@ -315,7 +353,47 @@ def simulate(config: BillingConfig, costs: DailyCosts, start: date, end: date) -
         tuple(balance),
         totals,
         tuple(uncovered),
+        notes,
     )
+
+
+def _who(spender: Spender, key_project: Mapping[str, str]) -> _Who:
+    """A spender as ``(project id, key id)``; a key's spend without a project is its configured project's."""
+    if isinstance(spender, ApiKeySpend):
+        return (spender.project_id or key_project.get(spender.api_key_id), spender.api_key_id)
+    return (spender, None)
+
+
+def _apply_limits(
+    wanted: dict[_Who, Decimal],
+    scope_of: Callable[[_Who], str | None],
+    limit_of: Mapping[str, Decimal | None],
+    to_date: Mapping[str, Decimal],
+    refused_today: dict[str, Decimal],
+) -> dict[_Who, Decimal]:
+    """What each spender keeps once the limit of its scope (``scope_of``; None: no scope here) applies; what a
+    scope refuses is added to ``refused_today``. At the limit, a scope's spenders keep the same share."""
+    grouped: dict[str, dict[_Who, Decimal]] = {}
+    kept: dict[_Who, Decimal] = {}
+    for who, amount in wanted.items():
+        scope = scope_of(who)
+        if scope is None:
+            kept[who] = amount
+        else:
+            grouped.setdefault(scope, {})[who] = amount
+    for scope, members in grouped.items():
+        asked = sum(members.values(), _ZERO)
+        room = _within(limit_of[scope], to_date[scope], asked)
+        if room >= asked:
+            kept.update(members)
+            continue
+        if len(members) == 1:
+            shares = dict.fromkeys(members, room)
+        else:
+            shares = {who: (amount * room / asked).quantize(_EXACT, ROUND_HALF_EVEN) for who, amount in members.items()}
+        kept.update(shares)
+        refused_today[scope] += asked - sum(shares.values(), _ZERO)
+    return kept
 
 
 def _within(limit: Decimal | None, month_to_date: Decimal, amount: Decimal) -> Decimal:
@@ -325,11 +403,15 @@ def _within(limit: Decimal | None, month_to_date: Decimal, amount: Decimal) -> D
     return max(_ZERO, min(amount, limit - month_to_date))
 
 
-def daily_costs(results: Iterable[CostResult]) -> dict[date, dict[str | None, Decimal]]:
-    """Cost results (from the endpoint or its saved pages) as spend per UTC day per project id."""
-    daily: dict[date, dict[str | None, Decimal]] = {}
+def daily_costs(results: Iterable[CostResult]) -> dict[date, dict[Spender, Decimal]]:
+    """Cost results (from the endpoint or its saved pages) as spend per UTC day per project id, or per
+    :class:`ApiKeySpend` for results that name an API key."""
+    daily: dict[date, dict[Spender, Decimal]] = {}
     for result in results:
         day = datetime.fromtimestamp(result.start_time, timezone.utc).date()
-        projects = daily.setdefault(day, {})
-        projects[result.project_id] = projects.get(result.project_id, _ZERO) + result.amount_usd
+        spenders = daily.setdefault(day, {})
+        who: Spender = result.project_id
+        if result.api_key_id is not None:
+            who = ApiKeySpend(result.project_id, result.api_key_id)
+        spenders[who] = spenders.get(who, _ZERO) + result.amount_usd
     return daily

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ._guardrails import SPEND_MARGIN, SPEND_MARGIN_PERCENT
 from ._kind import Kind
 from ._resource import TYPE_MODULE, TYPE_PREFIX
+from .api_key_spend_limits import ApiKeySpendLimitKind
 from .credit_purchases import CreditPurchaseKind
 from .payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
 from .spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
@@ -14,6 +15,7 @@ from .top_up import CreditTopUpPolicyKind
 
 __all__ = [
     "ALERT_KINDS",
+    "KEY_LIMIT_KINDS",
     "KINDS",
     "LIMIT_KINDS",
     "SPEND_MARGIN",
@@ -28,6 +30,7 @@ __all__ = [
 KINDS: tuple[Kind, ...] = (
     OrganizationSpendLimitKind(),
     ProjectSpendLimitKind(),
+    ApiKeySpendLimitKind(),
     OrganizationSpendAlertKind(),
     ProjectSpendAlertKind(),
     PaymentMethodKind(),
@@ -39,6 +42,8 @@ KINDS: tuple[Kind, ...] = (
 
 LIMIT_KINDS = frozenset(k.name for k in KINDS if k.family == "limit")
 ALERT_KINDS = frozenset(k.name for k in KINDS if k.family == "alert")
+KEY_LIMIT_KINDS = frozenset(k.name for k in KINDS if k.family == "key_limit")
+"""Limits on one project API key: inside a project's limit, never a scope of their own."""
 
 
 def type_token(name: str) -> str:

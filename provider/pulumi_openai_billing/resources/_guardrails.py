@@ -8,13 +8,15 @@ would have blocked traffic on more days than that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from .._api.costs import read_costs, spend_by_project
+from .._api.costs import read_costs, spend_by_api_key, spend_by_project
 from .._api.fields import ORGANIZATION
 from .._api.money import format_usd
 from .._api.months import month_bounds, month_name, previous_month_bounds, this_month
+from ..errors import OpenAIError
 from ..model.config import BillingConfig, OrganizationConfig, ProjectConfig
 from ..model.simulate import daily_costs, simulate
 from ._step import Step
@@ -39,16 +41,41 @@ def month_to_date_spend(step: Step, project_id: str | None) -> Decimal:
     return spend.get(project_id, Decimal(0))
 
 
+def key_month_to_date_spend(step: Step, api_key_id: str) -> Decimal | None:
+    """Spend so far this UTC month with one project API key (None: the costs endpoint cannot group by key); one
+    costs read (grouped by key) serves every key of the process."""
+    start, end = month_bounds(datetime.now(timezone.utc))
+
+    def fetch() -> dict[str | None, Decimal] | None:
+        try:
+            return spend_by_api_key(step.client, start, end)
+        except OpenAIError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+
+    spend = step.figures.get(f"key-spend:{month_name(start)}", fetch)
+    return None if spend is None else spend.get(api_key_id, Decimal(0))
+
+
 def lowering_problems(
-    step: Step, who: str, scope: str | None, current: Decimal | None, declared: Decimal, acknowledged: str | None
+    step: Step,
+    who: str,
+    scope: str | None,
+    current: Decimal | None,
+    declared: Decimal,
+    acknowledged: str | None,
+    spent: Callable[[], Decimal | None] | None = None,
 ) -> list[tuple[str, str]]:
-    """Why setting ``who``'s limit from ``current`` (None: no limit) to ``declared`` needs an acknowledgement."""
+    """Why setting ``who``'s limit from ``current`` (None: no limit) to ``declared`` needs an acknowledgement.
+    ``spent`` reads what the limit counts this month (default: ``scope``'s spend; an API key's limit counts the
+    key's), None when that is not known: then only the cut by half is judged."""
     if current is not None and declared >= current:
         return []
     reasons = []
-    spend = month_to_date_spend(step, scope)
-    floor = (spend * SPEND_MARGIN).quantize(_CENT, rounding=ROUND_CEILING)
-    if declared < floor:
+    spend = spent() if spent is not None else month_to_date_spend(step, scope)
+    floor = Decimal(0) if spend is None else (spend * SPEND_MARGIN).quantize(_CENT, rounding=ROUND_CEILING)
+    if spend is not None and declared < floor:
         reasons.append(
             f"month-to-date spend is {format_usd(spend.quantize(_CENT, rounding=ROUND_HALF_UP))} USD, and a limit "
             f"below {SPEND_MARGIN * 100:.0f}% of it ({format_usd(floor)} USD) blocks traffic now or within days"

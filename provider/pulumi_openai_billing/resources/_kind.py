@@ -33,6 +33,8 @@ class Kind(ABC):
     """The billing-extension capability the kind needs (None: a real Admin API endpoint)."""
     references: ClassVar[frozenset[str]] = frozenset()
     """Inputs that name a live object (:data:`REFERENCES`): check refuses one that is not there."""
+    managed_when_declared: ClassVar[frozenset[str]] = frozenset()
+    """Inputs managed only when declared: left out, the live value is never sent and never read back as drift."""
     secret_inputs: ClassVar[frozenset[str]] = frozenset()
     """Inputs the resource wraps as secrets; never echoed back when check fails."""
 

@@ -247,6 +247,8 @@ class BillingProvider(ResourceProvider):
         if found is None:
             return ReadResult("", {})
         live, computed = found
+        unmanaged = {name for name in self.kind.managed_when_declared if props.get(name) is None}
+        live = {name: value for name, value in live.items() if name not in unmanaged}
         inputs = {**self._inputs_of(props), **live, "organization": step.organization}
         return ReadResult(id_, self._outputs(inputs, computed, step.organization), inputs)
 

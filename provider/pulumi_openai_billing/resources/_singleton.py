@@ -66,6 +66,12 @@ class SingletonKind(Kind):
         """Who holds the setting, for messages: ``the organization``, ``project proj_1``."""
         return f"project {scope}" if scope else "the organization"
 
+    def holds(self, live: dict[str, Any], scope: str | None, values: dict[str, Any]) -> bool:
+        """Whether the live setting already holds ``values`` (what they leave unmanaged is not compared)."""
+        held = self.live_inputs(live, scope)
+        held.update({name: None for name in self.managed_when_declared if values.get(name) is None})
+        return self.body(held) == self.body(values)
+
     def validate(self, live: dict[str, Any], scope: str | None) -> None:
         """Refuse an answer that cannot be read safely (e.g. another currency)."""
 
@@ -144,7 +150,7 @@ class SingletonKind(Kind):
                 f"{failure}. Reading {self.describe(scope)}'s setting back failed too ({exc}), so the write may or "
                 "may not have taken effect; running `pulumi up` again is safe (the write replaces the setting)"
             ) from None
-        if live is not None and self.body(self.live_inputs(live, scope)) == self.body(values):
+        if live is not None and self.holds(live, scope, values):
             return live
         now = self.show(live) if live is not None else "nothing"
         raise ProviderError(
@@ -159,7 +165,7 @@ class SingletonKind(Kind):
             live = self.shared_live(step, scope)
             if live is not None and not inputs.get("adopt_existing"):
                 raise ProviderError(self.occupied(scope, live))
-            if live is None or self.body(self.live_inputs(live, scope)) != self.body(inputs):
+            if live is None or not self.holds(live, scope, inputs):
                 live = self._set(step, scope, inputs)
             else:
                 step.claims.claim(self.key(scope), "adopt")
@@ -186,8 +192,13 @@ class SingletonKind(Kind):
             # now would remove theirs.
             return
         try:
-            step.client.delete(self.path(scope))
+            self.remove(step, scope)
         except OpenAIError as exc:
             if not exc.gone:
                 raise
             self.on_missing(step, scope)
+
+    def remove(self, step: Step, scope: str | None) -> None:
+        """Remove the live setting: ``DELETE`` its path (a setting held inside another object, such as an API
+        key's limit, is removed by a write to that object instead)."""
+        step.client.delete(self.path(scope))

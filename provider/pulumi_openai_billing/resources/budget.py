@@ -101,7 +101,9 @@ class Budget(pulumi.ComponentResource):
     Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
     is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
     (plain values), because they decide which children exist. Extra keyword arguments reach the limit
-    (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``);
+    (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``; the limit
+    e-mails the budget's ``recipients`` when it is reached, prefixed ``[budget <name> limit]``, unless
+    ``notify_recipients`` / ``notify_subject_prefix`` say otherwise);
     ``limit_aliases`` moves a limit declared
     before under the budget without recreating it, e.g.
     ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
@@ -159,6 +161,9 @@ class Budget(pulumi.ComponentResource):
         self.limit = None
         if hard is not None:
             amount = amount_at(inputs.monthly_budget_usd, hard)
+            # The budget's people hear when its hard cap stops traffic, unless the program says otherwise.
+            limit_options.setdefault("notify_recipients", inputs.recipients)
+            limit_options.setdefault("notify_subject_prefix", f"[budget {resource_name} limit]")
             if inputs.project_id:
                 self.limit = ProjectSpendLimit(
                     f"{resource_name}-limit",

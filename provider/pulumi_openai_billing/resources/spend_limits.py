@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
-from pydantic import Field, StrictBool
+from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
+from .._api.fields import MAX_RECIPIENTS, canonical_recipients, check_recipients
 from .._api.money import from_cents, to_cents
 from ._fields import AcknowledgedMonth, InputModel, OutputModel, PositiveUsdAmount, ProjectId, WholeNumber, described
 from ._guardrails import lowering_problems, would_have_blocked_problems
@@ -16,6 +17,10 @@ from ._resource import BillingResource
 from ._singleton import SingletonKind
 from ._step import Step
 from ._wire import MONTH, USD, cents_field, check_currency, usd_from_cents
+
+
+def _notify_recipients(recipients: list[str] | None) -> list[str] | None:
+    return None if recipients is None else check_recipients(recipients, "notify_recipients", empty=True)
 
 
 class OrganizationSpendLimitInputs(InputModel):
@@ -48,6 +53,22 @@ class OrganizationSpendLimitInputs(InputModel):
             "never diffs."
         ),
     ] = None
+    notify_recipients: Annotated[
+        list[StrictStr] | None,
+        AfterValidator(_notify_recipients),
+        described(
+            "Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; "
+            f"up to {MAX_RECIPIENTS} addresses, canonical (order and the domain's case never diff). Left out, the "
+            "live setting is kept and never diffs; [] removes the extra recipients."
+        ),
+    ] = None
+    notify_subject_prefix: Annotated[
+        StrictStr | None,
+        described(
+            "Text put before the subject of the limit-reached e-mail. Left out, the live prefix is kept and never "
+            'diffs; "" removes it.'
+        ),
+    ] = None
     warn_if_would_have_blocked_days: Annotated[
         WholeNumber | None,
         Field(ge=0, le=31),
@@ -76,17 +97,31 @@ class SpendLimitOutputs(OutputModel):
     ]
 
 
+_CHANNEL = {"notify_recipients": "recipients", "notify_subject_prefix": "subject_prefix"}
+"""The notification inputs, and their names in the limit's ``notification_channel``."""
+
+
 class _SpendLimitKind(SingletonKind):
     outputs = SpendLimitOutputs
     family = "limit"
     setting = "spend_limit"
     create_only = frozenset({"adopt_existing", "acknowledge_until", "warn_if_would_have_blocked_days"})
+    managed_when_declared = frozenset({"notify_recipients", "notify_subject_prefix"})
 
     def show(self, live: dict[str, Any]) -> str:
         return f"a monthly spend limit of {self.usd(live)} USD"
 
     def body(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {"threshold_amount": to_cents(Decimal(values["monthly_limit_usd"])), "currency": USD, "interval": MONTH}
+        """The upsert; ``notification_channel`` carries only what is declared (OpenAI keeps what it leaves out)."""
+        body: dict[str, Any] = {
+            "threshold_amount": to_cents(Decimal(values["monthly_limit_usd"])),
+            "currency": USD,
+            "interval": MONTH,
+        }
+        channel = {wire: values[name] for name, wire in _CHANNEL.items() if values.get(name) is not None}
+        if channel:
+            body["notification_channel"] = {"type": "email", **channel}
+        return body
 
     def validate(self, live: dict[str, Any], scope: str | None) -> None:
         check_currency(live, f"the spend limit of {self.describe(scope)}")
@@ -100,7 +135,12 @@ class _SpendLimitKind(SingletonKind):
         return usd_from_cents(cents_field(live))
 
     def live_inputs(self, live: dict[str, Any], scope: str | None) -> dict[str, Any]:
-        values: dict[str, Any] = {"monthly_limit_usd": self.usd(live)}
+        channel = live.get("notification_channel") or {}
+        values: dict[str, Any] = {
+            "monthly_limit_usd": self.usd(live),
+            "notify_recipients": canonical_recipients([str(r) for r in channel.get("recipients") or []]),
+            "notify_subject_prefix": channel.get("subject_prefix") or "",
+        }
         if scope:
             values["project_id"] = scope
         return values
@@ -185,6 +225,8 @@ class _SpendLimitResource(BillingResource):
     on_delete: pulumi.Output[str]
     adopt_existing: pulumi.Output[bool]
     acknowledge_until: pulumi.Output[str | None]
+    notify_recipients: pulumi.Output[list[str] | None]
+    notify_subject_prefix: pulumi.Output[str | None]
     warn_if_would_have_blocked_days: pulumi.Output[int | None]
 
 
@@ -205,6 +247,8 @@ class OrganizationSpendLimit(_SpendLimitResource):
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
         acknowledge_until: pulumi.Input[str] | None = None,
+        notify_recipients: pulumi.Input[list[pulumi.Input[str]]] | None = None,
+        notify_subject_prefix: pulumi.Input[str] | None = None,
         warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -226,6 +270,8 @@ class ProjectSpendLimit(_SpendLimitResource):
         on_delete: pulumi.Input[str] = "retain",
         adopt_existing: pulumi.Input[bool] = False,
         acknowledge_until: pulumi.Input[str] | None = None,
+        notify_recipients: pulumi.Input[list[pulumi.Input[str]]] | None = None,
+        notify_subject_prefix: pulumi.Input[str] | None = None,
         warn_if_would_have_blocked_days: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:

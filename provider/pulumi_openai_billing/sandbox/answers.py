@@ -1,7 +1,7 @@
-"""The answers of the Admin API endpoints the sandbox mirrors (projects, spend alerts, costs; a setting held once
-per scope declares its own beside it), as models: the routes declare them, so the sandbox's OpenAPI document
-describes what it answers as well as what it accepts, and an answer that strays from its model is a 500 the tests
-see, not a quiet difference from OpenAI."""
+"""The answers of the Admin API endpoints the sandbox mirrors (projects and their API keys, spend alerts, costs; a
+setting held once per scope declares its own beside it), as models: the routes declare them, so the sandbox's
+OpenAPI document describes what it answers as well as what it accepts, and an answer that strays from its model is
+a 500 the tests see, not a quiet difference from OpenAI."""
 
 from __future__ import annotations
 
@@ -93,3 +93,66 @@ class CostPage(Answer):
     data: list[CostBucket]
     has_more: bool
     next_page: str | None
+
+
+class ApiKeyEnforcement(Answer):
+    status: Literal["inactive", "enforcing"]
+
+
+class ApiKeySpendLimit(Answer):
+    """A key's monthly hard limit; ``enforcing`` while it blocks the key's traffic (spend reached it)."""
+
+    currency: Literal["USD"]
+    interval: Literal["month"]
+    threshold_amount: int
+    enforcement: ApiKeyEnforcement
+
+
+class ApiKeyOwnerUser(Answer):
+    id: str
+    created_at: int
+    email: str
+    name: str
+    role: str
+
+
+class ApiKeyOwnerServiceAccount(Answer):
+    id: str
+    created_at: int
+    name: str
+    role: str
+
+
+class ApiKeyOwner(Answer):
+    type: Literal["user", "service_account"]
+    user: ApiKeyOwnerUser | None = None
+    service_account: ApiKeyOwnerServiceAccount | None = None
+
+
+class ApiKey(Answer):
+    """A project API key as the Admin API answers it: its redacted value, never its secret."""
+
+    id: str
+    object: Literal["organization.project.api_key"]
+    name: str
+    redacted_value: str
+    created_at: int
+    last_used_at: int | None
+    expires_at: int | None
+    owner: ApiKeyOwner
+    owner_project_access: Literal["active", "inactive"]
+    spend_limit: ApiKeySpendLimit | None
+
+
+class ApiKeyList(Answer):
+    object: Literal["list"]
+    data: list[ApiKey]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ApiKeyDeleted(Answer):
+    id: str
+    object: Literal["organization.project.api_key.deleted"]
+    deleted: bool

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import alerts, billing, control, costs, projects, scoped
+from . import alerts, api_keys, billing, control, costs, projects, scoped
 from .deps import Clock, EmptyLimit, Settings
 from .errors import install_error_handlers
 from .faults import Faults, quiet_dropped_connections
@@ -33,6 +33,7 @@ def create_app(
     rate_limit: str = DEFAULT_RATE_LIMIT,
     rate_limit_retry_after: bool = False,
     project_names: Sequence[str] = (),
+    api_key_names: Sequence[str] = (),
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
@@ -42,21 +43,22 @@ def create_app(
     alone, as api.openai.com does (the extension's paths answer 404). ``faults`` starts it with a random-fault
     plan (see ``faults``; off by default). ``rate_limit`` throttles each endpoint as OpenAI does (``"7/60s"``,
     the default, or ``"off"``; see ``throttle``). ``project_names`` are created at start, each unless a project of
-    that name exists (a ``db_path`` account keeps its own).
+    that name exists (a ``db_path`` account keeps its own). ``api_key_names`` (``PROJECT/NAME``) are project API keys
+    made at start the same way, their project by name, made first if missing.
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
     if empty_limit not in ("404", "zero"):
         raise ValueError(f"empty_limit must be '404' or 'zero', not {empty_limit!r}")
+    malformed = [key for key in api_key_names if not all(part.strip() for part in key.rpartition("/")[::2])]
+    if malformed:
+        raise ValueError(f"an API key is named PROJECT/NAME, not {malformed[0]!r}")
     settings = Settings(
         admin_key=admin_key, org_id=org_id, empty_limit=empty_limit, billing_extension=billing_extension
     )
     store = Store(db_path)
     clock = Clock()
-    existing = {row["name"] for row in store.projects()}
-    for name in dict.fromkeys(project_names):
-        if name not in existing:
-            store.create_project(name, clock.now())
+    _seed(store, clock.now(), project_names, api_key_names)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -75,7 +77,14 @@ def create_app(
     app.state.requests = RequestLog()
     app.state.scoped_settings = SCOPED_SETTINGS
     install_error_handlers(app)
-    routers = [projects.router, scoped.router(SCOPED_SETTINGS), alerts.router, costs.router, control.router]
+    routers = [
+        projects.router,
+        api_keys.router,
+        scoped.router(SCOPED_SETTINGS),
+        alerts.router,
+        costs.router,
+        control.router,
+    ]
     for router in routers + ([billing.router] if billing_extension else []):
         app.include_router(router, prefix="/v1")
     app.add_middleware(
@@ -83,3 +92,17 @@ def create_app(
     )
     quiet_dropped_connections()
     return app
+
+
+def _seed(store: Store, now: int, project_names: Sequence[str], api_key_names: Sequence[str]) -> None:
+    """Projects and ``PROJECT/NAME`` keys made at start, each unless one of that name is there."""
+    projects_by_name = {row["name"]: row["id"] for row in store.projects()}
+    wanted = [*project_names, *(key.rpartition("/")[0] for key in api_key_names)]
+    for name in dict.fromkeys(wanted):
+        if name not in projects_by_name:
+            projects_by_name[name] = store.create_project(name, now)["id"]
+    for key in dict.fromkeys(api_key_names):
+        project, _, name = key.rpartition("/")
+        project_id = projects_by_name[project]
+        if all(row["name"] != name for row in store.api_keys(project_id)):
+            store.create_api_key(project_id, name, api_keys.owner("user", now), now)

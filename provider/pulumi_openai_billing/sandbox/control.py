@@ -2,6 +2,9 @@
 
 - ``POST /sandbox/usage`` records synthetic spend: it is refused (429) once a limit is reached, consumes
   credit, fires alerts (``notifications``) and triggers auto-reload (``reload``); see ``ledger``;
+- ``POST /sandbox/api_keys`` makes a project API key (``{"project_id", "name", "owner": "user" |
+  "service_account"}``), as the dashboard does (the Admin API has no such endpoint); it answers the key as the Admin
+  API shows it, never a secret;
 - ``GET /sandbox/notifications`` lists every alert notification sent (one per alert per UTC month), in
   creation order, as ``{"object": "list", "data": [...]}`` (no paging);
 - ``GET|POST|DELETE /sandbox/clock`` reads, freezes or moves (``now`` / ``advance_seconds``, at least one;
@@ -26,13 +29,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from . import wire
+from . import api_keys, wire
 from .deps import Clock, ClockDep, SettingsDep, StoreDep, from_state
 from .errors import project_not_found
 from .faults import Faults
 from .gateway import RequestLog
 from .ledger import AUTO_RELOAD, Ledger
-from .models import ClockIn, FaultsIn, RandomFaultsIn, RateLimitIn, UsageIn
+from .models import ApiKeyCreateIn, ClockIn, FaultsIn, RandomFaultsIn, RateLimitIn, UsageIn
 from .store import ORG
 from .throttle import RateLimit, Throttle
 
@@ -49,9 +52,23 @@ _scoped_settings = from_state("scoped_settings", tuple)
 def record_usage(body: UsageIn, store: StoreDep, clock: ClockDep, request: Request) -> dict[str, Any]:
     if store.project(body.project_id) is None:
         raise project_not_found(body.project_id)
+    if body.api_key_id is not None and store.api_key(body.project_id, body.api_key_id) is None:
+        raise api_keys.key_not_found(body.api_key_id)
     timestamp = clock.now() if body.timestamp is None else body.timestamp
-    recorded = _ledger(request).record_usage(body.project_id, body.line_item, body.amount_usd, timestamp)
+    recorded = _ledger(request).record_usage(
+        body.project_id, body.line_item, body.amount_usd, timestamp, body.api_key_id
+    )
     return {"object": "sandbox.usage", **recorded}
+
+
+@router.post("/api_keys")
+def create_api_key(body: ApiKeyCreateIn, store: StoreDep, clock: ClockDep) -> dict[str, Any]:
+    if store.project(body.project_id) is None:
+        raise project_not_found(body.project_id)
+    now = clock.now()
+    return api_keys.shown(
+        store, store.create_api_key(body.project_id, body.name, api_keys.owner(body.owner, now), now), now
+    )
 
 
 @router.get("/notifications")
@@ -119,6 +136,7 @@ def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Requ
             "organization": alerts.get(ORG, []),
             "projects": {scope: alerts[scope] for scope in sorted(alerts) if scope != ORG},
         },
+        "api_keys": api_keys.report(store, now),
         "usage": store.usage(),
         **_ledger_state(_ledger(request), now),
         "clock": {"object": "sandbox.clock", "now": now if clock.frozen else None, "frozen": clock.frozen},

@@ -76,7 +76,7 @@ def costs(
     limit: Annotated[int, Query(ge=1, le=180)] = 7,
     page: str | None = None,
 ) -> dict[str, Any]:
-    """Daily cost buckets; sandbox usage carries no API key or user, so an ``api_key_ids`` filter matches none."""
+    """Daily cost buckets; usage recorded with an ``api_key_id`` groups and filters by it, and none carries a user."""
     end = clock.now() if end_time is None else end_time
     if end <= start_time:
         raise ApiError(400, "Invalid 'end_time': it must be after start_time.", param="end_time", code="invalid_value")
@@ -91,7 +91,9 @@ def costs(
     fields = list(dict.fromkeys(group_by))
     sums: dict[int, dict[tuple[Any, ...], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in store.usage(max(start_time, begin), min(end, stop)):
-        if api_key_ids or (project_ids and row["project_id"] not in project_ids):
+        if api_key_ids and row["api_key_id"] not in api_key_ids:
+            continue
+        if project_ids and row["project_id"] not in project_ids:
             continue
         if line_items and row["line_item"] not in line_items:
             continue
@@ -114,6 +116,6 @@ def costs(
 
 
 def _group_value(field: str, row: dict[str, Any]) -> Any:
-    if field in ("project_id", "line_item"):
+    if field in ("project_id", "line_item", "api_key_id"):
         return row[field]
     return "unlabeled" if field == "api_source" else None

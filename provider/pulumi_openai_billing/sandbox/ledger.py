@@ -293,11 +293,15 @@ class Ledger:
 
     # -- usage ---------------------------------------------------------------------------------------------
 
-    def record_usage(self, project_id: str, line_item: str, amount: Decimal, timestamp: int) -> dict[str, Any]:
+    def record_usage(
+        self, project_id: str, line_item: str, amount: Decimal, timestamp: int, api_key_id: str | None = None
+    ) -> dict[str, Any]:
         """Enforce limits, record, consume credit, notify alerts and reload, as one step."""
         with self.lock, self.store.transaction():
             self._enforce(project_id, timestamp)
-            usage = self.store.add_usage(project_id, line_item, amount, timestamp)
+            if api_key_id is not None:
+                self._enforce_key(project_id, api_key_id, timestamp)
+            usage = self.store.add_usage(project_id, line_item, amount, timestamp, api_key_id)
             self._consume(amount, timestamp)
             notifications = self._notify(project_id, timestamp)
             reload = self._reload(timestamp)
@@ -315,6 +319,18 @@ class Ledger:
                     code=code,
                     type="insufficient_quota",
                 )
+
+    def _enforce_key(self, project_id: str, api_key_id: str, timestamp: int) -> None:
+        """A key's own limit refuses its traffic once its month-to-date spend reaches it."""
+        key = self.store.api_key(project_id, api_key_id)
+        limit = key and key["spend_limit"]
+        if limit and self.store.key_spend(api_key_id, *wire.month_bounds(timestamp)) * 100 >= limit["threshold_amount"]:
+            raise ApiError(
+                429,
+                "You have reached this API key's monthly spend limit. Raise the limit to resume traffic.",
+                code="api_key_spend_limit_exceeded",
+                type="insufficient_quota",
+            )
 
     def _consume(self, amount: Decimal, timestamp: int) -> None:
         left = amount

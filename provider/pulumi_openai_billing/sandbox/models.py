@@ -109,6 +109,47 @@ class UsageIn(Body):
     amount_usd: Annotated[Decimal, Field(ge=0, le=10**9, allow_inf_nan=False)]
     line_item: Annotated[StrictStr, Field(min_length=1, max_length=255)] = "completions"
     timestamp: Annotated[StrictInt, Field(ge=0, le=2**40)] | None = None
+    api_key_id: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
+    """The project API key the spend was made with (its own limit applies; costs group by it)."""
+
+
+class ApiKeySpendLimitIn(Body):
+    """A project API key's monthly hard limit in integer cents, as the key's update sets it."""
+
+    threshold_amount: Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+    currency: Literal["USD"]
+    interval: Literal["month"]
+
+
+class ApiKeyUpdateIn(Body):
+    """POST body updating a project API key: fields left out stay as they are; ``spend_limit: null`` removes the
+    limit. At least one field is required."""
+
+    spend_limit: ApiKeySpendLimitIn | None = None
+    scopes: list[Annotated[StrictStr, Field(min_length=1, max_length=255)]] | None = None
+    expires_in_seconds: Annotated[StrictInt, Field(ge=1, le=10 * 366 * 86400)] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ApiKeyUpdateIn:
+        if not self.model_fields_set:
+            raise ValueError("provide at least one of scopes, expires_in_seconds or spend_limit")
+        return self
+
+
+class ApiKeyListQuery(BaseModel):
+    """Query of a project's API key list: cursor paging by key id, in creation order."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    after: str | None = None
+    owner_project_access: Literal["active", "inactive", "any"] | None = None
+
+
+class ApiKeyCreateIn(Body):
+    """Sandbox-only: a project API key (no public endpoint creates a user's key); never a secret."""
+
+    project_id: StrictStr
+    name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    owner: Literal["user", "service_account"] = "user"
 
 
 class FaultIn(Body):

@@ -1,6 +1,6 @@
-"""The sandbox account in SQLite: projects, settings held once per scope (spend limits, the auto-reload policy…),
-spend alerts, recorded usage and the billing ledger (payment methods, credit grants, charges, invoices,
-purchases, alert notifications).
+"""The sandbox account in SQLite: projects and their API keys, settings held once per scope (spend limits, the
+auto-reload policy…), spend alerts, recorded usage and the billing ledger (payment methods, credit grants, charges,
+invoices, purchases, alert notifications).
 
 One connection (``check_same_thread=False``) guarded by a lock serves FastAPI's worker threads; every
 write commits before the handler answers, so a dropped response never loses a change. ``None`` as the
@@ -54,6 +54,21 @@ CREATE TABLE IF NOT EXISTS usage (
     timestamp INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_time ON usage (timestamp);
+CREATE TABLE IF NOT EXISTS api_keys (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    redacted_value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    expires_at INTEGER,
+    owner TEXT NOT NULL,
+    scopes TEXT NOT NULL DEFAULT '[]',
+    spend_limit TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS api_keys_project ON api_keys (project_id, deleted, seq);
 CREATE TABLE IF NOT EXISTS payment_methods (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -145,6 +160,7 @@ class Store:
         with self._lock:
             self._db.executescript(_SCHEMA)
             self._adopt_legacy_tables()
+            self._add_missing_columns()
 
     def close(self) -> None:
         with self._lock:
@@ -178,6 +194,13 @@ class Store:
             with self._write() as db:
                 db.execute(f"INSERT OR IGNORE INTO scoped_settings (name, scope, value) {_LEGACY[table]}")
                 db.execute(f"DROP TABLE {table}")
+
+    def _add_missing_columns(self) -> None:
+        """Adds the columns newer sandboxes keep to a file an older one wrote (usage gained ``api_key_id``)."""
+        columns = {row["name"] for row in self._all("PRAGMA table_info(usage)")}
+        if "api_key_id" not in columns:
+            with self._write() as db:
+                db.execute("ALTER TABLE usage ADD COLUMN api_key_id TEXT")
 
     def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
@@ -323,19 +346,29 @@ class Store:
 
     # -- usage ------------------------------------------------------------------------------------------
 
-    def add_usage(self, project_id: str, line_item: str, amount_usd: Decimal, timestamp: int) -> dict[str, Any]:
+    def add_usage(
+        self, project_id: str, line_item: str, amount_usd: Decimal, timestamp: int, api_key_id: str | None = None
+    ) -> dict[str, Any]:
         amount = format(amount_usd, "f")
         with self._write() as db:
             db.execute(
-                "INSERT INTO usage (project_id, line_item, amount_usd, timestamp) VALUES (?, ?, ?, ?)",
-                (project_id, line_item, amount, timestamp),
+                "INSERT INTO usage (project_id, line_item, amount_usd, timestamp, api_key_id) VALUES (?, ?, ?, ?, ?)",
+                (project_id, line_item, amount, timestamp, api_key_id),
             )
-        return {"project_id": project_id, "line_item": line_item, "amount_usd": amount, "timestamp": timestamp}
+            if api_key_id is not None:
+                db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (timestamp, api_key_id))
+        return {
+            "project_id": project_id,
+            "line_item": line_item,
+            "amount_usd": amount,
+            "timestamp": timestamp,
+            "api_key_id": api_key_id,
+        }
 
     def usage(self, start: int = 0, end: int = 2**62) -> list[dict[str, Any]]:
         """Usage records with ``start <= timestamp < end``, amounts as exact decimal strings."""
         return self._all(
-            "SELECT project_id, line_item, amount_usd, timestamp FROM usage "
+            "SELECT project_id, line_item, amount_usd, timestamp, api_key_id FROM usage "
             "WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp, seq",
             start,
             end,
@@ -345,6 +378,67 @@ class Store:
         """Exact dollars spent in ``[start, end)``: one project's, or every project's for the organization."""
         rows = self.usage(start, end)
         return sum((Decimal(r["amount_usd"]) for r in rows if scope == ORG or r["project_id"] == scope), Decimal(0))
+
+    def key_spend(self, api_key_id: str, start: int, end: int) -> Decimal:
+        """Exact dollars spent with one API key in ``[start, end)``."""
+        rows = self.usage(start, end)
+        return sum((Decimal(r["amount_usd"]) for r in rows if r["api_key_id"] == api_key_id), Decimal(0))
+
+    # -- project API keys (never a secret: only the redacted value is kept) ----------------------------------
+
+    def create_api_key(self, project_id: str, name: str, owner: dict[str, Any], now: int) -> dict[str, Any]:
+        key_id = new_id("key_", length=16)
+        redacted = f"sk-proj-{new_id('', length=2)}****{new_id('', length=4)}"
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO api_keys (id, project_id, name, redacted_value, created_at, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, project_id, name, redacted, now, json.dumps(owner)),
+            )
+        key = self.api_key(project_id, key_id)
+        assert key is not None
+        return key
+
+    def api_keys(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Live keys of one project (every project's when None), in creation order, each with its ``seq``."""
+        if project_id is None:
+            rows = self._all("SELECT * FROM api_keys WHERE deleted = 0 ORDER BY seq")
+        else:
+            rows = self._all("SELECT * FROM api_keys WHERE project_id = ? AND deleted = 0 ORDER BY seq", project_id)
+        return [_api_key(row) for row in rows]
+
+    def api_key(self, project_id: str, key_id: str) -> dict[str, Any] | None:
+        row = self._one("SELECT * FROM api_keys WHERE id = ? AND project_id = ? AND deleted = 0", key_id, project_id)
+        return _api_key(row) if row else None
+
+    def api_key_seq(self, project_id: str, key_id: str) -> int | None:
+        """The position of a key of this project, deleted ones included, so a cursor survives a delete."""
+        row = self._one("SELECT seq FROM api_keys WHERE id = ? AND project_id = ?", key_id, project_id)
+        return int(row["seq"]) if row else None
+
+    def update_api_key(self, project_id: str, key_id: str, **values: Any) -> None:
+        """Sets ``spend_limit`` (None removes it), ``scopes`` and/or ``expires_at`` of a live key."""
+        if not values:
+            return
+        stored = {
+            k: json.dumps(v) if k in ("spend_limit", "scopes") and v is not None else v for k, v in values.items()
+        }
+        assignments = ", ".join(f"{name} = ?" for name in stored)
+        with self._write() as db:
+            db.execute(
+                f"UPDATE api_keys SET {assignments} WHERE id = ? AND project_id = ? AND deleted = 0",
+                (*stored.values(), key_id, project_id),
+            )
+
+    def delete_api_key(self, project_id: str, key_id: str) -> bool:
+        with self._write() as db:
+            return (
+                db.execute(
+                    "UPDATE api_keys SET deleted = 1 WHERE id = ? AND project_id = ? AND deleted = 0",
+                    (key_id, project_id),
+                ).rowcount
+                > 0
+            )
 
 
 def _alert_values(values: dict[str, Any]) -> tuple[Any, ...]:
@@ -358,3 +452,13 @@ def _alert_values(values: dict[str, Any]) -> tuple[Any, ...]:
 
 def _alert(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "notification_channel": json.loads(row["notification_channel"])}
+
+
+def _api_key(row: dict[str, Any]) -> dict[str, Any]:
+    limit = row["spend_limit"]
+    return {
+        **row,
+        "owner": json.loads(row["owner"]),
+        "scopes": json.loads(row["scopes"]),
+        "spend_limit": None if limit is None else json.loads(limit),
+    }

@@ -58,6 +58,30 @@ def project(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def api_key(row: dict[str, Any], month_spend: Decimal) -> dict[str, Any]:
+    """A project API key (never its secret); its limit is ``enforcing`` once ``month_spend`` reached it."""
+    limit = row["spend_limit"]
+    return {
+        "id": row["id"],
+        "object": "organization.project.api_key",
+        "name": row["name"],
+        "redacted_value": row["redacted_value"],
+        "created_at": row["created_at"],
+        "last_used_at": row["last_used_at"],
+        "expires_at": row["expires_at"],
+        "owner": row["owner"],
+        "owner_project_access": "active",
+        "spend_limit": None
+        if limit is None
+        else {
+            "currency": limit["currency"],
+            "interval": limit["interval"],
+            "threshold_amount": limit["threshold_amount"],
+            "enforcement": {"status": "enforcing" if month_spend * 100 >= limit["threshold_amount"] else "inactive"},
+        },
+    }
+
+
 def cursor_page(
     rows: Sequence[dict[str, Any]],
     *,
