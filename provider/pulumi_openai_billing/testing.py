@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -438,9 +439,10 @@ class Stack:
         from pulumi import automation as auto
 
         self.log_file = Path(log_file) if log_file else None
-        self._owned = backend_dir is None
         self.backend_dir = Path(backend_dir or tempfile.mkdtemp(prefix="openai-billing-stack-")).resolve()
         self.backend_dir.mkdir(parents=True, exist_ok=True)
+        # A temporary backend goes with the object (or at exit), even when nobody calls close().
+        self._remove = weakref.finalize(self, shutil.rmtree, self.backend_dir, True) if backend_dir is None else None
         self.env = dict(env or {})
         self.stack_name = stack
         if callable(program):
@@ -505,9 +507,9 @@ class Stack:
             )
 
     def close(self) -> None:
-        """Remove the temporary backend (a ``backend_dir`` you passed is left as it is)."""
-        if self._owned:
-            shutil.rmtree(self.backend_dir, ignore_errors=True)
+        """Remove the temporary backend now (a ``backend_dir`` you passed is left as it is)."""
+        if self._remove is not None:
+            self._remove()
 
     def __enter__(self) -> Stack:
         return self
