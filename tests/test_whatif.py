@@ -80,6 +80,14 @@ def test_a_lower_limit_set_on_the_command_line_shows_the_day_it_would_have_block
     assert data["overrides"] == ["team-a.monthly_limit_usd=400"]
 
 
+def _refused(args: list[str], problem: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The command exits 2, says ``problem`` on stderr and prints nothing else; its stderr."""
+    assert cli.main(args) == 2
+    captured = capsys.readouterr()
+    assert problem in captured.err and captured.out == ""
+    return captured.err
+
+
 @pytest.mark.parametrize(
     ("override", "problem"),
     [
@@ -95,9 +103,7 @@ def test_a_bad_override_is_refused_before_anything_is_written(
 ) -> None:
     chart = tmp_path / "spend.png"
     args = ["simulate", "--costs", str(COSTS), "--config", str(CONFIG), "--month", "2026-10", "--chart", str(chart)]
-    assert cli.main([*args, "--set", override]) == 2
-    captured = capsys.readouterr()
-    assert problem in captured.err and captured.out == ""
+    _refused([*args, "--set", override], problem, capsys)
     assert not chart.exists()
 
 
@@ -327,10 +333,10 @@ def test_a_bad_key_limit_in_the_configuration_is_refused_on_one_line(
 ) -> None:
     billing = tmp_path / "billing.yaml"
     billing.write_text(f"projects:\n  team-a:\n    project_id: proj_a\n    api_keys: {api_keys}\n")
-    assert cli.main(["simulate", "--costs", str(COSTS), "--config", str(billing), "--month", "2026-10"]) == 2
-    captured = capsys.readouterr()
-    assert problem in captured.err and captured.out == ""
-    assert len(captured.err.strip().splitlines()) == 1
+    refused = _refused(
+        ["simulate", "--costs", str(COSTS), "--config", str(billing), "--month", "2026-10"], problem, capsys
+    )
+    assert len(refused.strip().splitlines()) == 1
 
 
 def test_a_bad_key_limit_override_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,11 +17,10 @@ from .._api.money import from_cents, to_cents
 from ..errors import OpenAIError
 from ._fields import AcknowledgedMonth, InputModel, PositiveUsdAmount, ProjectId, described
 from ._guardrails import key_month_to_date_spend, lowering_problems
-from ._resource import BillingResource
 from ._singleton import SingletonKind
 from ._step import Step
 from ._wire import MONTH, USD, cents_field, check_currency, usd_from_cents
-from .spend_limits import SpendLimitOutputs
+from .spend_limits import LimitResource, SpendLimitOutputs
 
 ApiKeyId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -210,7 +209,7 @@ class ApiKeySpendLimitKind(SingletonKind):
         )
 
 
-class ApiKeySpendLimit(BillingResource):
+class ApiKeySpendLimit(LimitResource):
     """A monthly hard limit on one project API key (a user's or a service account's): requests made with the key
     are refused once its month-to-date spend reaches it. The project's and organization's limits still apply.
 
@@ -221,16 +220,8 @@ class ApiKeySpendLimit(BillingResource):
     _kind: ClassVar = ApiKeySpendLimitKind
     project_id: pulumi.Output[str]
     api_key_id: pulumi.Output[str]
-    monthly_limit_usd: pulumi.Output[str]
-    monthly_limit_cents: pulumi.Output[int]
-    currency: pulumi.Output[str]
-    interval: pulumi.Output[str]
-    enforcement_status: pulumi.Output[str]
     key_name: pulumi.Output[str]
     key_redacted_value: pulumi.Output[str]
-    on_delete: pulumi.Output[str]
-    adopt_existing: pulumi.Output[bool]
-    acknowledge_until: pulumi.Output[str | None]
 
     def __init__(
         self,

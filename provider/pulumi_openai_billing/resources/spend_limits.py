@@ -214,8 +214,8 @@ LIMIT_OF_SCOPE: dict[bool, _SpendLimitKind] = {False: OrganizationSpendLimitKind
 """The limit kind of a scope, by whether it is a project's."""
 
 
-class _SpendLimitResource(BillingResource):
-    """The outputs both limit resources share."""
+class LimitResource(BillingResource):
+    """The outputs every hard limit has (an organization's, a project's, an API key's)."""
 
     monthly_limit_usd: pulumi.Output[str]
     monthly_limit_cents: pulumi.Output[int]
@@ -225,6 +225,11 @@ class _SpendLimitResource(BillingResource):
     on_delete: pulumi.Output[str]
     adopt_existing: pulumi.Output[bool]
     acknowledge_until: pulumi.Output[str | None]
+
+
+class _SpendLimitResource(LimitResource):
+    """The outputs both scope limits add."""
+
     notify_recipients: pulumi.Output[list[str] | None]
     notify_subject_prefix: pulumi.Output[str | None]
     warn_if_would_have_blocked_days: pulumi.Output[int | None]

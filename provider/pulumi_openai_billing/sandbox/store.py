@@ -274,22 +274,30 @@ class Store:
 
     # -- spend alerts -----------------------------------------------------------------------------------
 
+    def _listed(self, table: str, owner: str, value: str | None) -> list[dict[str, Any]]:
+        """The live rows of a paged collection owned by ``value`` (every owner's when None), oldest first."""
+        if value is None:
+            return self._all(f"SELECT * FROM {table} WHERE deleted = 0 ORDER BY seq")
+        return self._all(f"SELECT * FROM {table} WHERE {owner} = ? AND deleted = 0 ORDER BY seq", value)
+
+    def _member(self, table: str, owner: str, value: str, id_: str) -> dict[str, Any] | None:
+        return self._one(f"SELECT * FROM {table} WHERE id = ? AND {owner} = ? AND deleted = 0", id_, value)
+
+    def _seq(self, table: str, owner: str, value: str, id_: str) -> int | None:
+        """A row's position, deleted ones included, so a cursor survives a delete."""
+        row = self._one(f"SELECT seq FROM {table} WHERE id = ? AND {owner} = ?", id_, value)
+        return int(row["seq"]) if row else None
+
     def alerts(self, scope: str | None = None) -> list[dict[str, Any]]:
         """Live alerts of one scope (every scope when None), each with its ``seq`` and ``scope``."""
-        if scope is None:
-            rows = self._all("SELECT * FROM spend_alerts WHERE deleted = 0 ORDER BY seq")
-        else:
-            rows = self._all("SELECT * FROM spend_alerts WHERE scope = ? AND deleted = 0 ORDER BY seq", scope)
-        return [_alert(row) for row in rows]
+        return [_alert(row) for row in self._listed("spend_alerts", "scope", scope)]
 
     def alert(self, scope: str, alert_id: str) -> dict[str, Any] | None:
-        row = self._one("SELECT * FROM spend_alerts WHERE id = ? AND scope = ? AND deleted = 0", alert_id, scope)
+        row = self._member("spend_alerts", "scope", scope, alert_id)
         return _alert(row) if row else None
 
     def alert_seq(self, scope: str, alert_id: str) -> int | None:
-        """The position of an alert of this scope, deleted ones included, so a cursor survives a delete."""
-        row = self._one("SELECT seq FROM spend_alerts WHERE id = ? AND scope = ?", alert_id, scope)
-        return int(row["seq"]) if row else None
+        return self._seq("spend_alerts", "scope", scope, alert_id)
 
     def create_alert(self, scope: str, values: dict[str, Any]) -> dict[str, Any]:
         row = {**values, "id": new_id("alert_", "0123456789abcdef"), "scope": scope, "deleted": 0}
@@ -401,20 +409,14 @@ class Store:
 
     def api_keys(self, project_id: str | None = None) -> list[dict[str, Any]]:
         """Live keys of one project (every project's when None), in creation order, each with its ``seq``."""
-        if project_id is None:
-            rows = self._all("SELECT * FROM api_keys WHERE deleted = 0 ORDER BY seq")
-        else:
-            rows = self._all("SELECT * FROM api_keys WHERE project_id = ? AND deleted = 0 ORDER BY seq", project_id)
-        return [_api_key(row) for row in rows]
+        return [_api_key(row) for row in self._listed("api_keys", "project_id", project_id)]
 
     def api_key(self, project_id: str, key_id: str) -> dict[str, Any] | None:
-        row = self._one("SELECT * FROM api_keys WHERE id = ? AND project_id = ? AND deleted = 0", key_id, project_id)
+        row = self._member("api_keys", "project_id", project_id, key_id)
         return _api_key(row) if row else None
 
     def api_key_seq(self, project_id: str, key_id: str) -> int | None:
-        """The position of a key of this project, deleted ones included, so a cursor survives a delete."""
-        row = self._one("SELECT seq FROM api_keys WHERE id = ? AND project_id = ?", key_id, project_id)
-        return int(row["seq"]) if row else None
+        return self._seq("api_keys", "project_id", project_id, key_id)
 
     def update_api_key(self, project_id: str, key_id: str, **values: Any) -> None:
         """Sets ``spend_limit`` (None removes it), ``scopes`` and/or ``expires_at`` of a live key."""
