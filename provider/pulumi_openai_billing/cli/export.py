@@ -1,7 +1,7 @@
 """Write a Pulumi program (or a YAML description) declaring every live spend limit and spend alert.
 
 It reads the account the settings point at (OPENAI_ADMIN_KEY, OPENAI_BILLING_BASE_URL,
-OPENAI_BILLINGORGANIZATION): the organization's limit and alerts and those of every active project
+OPENAI_BILLING_ORGANIZATION): the organization's limit and alerts and those of every active project
 (archived projects are skipped). Each generated resource adopts its live counterpart (limits with
 adopt_existing=True, alerts with adopt_alert_id), so the first `pulumi up` of the program writes nothing.
 `--format yaml` writes the configuration file that `simulate --config` reads instead.
