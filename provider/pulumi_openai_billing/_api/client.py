@@ -196,6 +196,7 @@ class BillingClient:
                 if made is not None:
                     return made
                 failure = RequestFailed(f"{failure}; the live list shows nothing was created by it")
+                delay = 0.0  # looked for already: sent again at once, as a refused request is
             elapsed = time.monotonic() - started - waited
             if attempt >= self.settings.max_retries or elapsed + delay > self.settings.retry_budget_seconds:
                 raise _gave_up(failure, attempt + 1, elapsed)
