@@ -6,6 +6,8 @@ UV_HOME="${OPENAI_BILLING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-openai-b
 UV="$UV_HOME/bin/uv"
 # Never fetch a Python of its own: the machine's python3 (or $PYTHON) is the one the lock was tested on.
 export UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT="$ROOT/.venv" UV_NO_PROGRESS=1
+# Compiled at install, as pip does: else every test worker and plugin process compiles the same modules first.
+export UV_COMPILE_BYTECODE=1
 _uv_install() {
   echo "installing uv $UV_VERSION into $UV_HOME (once per machine)" >&2
   rm -rf "$UV_HOME"
