@@ -103,9 +103,6 @@ class BillingProvider(ResourceProvider):
     def _fields(self) -> dict[str, Any]:
         return self.kind.inputs.model_fields
 
-    def _default(self, name: str) -> Any:
-        return self.defaults[name]
-
     def _declared(self, props: dict[str, Any]) -> dict[str, Any]:
         """The user's input properties, without bookkeeping, output placeholders or nulls."""
         return {
@@ -181,7 +178,7 @@ class BillingProvider(ResourceProvider):
     def _partial(self, declared: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
         """Canonical values of the known fields when a required one is still unknown (preview)."""
         canonical: dict[str, Any] = {
-            name: self._default(name) for name, field in self._fields.items() if not field.is_required()
+            name: default for name, default in self.defaults.items() if not self._fields[name].is_required()
         }
         for name, value in declared.items():
             if name in unknown or name not in self._fields:
@@ -210,7 +207,7 @@ class BillingProvider(ResourceProvider):
             changed.append("organization")  # bindOrganization takes the resource into the named organization
         replaces = [name for name in changed if name in self.kind.replace_on]
         same_for_the_engine = (
-            all(name in olds or self._default(name) is None for name in self._fields)
+            all(name in olds or self.defaults[name] is None for name in self._fields)
             and not any(self._differs(olds, news, name) for name in self.kind.create_only)
             and all(olds.get(key) == news.get(key) for key in (PROVIDER_KEY, "organization"))
         )
@@ -221,7 +218,7 @@ class BillingProvider(ResourceProvider):
         )
 
     def _differs(self, olds: dict[str, Any], news: dict[str, Any], name: str) -> bool:
-        return bool(olds.get(name, self._default(name)) != news.get(name, self._default(name)))
+        return bool(olds.get(name, self.defaults[name]) != news.get(name, self.defaults[name]))
 
     # -- CRUD ------------------------------------------------------------------------------------------
     def _context(self, props: dict[str, Any]) -> Step:

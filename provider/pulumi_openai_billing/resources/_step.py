@@ -160,7 +160,6 @@ RUN_SECONDS = 3600.0
 """How long a process keeps what it read of the account: the whole deployment step it serves (each
 ``pulumi preview``, ``up`` or ``refresh`` starts its own plugin process). Under OpenAI's throttle every read
 costs a turn; a change made outside Pulumi during a step is seen by the next step."""
-LIVE_FIGURES_TTL = RUN_SECONDS
 
 
 class Step:
@@ -244,7 +243,7 @@ class Step:
         return None
 
     def require_project(self, project_id: str) -> dict[str, Any]:
-        """The project object, read once per process for :data:`LIVE_FIGURES_TTL` (from the organization's
+        """The project object, read once per process for :data:`RUN_SECONDS` (from the organization's
         project list once a run has asked for :data:`PROJECT_LIST_AFTER` projects); a project the key cannot
         see is an error, never "gone"."""
         listed = self._project_list(project_id)
