@@ -78,6 +78,18 @@ def _key_limits(api: Api) -> list[int | None]:
     return [key["spend_limit"] and key["spend_limit"]["threshold_amount"] for key in keys]
 
 
+def _project_path(api: Api, setting: str) -> str:
+    """A setting of the case's project (the newest "team-a", which the tier has just made)."""
+    project = [p for p in api.get("organization/projects", limit=100)["data"] if p["name"] == "team-a"][-1]["id"]
+    return f"organization/projects/{project}/{setting}"
+
+
+def _rate_limit_edit(api: Api, id_: str) -> None:
+    project, _, model = id_.partition("/")
+    (limit,) = [r for r in api.get(f"organization/projects/{project}/rate_limits")["data"] if r["model"] == model]
+    api.post(f"organization/projects/{project}/rate_limits/{limit['id']}", {"max_requests_per_1_minute": 77})
+
+
 POLICY = {"balance_threshold_usd": 20, "target_balance_usd": 100, "monthly_reload_limit_usd": 300}
 
 CASES: dict[str, Case] = {
@@ -157,6 +169,53 @@ CASES: dict[str, Case] = {
         bad={"amount_usd": 0},
         refusal="amount_usd",
         kept=lambda api: len(api.charges()) == 1,
+    ),
+    "Project": Case(
+        declare=lambda api: {"name": "made-here", "on_delete": "archive"},
+        change={"name": "renamed-here"},
+        edit=lambda api, id_: api.post(f"organization/projects/{id_}", {"name": "renamed-there"}),
+        drift={"name": "renamed-there"},
+        bad={"name": ""},
+        refusal="name",
+    ),
+    "ProjectModelPermissions": Case(
+        declare=lambda api: {"model_ids": ["gpt-4o-mini", "gpt-4o", "gpt-4o"], "on_delete": "remove"},
+        change={"model_ids": ["gpt-4o"]},
+        edit=lambda api, id_: api.post(
+            _project_path(api, "model_permissions"), {"mode": "deny_list", "model_ids": ["o3"]}
+        ),
+        drift={"mode": "deny_list", "model_ids": ["o3"]},
+        bad={"model_ids": ["gpt-4o", 5]},
+        refusal="model_ids",
+    ),
+    "ProjectHostedTools": Case(
+        declare=lambda api: {"web_search": False, "image_generation": False},
+        change={"web_search": True},
+        edit=lambda api, id_: api.post(
+            _project_path(api, "hosted_tool_permissions"), {"image_generation": {"enabled": True}}
+        ),
+        drift={"image_generation": True},
+        bad={"browser": True},
+        refusal="browser",
+        kept=lambda api: api.get(_project_path(api, "hosted_tool_permissions"))["web_search"]["enabled"] is True,
+    ),
+    "ProjectServiceTiers": Case(
+        declare=lambda api: {"default": "standard", "enabled_tiers": ["flex"]},
+        change={"enabled_tiers": []},
+        edit=lambda api, id_: api.post(_project_path(api, "service_tier_settings"), {"default": "scale"}),
+        drift={"default": "scale"},
+        bad={"enabled_tiers": ["turbo"]},
+        refusal="enabled_tiers",
+        kept=lambda api: api.get(_project_path(api, "service_tier_settings"))["enabled_tiers"] == [],
+    ),
+    "ProjectRateLimit": Case(
+        declare=lambda api: {"model": "gpt-4o-mini", "max_requests_per_1_minute": 100},
+        change={"max_requests_per_1_minute": 50},
+        edit=_rate_limit_edit,
+        drift={"max_requests_per_1_minute": 77},
+        bad={"max_tokens_per_1_minute": -1},
+        refusal="max_tokens_per_1_minute",
+        kept=lambda api: True,
     ),
 }
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = {
     "ApiKey", "get_api_key",
     "BillingError", "BillingOverview", "Budget", "ConfigError", "CostResult", "CostsError", "Invoice", "OpenAIError",
-    "OutcomeUnknown", "Project", "ProviderError", "RequestFailed", "ScopeOverview", "SpendAlert", "SpendLimit",
+    "OutcomeUnknown", "ProjectInfo", "ProviderError", "RequestFailed", "ScopeOverview", "SpendAlert", "SpendLimit",
     "ThrottleWaitExceeded", "TopUpPolicy", "__version__", "get_billing_overview", "get_costs", "get_project",
     "get_spend_limit", "get_top_up_policy", "list_invoices", "list_projects", "list_spend_alerts",
 } | {kind.name for kind in KINDS}  # fmt: skip

@@ -17,7 +17,7 @@ from .errors import (
 from .functions import (
     ApiKey,
     Invoice,
-    Project,
+    ProjectInfo,
     SpendAlert,
     SpendLimit,
     TopUpPolicy,
@@ -33,7 +33,12 @@ from .functions import (
 from .resources.api_key_spend_limits import ApiKeySpendLimit
 from .resources.budget import Budget
 from .resources.credit_purchases import CreditPurchase
+from .resources.hosted_tools import ProjectHostedTools
+from .resources.model_permissions import ProjectModelPermissions
 from .resources.payment_methods import DefaultPaymentMethod, PaymentMethod
+from .resources.projects import Project
+from .resources.rate_limits import ProjectRateLimit
+from .resources.service_tiers import ProjectServiceTiers
 from .resources.spend_alerts import OrganizationSpendAlert, ProjectSpendAlert
 from .resources.spend_limits import OrganizationSpendLimit, ProjectSpendLimit
 from .resources.top_up import CreditTopUpPolicy
@@ -57,6 +62,11 @@ __all__ = [
     "OutcomeUnknown",
     "PaymentMethod",
     "Project",
+    "ProjectHostedTools",
+    "ProjectInfo",
+    "ProjectModelPermissions",
+    "ProjectRateLimit",
+    "ProjectServiceTiers",
     "ProjectSpendAlert",
     "ProjectSpendLimit",
     "ProviderError",

@@ -17,7 +17,7 @@ from ._api.months import month_bounds, month_name
 from .errors import CostsError, ProviderError
 from .functions import (
     ApiKey,
-    Project,
+    ProjectInfo,
     SpendAlert,
     SpendLimit,
     TopUpPolicy,
@@ -46,7 +46,7 @@ class Scope:
     """The organization (``project`` None) or one active project, with its live limit and alerts (and, when read,
     its API keys that have a limit of their own)."""
 
-    project: Project | None
+    project: ProjectInfo | None
     limit: SpendLimit | None
     alerts: tuple[SpendAlert, ...]
     api_keys: tuple[ApiKey, ...] = ()
@@ -61,7 +61,7 @@ class Account:
     organization: Scope
     projects: tuple[Scope, ...]
     """Active projects, oldest first (ties in the API's order)."""
-    archived: tuple[Project, ...]
+    archived: tuple[ProjectInfo, ...]
     top_up: TopUpPolicy | None = None
 
 
@@ -77,7 +77,7 @@ def read_account(*, top_up: bool = False, api_keys: bool = False) -> Account:
     active = [p for p in every if p.status != "archived" and p.archived_at is None]
     policy = get_top_up_policy() if top_up else None
 
-    def scope(p: Project) -> Scope:
+    def scope(p: ProjectInfo) -> Scope:
         limited = _limited_keys(p.id) if api_keys else ()
         return Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)), limited)
 

@@ -22,7 +22,7 @@ from .resources.top_up import CreditTopUpPolicyKind
 
 
 @dataclass(frozen=True)
-class Project:
+class ProjectInfo:
     id: str
     name: str
     status: str
@@ -30,7 +30,7 @@ class Project:
     archived_at: int | None
 
     @classmethod
-    def from_api(cls, obj: dict[str, Any]) -> Project:
+    def from_api(cls, obj: dict[str, Any]) -> ProjectInfo:
         return cls(
             obj["id"], obj.get("name", ""), obj.get("status", "active"), obj.get("created_at"), obj.get("archived_at")
         )
@@ -59,7 +59,7 @@ class SpendAlert:
     subject_prefix: str | None
 
 
-def list_projects(*, include_archived: bool = False) -> list[Project]:
+def list_projects(*, include_archived: bool = False) -> list[ProjectInfo]:
     """Every project the admin key can see (archived ones only when asked). In a Pulumi program, one read of
     the organization's project list serves every call (``get_project`` by name too); elsewhere each call reads
     it afresh."""
@@ -68,7 +68,7 @@ def list_projects(*, include_archived: bool = False) -> list[Project]:
         projects = list(step.all_projects().values())
     else:
         projects = list(step.client.list_all("organization/projects", {"include_archived": "true"}))
-    return [Project.from_api(p) for p in projects if include_archived or p.get("status") != "archived"]
+    return [ProjectInfo.from_api(p) for p in projects if include_archived or p.get("status") != "archived"]
 
 
 def _in_a_program() -> bool:
@@ -78,13 +78,13 @@ def _in_a_program() -> bool:
     return get_monitor() is not None
 
 
-def get_project(*, name: str | None = None, id: str | None = None, include_archived: bool = False) -> Project:
+def get_project(*, name: str | None = None, id: str | None = None, include_archived: bool = False) -> ProjectInfo:
     """The one project with this name (or id); an error when none or several match."""
     if (name is None) == (id is None):
         raise ValueError("get_project takes exactly one of name= or id=")
     step = current_step()
     if id is not None:
-        return Project.from_api(step.require_project(id))
+        return ProjectInfo.from_api(step.require_project(id))
     matches = [p for p in list_projects(include_archived=include_archived) if p.name == name]
     if len(matches) != 1:
         found = "no project" if not matches else f"{len(matches)} projects ({', '.join(p.id for p in matches)})"

@@ -31,7 +31,7 @@ from .._api.fields import ORGANIZATION
 from .._version import __version__
 from ..account import Account, config_of, read_account
 from ..errors import OpenAIError, ProviderError, RequestFailed
-from ..functions import Project, SpendAlert, SpendLimit
+from ..functions import ProjectInfo, SpendAlert, SpendLimit
 from ..model.config import dump_config
 from ._io import CommandError, describe_os_error, failure_status, write_atomically
 
@@ -45,7 +45,7 @@ class _Scope:
     """The organization (``project`` None) or one active project, with its live limit and alerts."""
 
     slug: str
-    project: Project | None
+    project: ProjectInfo | None
     limit: SpendLimit | None
     alerts: tuple[SpendAlert, ...]
 
@@ -81,7 +81,7 @@ class _Account:
     exported_at: str
     org: _Scope
     projects: tuple[_Scope, ...]
-    archived: tuple[Project, ...]
+    archived: tuple[ProjectInfo, ...]
     read: Account
 
 

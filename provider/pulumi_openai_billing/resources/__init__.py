@@ -8,7 +8,12 @@ from ._kind import Kind
 from ._resource import TYPE_MODULE, TYPE_PREFIX
 from .api_key_spend_limits import ApiKeySpendLimitKind
 from .credit_purchases import CreditPurchaseKind
+from .hosted_tools import ProjectHostedToolsKind
+from .model_permissions import ProjectModelPermissionsKind
 from .payment_methods import DefaultPaymentMethodKind, PaymentMethodKind
+from .projects import ProjectKind
+from .rate_limits import ProjectRateLimitKind
+from .service_tiers import ProjectServiceTiersKind
 from .spend_alerts import OrganizationSpendAlertKind, ProjectSpendAlertKind
 from .spend_limits import OrganizationSpendLimitKind, ProjectSpendLimitKind
 from .top_up import CreditTopUpPolicyKind
@@ -28,6 +33,7 @@ __all__ = [
 ]
 
 KINDS: tuple[Kind, ...] = (
+    ProjectKind(),
     OrganizationSpendLimitKind(),
     ProjectSpendLimitKind(),
     ApiKeySpendLimitKind(),
@@ -37,6 +43,10 @@ KINDS: tuple[Kind, ...] = (
     DefaultPaymentMethodKind(),
     CreditTopUpPolicyKind(),
     CreditPurchaseKind(),
+    ProjectModelPermissionsKind(),
+    ProjectHostedToolsKind(),
+    ProjectServiceTiersKind(),
+    ProjectRateLimitKind(),
 )
 """Every resource kind, once. A new kind is added here (and in its own module): nothing else lists them."""
 

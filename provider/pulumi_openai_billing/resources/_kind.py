@@ -35,6 +35,8 @@ class Kind(ABC):
     """Inputs that name a live object (:data:`REFERENCES`): check refuses one that is not there."""
     managed_when_declared: ClassVar[frozenset[str]] = frozenset()
     """Inputs managed only when declared: left out, the live value is never sent and never read back as drift."""
+    one_of: ClassVar[tuple[str, ...]] = ()
+    """Inputs of which at least one must be declared (a resource that would manage nothing is refused)."""
     secret_inputs: ClassVar[frozenset[str]] = frozenset()
     """Inputs the resource wraps as secrets; never echoed back when check fails."""
 
@@ -44,6 +46,7 @@ class Kind(ABC):
             cls.computed = tuple(cls.outputs.model_fields)
         if "inputs" in cls.__dict__:
             cls.references = frozenset(REFERENCES & set(cls.inputs.model_fields))
+            cls.create_only = cls.create_only & frozenset(cls.inputs.model_fields)
             if cls.project_scoped():
                 cls.replace_on = cls.replace_on | {"project_id"}
 
@@ -63,6 +66,12 @@ class Kind(ABC):
     def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         """Checks at preview that need settings or the API (e.g. the project exists); known values only.
         ``olds`` are the previous canonical inputs (empty on create)."""
+        return []
+
+    def check_unchanged(self, step: Step, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        """The check of a resource whose inputs are what state holds: nothing will be written, so nothing is read
+        (a preview with nothing to change costs no request per resource); a kind may still tell the step what
+        it declares here."""
         return []
 
     @abstractmethod

@@ -8,8 +8,10 @@ classes hold no state: they are pickled into state by reference and configured i
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, cast
 
 from pulumi.dynamic import (
@@ -59,9 +61,24 @@ def _report_user_errors_alone() -> None:
     traceback.format_exc = format_exc
 
 
+PLUGIN_WORKERS = 64
+"""Operations the dynamic-provider host serves at once (it starts with 4): under the throttle an operation waits
+for its endpoint's turn, and 4 waits on one endpoint would otherwise hold up every request to the others. The
+engine's ``--parallel`` still bounds what it sends."""
+
+
+def _serve_more_at_once() -> None:
+    """Raise the host's worker pool (a ``ThreadPoolExecutor`` its gRPC server made with 4 workers) to
+    :data:`PLUGIN_WORKERS`; it starts threads as operations arrive. Installed only inside that server process."""
+    for candidate in gc.get_objects():
+        if isinstance(candidate, ThreadPoolExecutor) and getattr(candidate, "_max_workers", None) == 4:
+            candidate._max_workers = PLUGIN_WORKERS
+
+
 _report_user_errors_alone()
 if getattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer", None) is not None:
     report_waits_on_stderr()  # the engine shows the plugin's standard error (see README, "Rate limits")
+    _serve_more_at_once()
 
 
 def _has_unknown(value: Any) -> bool:
@@ -131,6 +148,9 @@ class BillingProvider(ResourceProvider):
                 if prop not in unknown | cards:
                     failures.append(CheckFailure(prop, field_problem(prop, error)))
 
+        one_of = self.kind.one_of
+        if one_of and all(declared.get(name) is None for name in one_of):
+            failures.append(CheckFailure("", f"declare at least one of {', '.join(one_of)}"))
         try:
             step = self._step()
         except ConfigError as exc:
@@ -158,15 +178,25 @@ class BillingProvider(ResourceProvider):
                 return self._refused(news, [CheckFailure("organization", problem)])
         old_inputs = self._inputs_of(olds) if olds else {}
         problems = self.kind.check_change(old_inputs, known) if olds else []
+        unchanged = bool(olds) and not unknown and not self._changed(old_inputs, known)
         if not problems:
             try:
-                problems = self.kind.check_live(step, known, old_inputs)
+                if unchanged:
+                    problems = self.kind.check_unchanged(step, known)
+                else:
+                    problems = self.kind.check_live(step, known, old_inputs)
             except BillingError as exc:
                 problems = [("openai-billing", f"openai-billing: the check could not read the live account: {exc}")]
         failures = [CheckFailure(p, r if r.startswith(p) else f"{p}: {r}") for p, r in problems]
         if failures:
             return self._refused(news, failures)
         return CheckResult({**known, **{k: declared[k] for k in unknown}, "organization": organization}, [])
+
+    def _changed(self, old_inputs: dict[str, Any], known: dict[str, Any]) -> bool:
+        """Whether the canonical inputs differ from the previous ones (create-only inputs never count)."""
+        return any(
+            old_inputs.get(name) != known.get(name) for name in self._fields if name not in self.kind.create_only
+        )
 
     def _refused(self, news: dict[str, Any], failures: list[CheckFailure]) -> CheckResult:
         """A failed check echoes no secret input and no card number back to the engine. Each reason already

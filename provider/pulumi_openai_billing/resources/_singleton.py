@@ -23,12 +23,15 @@ class SingletonKind(Kind):
     project when its inputs have ``project_id``. A setting declares its path below the scope and what it says;
     where it lives, its id, its locks and the project checks come from here."""
 
-    create_only = frozenset({"adopt_existing"})
+    create_only: ClassVar[frozenset[str]] = frozenset({"adopt_existing"})
     setting: ClassVar[str]
     """The path below the scope: ``spend_limit`` is ``organization/spend_limit`` for the organization and
     ``organization/projects/{project_id}/spend_limit`` for a project."""
     organization_id: ClassVar[str] = ORGANIZATION
     """The resource id of the organization's setting (a project's is the project id)."""
+    occupiable: ClassVar[bool] = True
+    """False for a setting every scope always holds (a project's tool switches): there is nothing to take over
+    unasked, so create sets it to the declared values (writing nothing when they already hold)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -113,7 +116,7 @@ class SingletonKind(Kind):
 
     def creation_problems(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         """At preview, what create would refuse: a live setting in the scope without ``adopt_existing``."""
-        if olds or inputs.get("adopt_existing") or unknown_scope(self, inputs):
+        if olds or not self.occupiable or inputs.get("adopt_existing") or unknown_scope(self, inputs):
             return []
         scope = self.scope_of(inputs)
         live = self.shared_live(step, scope)
@@ -131,7 +134,7 @@ class SingletonKind(Kind):
     def _set(self, step: Step, scope: str | None, values: dict[str, Any]) -> dict[str, Any]:
         step.figures.forget(self.key(scope))
         try:
-            live = step.client.post(self.path(scope), self.body(values), idempotent=True)
+            live = self.write(step, scope, self.body(values))
         except (OpenAIError, RequestFailed) as exc:
             if not transient(exc):
                 raise
@@ -139,6 +142,10 @@ class SingletonKind(Kind):
         step.claims.claim(self.key(scope), "write")
         self.validate(live, scope)
         return live
+
+    def write(self, step: Step, scope: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        """The upsert request (one POST to the setting's path); the live setting it answers."""
+        return step.client.post(self.path(scope), body, idempotent=True)
 
     def _reconcile(self, step: Step, scope: str | None, values: dict[str, Any], failure: Exception) -> dict[str, Any]:
         """After the retries ran out: the live setting when it already holds the declared values (the write
@@ -163,7 +170,7 @@ class SingletonKind(Kind):
             # The read this step's check made of the scope (or a new one): a setting made elsewhere since then
             # is not seen, as an alert made elsewhere during the step is not (docs/reliability.md).
             live = self.shared_live(step, scope)
-            if live is not None and not inputs.get("adopt_existing"):
+            if live is not None and self.occupiable and not inputs.get("adopt_existing"):
                 raise ProviderError(self.occupied(scope, live))
             if live is None or not self.holds(live, scope, inputs):
                 live = self._set(step, scope, inputs)

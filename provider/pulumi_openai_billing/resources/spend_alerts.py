@@ -19,7 +19,7 @@ from ._kind import Kind, unknown_scope
 from ._resource import BillingResource
 from ._step import RUN_SECONDS, Step
 from ._wire import MONTH, USD, cents_field, check_currency, usd_from_cents
-from .spend_limits import scope_limit
+from .spend_limits import declared_limit, scope_limit
 
 ALERT_LIST_TTL = RUN_SECONDS
 """Seconds one scope's alert list serves that scope's reads and creates; this process's own writes are
@@ -164,8 +164,19 @@ class _SpendAlertKind(Kind):
         if inputs.get("threshold_usd") is None or inputs.get("allow_above_limit"):
             return []
         threshold = Decimal(inputs["threshold_usd"])
-        limit = scope_limit(step, project_id, above=threshold)
-        if limit is None or threshold <= limit:
+        return self._above_limit(inputs, scope_limit(step, project_id, above=threshold))
+
+    def check_unchanged(self, step: Step, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        """An unchanged alert is judged only by a limit its program declares for the scope (a lower one, say),
+        never by a read of the live limit."""
+        if inputs.get("allow_above_limit"):
+            return []
+        return self._above_limit(inputs, declared_limit(step, inputs.get("project_id")))
+
+    @staticmethod
+    def _above_limit(inputs: dict[str, Any], limit: Decimal | None) -> list[tuple[str, str]]:
+        project_id = inputs.get("project_id")
+        if limit is None or Decimal(inputs["threshold_usd"]) <= limit:
             return []
         who = f"project {project_id}" if project_id else "the organization"
         return [

@@ -173,6 +173,11 @@ class _SpendLimitKind(SingletonKind):
             problems += would_have_blocked_problems(step, self.describe(scope), scope, declared, allowed_days)
         return problems
 
+    def check_unchanged(self, step: Step, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+        """Unchanged, it still tells the alerts of its scope which limit holds after this run."""
+        step.declarations.declare(self.key(self.scope_of(inputs)), Decimal(inputs["monthly_limit_usd"]))
+        return []
+
     def live_limit(self, step: Step, scope: str | None) -> Decimal | None:
         """The scope's live limit in dollars (None: no limit), shared by every check of this process."""
 
@@ -182,6 +187,12 @@ class _SpendLimitKind(SingletonKind):
 
 DECLARATION_WAIT_SECONDS = 5.0
 """How long an alert's check waits for its scope's limit to be checked before it judges by the live limit."""
+
+
+def declared_limit(step: Step, project_id: str | None) -> Decimal | None:
+    """The limit this run's program has declared for a scope so far (None: none yet); never a read."""
+    declared: Decimal | None = step.declarations.get(LIMIT_OF_SCOPE[project_id is not None].key(project_id))
+    return declared
 
 
 def scope_limit(step: Step, project_id: str | None, above: Decimal | None = None) -> Decimal | None:
