@@ -1,5 +1,6 @@
 """What the installed (newest) openai SDK has that the sandbox and the provider lack: the fields of its spend-limit,
-spend-alert, project API-key and cost models, and its billing and cost-control operations under
+spend-alert, project, project API-key, project cost-control (model permissions, service tiers, rate limits) and cost
+models, and its billing and cost-control operations under
 ``client.admin.organization``. Run by scripts/upstream under the newest SDK; exit 1 when the sandbox lacks any."""
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from pydantic import BaseModel
 from wire_fields import answer_objects, model_paths, object_literal
 
 MODELS = "openai.types.admin.organization"
-FIELD_OBJECTS = re.compile(r"(spend_limit|spend_alert|project(\.service_account)?\.api_key|costs\.result)$")
+FIELD_OBJECTS = re.compile(
+    r"(spend_limit|spend_alert|project(\.service_account)?\.api_key|costs\.result|organization\.project"
+    r"|model_permissions|service_tier_settings|rate_limit)$"
+)
 """The ``object`` of the models compared field by field."""
 BILLING = re.compile(r"spend|cost|budget|billing|credit|invoice|permission|tier|rate_limit|^(api_keys|projects)$")
 """A resource (its attribute name) or method (for ``usage.costs``) that bills or controls cost."""

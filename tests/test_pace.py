@@ -44,6 +44,12 @@ def test_endpoints_are_method_and_path_with_ids_replaced() -> None:
     assert endpoint("GET", "organization/billing/default_payment_method") == (
         "GET /organization/billing/default_payment_method"
     )
+    rate_limit = "POST /organization/projects/{id}/rate_limits/{id}"
+    for model in ("gpt-4o", "o3", "text-embedding-3-small", "gpt-4.1", "ft:gpt-4o-mini:acme::Ab12"):
+        assert endpoint("POST", f"/v1/organization/projects/proj_Ab3xYz9Q/rate_limits/rl-{model}") == rate_limit
+    assert endpoint("GET", "organization/projects/proj_Ab3xYz9Q/rate_limits?limit=5") == (
+        "GET /organization/projects/{id}/rate_limits"
+    )
 
 
 def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Clock) -> None:

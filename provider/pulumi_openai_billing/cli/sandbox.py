@@ -2,7 +2,8 @@
 
 It throttles each endpoint as OpenAI's Admin API does (7 requests, refilled over 60 s) unless told otherwise;
 ``--project NAME`` creates projects at start, so programs that look them up by name have something to find, and
-``--api-key PROJECT/NAME`` creates project API keys (the project too, when missing).
+``--api-key PROJECT/NAME`` creates project API keys (the project too, when missing); ``--model NAME`` adds a model to
+the catalogue every project has a rate limit for.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "missing (repeatable; a key already there by that name is kept; never a secret: keys are redacted)",
     )
     parser.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a model to the ones every project has a rate limit for (repeatable; 500 requests and 200,000 tokens "
+        "a minute)",
+    )
+    parser.add_argument(
         "--empty-limit",
         choices=("404", "zero"),
         default="zero",
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from ..sandbox import serve
         from ..sandbox.models import FaultKind, RandomFaultsIn
+        from ..sandbox.rate_limits import bad_model_name
         from ..sandbox.throttle import RateLimit
     except ModuleNotFoundError as exc:
         if exc.name not in ("fastapi", "uvicorn", "starlette"):
@@ -117,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
         project, _, name = key.rpartition("/")
         if not (0 < len(project.strip()) <= 255 and 0 < len(name.strip()) <= 255):
             raise CommandError(f"--api-key {key!r}: name a key PROJECT/NAME (a project name, a slash, a key name)")
+    for model in args.models:
+        problem = bad_model_name(model)
+        if problem:
+            raise CommandError(f"--model {model!r}: {problem}")
     folder = Path(args.db).resolve().parent if args.db else None
     if folder is not None and not folder.is_dir():
         raise CommandError(f"--db {args.db}: the folder {folder} does not exist")
@@ -134,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             rate_limit_retry_after=args.rate_limit_retry_after,
             project_names=args.projects,
             api_key_names=args.api_keys,
+            models=args.models,
         )
     except sqlite3.DatabaseError as exc:
         raise CommandError(

@@ -10,6 +10,24 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Scope = Literal["organization", "project"]
+Residency = Literal[
+    "GLOBAL",
+    "US_STORAGE_PROCESSING",
+    "EU_STORAGE_PROCESSING",
+    "JP_STORAGE",
+    "JP_STORAGE_PROCESSING",
+    "KR_STORAGE",
+    "CA_STORAGE",
+    "SG_STORAGE",
+    "IN_STORAGE",
+    "IN_STORAGE_PROCESSING",
+    "AU_STORAGE",
+    "AU_STORAGE_PROCESSING",
+    "GB_STORAGE",
+    "AE_STORAGE",
+    "AE_STORAGE_PROCESSING",
+]
+"""Where a project's data is stored (and processed), as the SDK's ``ProjectResidency`` names it."""
 
 
 class Answer(BaseModel):
@@ -54,6 +72,8 @@ class Project(Answer):
     created_at: int
     archived_at: int | None
     status: Literal["active", "archived"]
+    external_key_id: str | None
+    residency: Residency | None
 
 
 class ProjectList(Answer):

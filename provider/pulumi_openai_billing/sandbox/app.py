@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import alerts, api_keys, billing, control, costs, projects, scoped
+from . import alerts, api_keys, billing, control, costs, projects, rate_limits, scoped
 from .deps import Clock, EmptyLimit, Settings
 from .errors import install_error_handlers
 from .faults import Faults, quiet_dropped_connections
@@ -15,10 +15,11 @@ from .gateway import Gateway, RequestLog
 from .ledger import Ledger
 from .limits import SPEND_LIMIT
 from .models import RandomFaultsIn
+from .project_controls import HOSTED_TOOL_PERMISSIONS, MODEL_PERMISSIONS, SERVICE_TIER_SETTINGS
 from .store import Store
 from .throttle import DEFAULT_RATE_LIMIT, RateLimit, Throttle
 
-SCOPED_SETTINGS = (SPEND_LIMIT,)
+SCOPED_SETTINGS = (SPEND_LIMIT, MODEL_PERMISSIONS, HOSTED_TOOL_PERMISSIONS, SERVICE_TIER_SETTINGS)
 """The settings held once per scope that the sandbox serves and reports (see ``scoped``)."""
 
 
@@ -34,6 +35,7 @@ def create_app(
     rate_limit_retry_after: bool = False,
     project_names: Sequence[str] = (),
     api_key_names: Sequence[str] = (),
+    models: Sequence[str] = (),
 ) -> FastAPI:
     """A wire-compatible fake of OpenAI's Admin API billing endpoints, answering only to ``admin_key``.
 
@@ -44,7 +46,8 @@ def create_app(
     plan (see ``faults``; off by default). ``rate_limit`` throttles each endpoint as OpenAI does (``"7/60s"``,
     the default, or ``"off"``; see ``throttle``). ``project_names`` are created at start, each unless a project of
     that name exists (a ``db_path`` account keeps its own). ``api_key_names`` (``PROJECT/NAME``) are project API keys
-    made at start the same way, their project by name, made first if missing.
+    made at start the same way, their project by name, made first if missing. ``models`` join the catalogue of models
+    every project has a rate limit for (``rate_limits.CATALOGUE``), each with ``rate_limits.ADDED_MODEL``'s maxima.
     """
     if not admin_key:
         raise ValueError("the sandbox needs an admin key to answer to")
@@ -53,6 +56,10 @@ def create_app(
     malformed = [key for key in api_key_names if not all(part.strip() for part in key.rpartition("/")[::2])]
     if malformed:
         raise ValueError(f"an API key is named PROJECT/NAME, not {malformed[0]!r}")
+    for model in models:
+        problem = rate_limits.bad_model_name(model)
+        if problem:
+            raise ValueError(f"model {model[:300]!r}: {problem}")
     settings = Settings(
         admin_key=admin_key, org_id=org_id, empty_limit=empty_limit, billing_extension=billing_extension
     )
@@ -76,11 +83,13 @@ def create_app(
     app.state.throttle = Throttle(RateLimit.parse(rate_limit), rate_limit_retry_after)
     app.state.requests = RequestLog()
     app.state.scoped_settings = SCOPED_SETTINGS
+    app.state.catalogue = rate_limits.Catalogue(models)
     install_error_handlers(app)
     routers = [
         projects.router,
         api_keys.router,
         scoped.router(SCOPED_SETTINGS),
+        rate_limits.router,
         alerts.router,
         costs.router,
         control.router,

@@ -11,9 +11,9 @@
   both freeze then move), or resets the account's clock to real time, so a test can live through a month in
   seconds. The clock is not part of the stored account: a restarted sandbox runs on real time;
 - ``GET /sandbox/openapi.json`` is the sandbox's OpenAPI document;
-- ``GET /sandbox/state`` is the whole account (ledger included, never a token), deterministically
-  ordered, to compare before/after; its ``clock`` is ``{"frozen", "now"}`` with ``now`` null on real time,
-  so the state does not change by itself;
+- ``GET /sandbox/state`` is the whole account (ledger included, never a token; of the rate limits, those a
+  project changed), deterministically ordered, to compare before/after; its ``clock`` is ``{"frozen", "now"}``
+  with ``now`` null on real time, so the state does not change by itself;
 - ``GET|DELETE /sandbox/requests`` reads / clears the request log;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
 - ``POST|GET|DELETE /sandbox/faults/random`` sets / shows (with counters) / turns off the random-fault plan
@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from . import api_keys, wire
+from . import api_keys, rate_limits, wire
 from .deps import Clock, ClockDep, SettingsDep, StoreDep, from_state
 from .errors import project_not_found
 from .faults import Faults
@@ -46,6 +46,7 @@ _faults = from_state("faults", Faults)
 _log = from_state("requests", RequestLog)
 _ledger = from_state("ledger", Ledger)
 _scoped_settings = from_state("scoped_settings", tuple)
+_catalogue = from_state("catalogue", rate_limits.Catalogue)
 
 
 @router.post("/usage")
@@ -132,6 +133,7 @@ def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Requ
         "org_id": settings.org_id,
         "projects": [wire.project(row) for row in store.projects()],
         **{setting.state: setting.report(store) for setting in _scoped_settings(request)},
+        "rate_limits": rate_limits.report(store, _catalogue(request)),
         "spend_alerts": {
             "organization": alerts.get(ORG, []),
             "projects": {scope: alerts[scope] for scope in sorted(alerts) if scope != ORG},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from .answers import Residency
+
+T = TypeVar("T")
 
 MAX_CENTS = 2**53 - 1
 MIN_PURCHASE_CENTS = 500
@@ -51,6 +55,32 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def not_null(value: T) -> T:
+    """A ``mode="before"`` validator: the value may be left out (what is set stays) but is not null."""
+    if value is None:
+        raise ValueError("leave the field out to keep what is set; it may not be null")
+    return value
+
+
+def _offer_no_null(schema: dict[str, Any]) -> None:
+    """Takes null out of each property's choices in the JSON schema (``Partial`` refuses it)."""
+    for name, prop in schema.get("properties", {}).items():
+        choices = [choice for choice in prop.get("anyOf", []) if choice != {"type": "null"}]
+        if choices:
+            rest = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+            schema["properties"][name] = {**rest, **(choices[0] if len(choices) == 1 else {"anyOf": choices})}
+
+
+class Partial(Body):
+    """A request body whose fields may each be left out (what is set stays) but not be null, as the SDK types them
+    (``int``, not ``Optional[int]``): the fields are declared ``X | None = None``, null is refused, and the OpenAPI
+    document offers only ``X``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_offer_no_null)
+
+    _not_null = field_validator("*", mode="before")(not_null)
+
+
 class NotificationChannel(Body):
     """Where an alert is emailed; recipients are kept exactly as sent (no normalisation)."""
 
@@ -68,20 +98,25 @@ class SpendAlertIn(Body):
     notification_channel: NotificationChannel
 
 
+ExternalKeyId = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+
+
 class ProjectCreateIn(Body):
-    """POST body creating a project; residency and external keys are accepted for SDK parity and ignored."""
+    """POST body creating a project (another of the same name may exist, as OpenAI allows). ``geography`` is the
+    deprecated way to ask for a residency: a residency's name or a region (``EU``); never both."""
 
     name: Annotated[StrictStr, Field(min_length=1, max_length=255)]
-    external_key_id: StrictStr | None = None
-    geography: StrictStr | None = None
-    residency: StrictStr | None = None
+    external_key_id: ExternalKeyId | None = None
+    geography: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    residency: Residency | None = None
 
 
 class ProjectUpdateIn(Body):
-    """POST body modifying a project: only the name means anything to the sandbox."""
+    """POST body modifying a project: a field left out (or a null name) stays; ``external_key_id: null`` removes the
+    key. ``geography`` is accepted for SDK parity and ignored (a project's residency is chosen when it is made)."""
 
     name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
-    external_key_id: StrictStr | None = None
+    external_key_id: ExternalKeyId | None = None
     geography: StrictStr | None = None
 
 

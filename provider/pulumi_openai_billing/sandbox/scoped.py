@@ -43,7 +43,8 @@ class ScopedSetting:
 
     def not_found(self, scope: str) -> ApiError:
         what = self.name.replace("_", " ")
-        return ApiError(404, f"No {what} is set for this {wire.kind(scope)}.", code=f"{self.name}_not_found")
+        verb = "are" if what.endswith("s") else "is"
+        return ApiError(404, f"No {what} {verb} set for this {wire.kind(scope)}.", code=f"{self.name}_not_found")
 
     def answer_of(self, scope: str, fields: Fields) -> Fields:
         return {"object": f"{wire.kind(scope)}.{self.name}", **fields}
@@ -67,9 +68,11 @@ class ScopedSetting:
         return {"object": f"{wire.kind(scope)}.{self.name}.deleted", "deleted": True}
 
     def report(self, store: Store) -> Fields:
-        """The organization's value (None when unset) and each project's, as ``/sandbox/state`` shows them."""
+        """The organization's value (None when unset; only where it has one) and each project's, as
+        ``/sandbox/state`` shows them."""
         held = {scope: self.answer_of(scope, self.shape(value)) for scope, value in store.settings(self.name).items()}
-        return {"organization": held.pop(ORG, None), "projects": held}
+        organization = held.pop(ORG, None)
+        return {"organization": organization, "projects": held} if "organization" in self.scopes else {"projects": held}
 
 
 def router(settings: Sequence[ScopedSetting]) -> APIRouter:

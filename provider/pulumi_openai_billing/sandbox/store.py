@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS projects (
     id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    archived_at INTEGER
+    archived_at INTEGER,
+    external_key_id TEXT,
+    residency TEXT
 );
 CREATE TABLE IF NOT EXISTS scoped_settings (
     name TEXT NOT NULL,
@@ -143,6 +145,8 @@ _LEGACY = {
     "currency, 'interval', interval) FROM spend_limits",
 }
 """The tables of older sandbox files whose rows now live in ``scoped_settings``, and how to read them there."""
+_ADDED_COLUMNS = (("usage", "api_key_id"), ("projects", "external_key_id"), ("projects", "residency"))
+"""Text columns added since the first sandbox files, as ``(table, column)``."""
 _TABLES = frozenset({"payment_methods", "credit_grants", "charges", "invoices", "credit_purchases", "notifications"})
 
 
@@ -196,11 +200,13 @@ class Store:
                 db.execute(f"DROP TABLE {table}")
 
     def _add_missing_columns(self) -> None:
-        """Adds the columns newer sandboxes keep to a file an older one wrote (usage gained ``api_key_id``)."""
-        columns = {row["name"] for row in self._all("PRAGMA table_info(usage)")}
-        if "api_key_id" not in columns:
-            with self._write() as db:
-                db.execute("ALTER TABLE usage ADD COLUMN api_key_id TEXT")
+        """Adds the columns newer sandboxes keep to a file an older one wrote (usage gained ``api_key_id``, projects
+        ``external_key_id`` and ``residency``)."""
+        for table, column in _ADDED_COLUMNS:
+            columns = {row["name"] for row in self._all(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                with self._write() as db:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def _all(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
@@ -212,16 +218,21 @@ class Store:
 
     # -- projects ---------------------------------------------------------------------------------------
 
-    def create_project(self, name: str, now: int) -> dict[str, Any]:
+    def create_project(
+        self, name: str, now: int, *, external_key_id: str | None = None, residency: str | None = None
+    ) -> dict[str, Any]:
         row: dict[str, Any] = {
             "id": new_id("proj_"),
             "name": name,
             "created_at": now,
             "archived_at": None,
+            "external_key_id": external_key_id,
+            "residency": residency,
         }
         with self._write() as db:
             row["seq"] = db.execute(
-                "INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)", (row["id"], name, row["created_at"])
+                "INSERT INTO projects (id, name, created_at, external_key_id, residency) VALUES (?, ?, ?, ?, ?)",
+                (row["id"], name, now, external_key_id, residency),
             ).lastrowid
         return row
 
@@ -232,9 +243,14 @@ class Store:
         where = "" if include_archived else "WHERE archived_at IS NULL"
         return self._all(f"SELECT * FROM projects {where} ORDER BY seq")
 
-    def rename_project(self, project_id: str, name: str) -> None:
+    def update_project(self, project_id: str, **values: str | None) -> None:
+        """Sets a project's ``name`` and/or ``external_key_id`` (None removes the key)."""
+        assert values.keys() <= {"name", "external_key_id"}
+        if not values:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in values)
         with self._write() as db:
-            db.execute("UPDATE projects SET name = ? WHERE id = ?", (name, project_id))
+            db.execute(f"UPDATE projects SET {assignments} WHERE id = ?", (*values.values(), project_id))
 
     def archive_project(self, project_id: str, now: int) -> None:
         with self._write() as db:

@@ -55,6 +55,8 @@ def project(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "archived_at": row["archived_at"],
         "status": "archived" if row["archived_at"] is not None else "active",
+        "external_key_id": row["external_key_id"],
+        "residency": row["residency"],
     }
 
 
