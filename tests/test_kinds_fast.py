@@ -242,6 +242,10 @@ def test_check_create_read_drift_update_delete(name: str, local: Api) -> None:
     assert provider.diff(created.id, created.outs, provider.check(created.outs, declared).inputs).changes is False
 
     new_local_step(local.transport)
+    local.clear_requests()
+    assert provider.check(created.outs, declared).failures == []
+    asked = {r["path"] for r in local.requests()} - {"/v1/organization/billing/capabilities"}
+    assert asked == set(), "an unchanged resource's check reads nothing (a step probes the extension once)"
     read = provider.read(created.id, created.outs)
     assert (read.id, read.outs) == (created.id, created.outs), "a read right after create finds no drift"
 

@@ -119,6 +119,11 @@ def test_an_existing_project_is_adopted_only_when_asked_and_never_duplicated(
 
 
 BAD = {
+    "an empty project name": ('billing.Project("t", name="  ")', "name"),
+    "a tool switch that is not a boolean": (
+        'billing.ProjectHostedTools("h", project_id="{p}", web_search="no")',
+        "web_search must be a valid boolean",
+    ),
     "an unknown tier": ('billing.ProjectServiceTiers("t", project_id="{p}", enabled_tiers=["turbo"])', "enabled_tiers"),
     "a model id that is not a string": (
         'billing.ProjectModelPermissions("m", project_id="{p}", model_ids=["gpt-4o", 5])',

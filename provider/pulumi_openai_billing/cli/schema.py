@@ -33,6 +33,8 @@ def _json_type(schema: Mapping[str, Any]) -> dict[str, Any]:
     if chosen.get("type") == "array":
         items = cast(Mapping[str, Any], chosen.get("items") or {"type": "string"})
         return {"type": "array", "items": _json_type(items)}
+    if chosen.get("type") == "object" and isinstance(chosen.get("additionalProperties"), Mapping):
+        return {"type": "object", "additionalProperties": _json_type(chosen["additionalProperties"])}
     return {"type": chosen.get("type", "string")}
 
 
@@ -144,6 +146,8 @@ def _cell(text: Any) -> str:
 def _type_text(spec: dict[str, Any]) -> str:
     if spec["type"] == "array":
         return f"list of {_type_text(spec['items'])}"
+    if "additionalProperties" in spec:
+        return f"map of {_type_text(spec['additionalProperties'])}"
     return str(spec["type"])
 
 
