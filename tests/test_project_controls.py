@@ -137,6 +137,11 @@ BAD = {
         'billing.ProjectRateLimit("r", project_id="{p}", model="gpt-9", max_requests_per_1_minute=5)',
         "has no rate limit for 'gpt-9' (its models: ",
     ),
+    "a model without a rate limit, in a project this run makes": (
+        'made = billing.Project("made", name="made-here")\n'
+        'billing.ProjectRateLimit("r", project_id=made.id, model="gpt-9", max_requests_per_1_minute=5)',
+        "the organization's projects have no rate limit for 'gpt-9' (judged by project {p}",
+    ),
     "a maximum the model lacks": (
         'billing.ProjectRateLimit("r", project_id="{p}", model="gpt-4o", max_images_per_1_minute=5)',
         "model gpt-4o has no max_images_per_1_minute",
@@ -155,5 +160,5 @@ def test_bad_input_is_refused_at_preview_with_one_line_and_nothing_written(
     with pytest.raises(DeploymentError) as refused:
         stack.preview()
     errors = refused.value.errors
-    assert len(errors) == 1 and "\n" not in errors[0] and expected in errors[0], errors
+    assert len(errors) == 1 and "\n" not in errors[0] and expected.format(p=project) in errors[0], errors
     assert api.writes() == []

@@ -175,15 +175,41 @@ class ProjectRateLimitKind(SingletonKind):
     def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
         """At preview: the project is there, it has a rate limit for the model, and the model has each declared
         maximum."""
-        if unknown_scope(self, inputs) or not inputs.get("model"):
+        model = inputs.get("model")
+        if not model:
             return []
-        project_id, model = inputs["project_id"], inputs["model"]
+        if unknown_scope(self, inputs):
+            return self._check_in_a_new_project(step, inputs, model)
+        project_id = inputs["project_id"]
         problem = step.project_problem(project_id)
         if problem:
             return [("project_id", problem)]
         live = self.live(step, self.scope_of(inputs))
         if live is None:
             return [("model", str(self._no_model(step, project_id, model)))]
+        return self._lacking(inputs, model, live)
+
+    def _check_in_a_new_project(self, step: Step, inputs: dict[str, Any], model: str) -> list[tuple[str, str]]:
+        """A project made by this run has no rate limits to read yet: judge by another active project's (every
+        project of an organization has the same models), read once per step; nothing when there is none."""
+        other = next((p["id"] for p in step.all_projects().values() if p.get("status", "active") == "active"), None)
+        if other is None:
+            return []
+        live = self.listed(step, other).get(model)
+        if live is None:
+            models = ", ".join(sorted(self.listed(step, other))) or "none"
+            return [
+                (
+                    "model",
+                    f"model: the organization's projects have no rate limit for {model!r} (judged by project {other}, "
+                    f"as this one is not made yet; its models: {models})",
+                )
+            ]
+        return self._lacking(inputs, model, live)
+
+    @staticmethod
+    def _lacking(inputs: dict[str, Any], model: str, live: dict[str, Any]) -> list[tuple[str, str]]:
+        """A maximum declared for a model that does not have it."""
         lacking = [name for name in MAXIMA if inputs.get(name) is not None and live.get(name) is None]
         if lacking:
             has = ", ".join(name for name in MAXIMA if live.get(name) is not None)
