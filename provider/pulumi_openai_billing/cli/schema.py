@@ -33,8 +33,9 @@ def _json_type(schema: Mapping[str, Any]) -> dict[str, Any]:
     if chosen.get("type") == "array":
         items = cast(Mapping[str, Any], chosen.get("items") or {"type": "string"})
         return {"type": "array", "items": _json_type(items)}
-    if chosen.get("type") == "object" and isinstance(chosen.get("additionalProperties"), Mapping):
-        return {"type": "object", "additionalProperties": _json_type(chosen["additionalProperties"])}
+    values = chosen.get("additionalProperties")
+    if chosen.get("type") == "object" and isinstance(values, Mapping):
+        return {"type": "object", "additionalProperties": _json_type(values)}
     return {"type": chosen.get("type", "string")}
 
 
