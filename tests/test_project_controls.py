@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Api, plugin_config, write_program
+from conftest import Api, new_local_step, plugin_config, write_program
+from pulumi_openai_billing import providers
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 
@@ -162,3 +163,21 @@ def test_bad_input_is_refused_at_preview_with_one_line_and_nothing_written(
     errors = refused.value.errors
     assert len(errors) == 1 and "\n" not in errors[0] and expected.format(p=project) in errors[0], errors
     assert api.writes() == []
+
+
+def test_the_controls_of_an_archived_project_read_as_gone(local: Api) -> None:
+    project = local.project("short-lived")
+    made = {}
+    for name, declared in {
+        "ProjectModelPermissions": {"model_ids": ["gpt-4o"]},
+        "ProjectHostedTools": {"mcp": False},
+        "ProjectServiceTiers": {"default": "fast"},
+        "ProjectRateLimit": {"model": "gpt-4o", "max_requests_per_1_minute": 10},
+    }.items():
+        provider = providers.PROVIDERS[name]()
+        made[name] = (provider, provider.create(provider.check({}, {"project_id": project, **declared}).inputs))
+    local.post(f"organization/projects/{project}/archive", {})
+    new_local_step(local.transport)
+    assert {
+        name: provider.read(created.id, created.outs).id for name, (provider, created) in made.items()
+    } == dict.fromkeys(made, "")

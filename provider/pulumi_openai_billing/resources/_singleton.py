@@ -179,7 +179,12 @@ class SingletonKind(Kind):
         return self.id_of(scope), self.live_outputs(live)
 
     def read(self, step: Step, id_: str, olds: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The live setting; gone when the scope has none, or when its project is archived (OpenAI has no project
+        delete: an archived project is a gone one, and its settings mean nothing)."""
         scope = self.scope_from_id(id_)
+        project_id = (scope or "").partition("/")[0]
+        if project_id and step.require_project(project_id).get("status") == "archived":
+            return None
         live = self.live(step, scope)
         if live is None:
             return None
