@@ -1,15 +1,20 @@
-"""Soak: rounds of up, drift, refresh, up and destroy of about 50 billing resources under random faults.
+"""Soak: rounds of up, drift, refresh, up and destroy of about 55 billing resources under random faults.
 
-Each round runs one program (an organization limit and 10 alerts, 5 projects with a limit and 6 alerts
-each, a card, the default, an auto-reload policy and a purchase) through ``pulumi_openai_billing.testing``
-(the real plugin server) against a sandbox answering a seeded share of API requests with 500, 503, 429 or a
-dropped connection after the commit. Between the two ups, changes are made in the sandbox as someone in the
-dashboard would (with faults paused, so the drift itself is exact).
+Each round runs one program through ``pulumi_openai_billing.testing`` (the real plugin server) against a
+sandbox answering a seeded share of API requests with 500, 503, 429 or a dropped connection after the commit.
+The program holds an organization limit and 10 alerts; 5 existing projects with a limit and 6 alerts each; a
+project it makes itself (named ``soak-made-{seed}-{round}``, archived on destroy) with a spend limit, an
+allow-list of 2 models, 2 hosted tools switched off, its service tiers and its gpt-4o-mini requests per minute
+(restored on destroy); a card, the default, an auto-reload policy and a purchase. Between the two ups, changes
+are made in the sandbox as someone in the dashboard would (with faults paused, so the drift itself is exact),
+among them the made project's default tier and rate limit.
 
-Printed, one ``name: value`` line each: rounds, requests, faults injected, retries, duplicates, double
-charges, converged (after every up the live account equals the declared one, refresh reports exactly the
-drift, and destroy leaves nothing declared behind), then timings. Exits 1 when duplicates or double charges
-are not 0 or converged is not true.
+Printed, one ``name: value`` line each: rounds, requests, faults injected, retries, duplicates (alerts),
+duplicate projects (active projects sharing a name: the made project created twice), double charges,
+converged (after every up the live account equals the declared one, refresh reports exactly the drift, and
+destroy leaves nothing declared behind: the made project archived, its policy removed, its rate limit back
+at the catalogue's value, its switches and tiers kept), then timings. Exits 1 when duplicates, duplicate
+projects or double charges are not 0 or converged is not true.
 
     python benchmarks/soak.py --rounds 20 --fault-rate 0.2
 """
@@ -42,6 +47,12 @@ PROJECT_ALERTS_USD = [50, 100, 200, 400, 600, 800]
 PROJECTS = 5
 POLICY = {"balance_threshold_usd": 20, "target_balance_usd": 100, "monthly_reload_limit_usd": 300}
 PURCHASE_USD = 25
+MADE_MODELS = ["gpt-4o", "gpt-4o-mini"]
+MADE_TOOLS_OFF = ["image_generation", "web_search"]
+TOOLS = ("code_interpreter", "file_search", "image_generation", "mcp", "web_search")
+MADE_TIERS = {"default": "standard", "enabled_tiers": ["flex"]}
+RATE_MODEL = "gpt-4o-mini"
+MADE_RPM = 500
 MAX_RETRIES = 8
 """At 20% faults, six faults in a row (the default of 5 retries spent) hit about one request in 15,000."""
 
@@ -74,6 +85,22 @@ for project in spec["projects"]:
             recipients=spec["recipients"],
             subject_prefix=spec["prefix"],
         )
+made = billing.Project("made", name=spec["made"]["name"], on_delete="archive")
+billing.ProjectSpendLimit(
+    "made-limit", project_id=made.id, monthly_limit_usd=spec["project_limit"], on_delete="remove"
+)
+billing.ProjectModelPermissions(
+    "made-models", project_id=made.id, model_ids=spec["made"]["models"], on_delete="remove"
+)
+billing.ProjectHostedTools("made-tools", project_id=made.id, **dict.fromkeys(spec["made"]["tools_off"], False))
+billing.ProjectServiceTiers("made-tiers", project_id=made.id, **spec["made"]["tiers"])
+billing.ProjectRateLimit(
+    "made-rate",
+    project_id=made.id,
+    model=spec["made"]["rate_model"],
+    max_requests_per_1_minute=spec["made"]["rpm"],
+    on_delete="restore",
+)
 card = billing.PaymentMethod("card", token=pulumi.Output.secret("pm_card_visa"))
 default = billing.DefaultPaymentMethod("default-card", payment_method_id=card.payment_method_id)
 billing.CreditTopUpPolicy(
@@ -102,8 +129,10 @@ class _Account:
         self.plan = plan
         self.injected = 0
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self.http.request(method, path, json=body)
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        response = self.http.request(method, path, json=body, params=params)
         response.raise_for_status()
         return response.json()
 
@@ -117,7 +146,10 @@ class _Account:
         self.call("POST", "sandbox/faults/random", plan.model_dump())
 
 
-def _spec(project_ids: list[str], purchase_key: str) -> dict[str, Any]:
+def _spec(
+    project_ids: list[str], purchase_key: str, made_name: str = "soak-made", catalogue_rpm: int = 30000
+) -> dict[str, Any]:
+    """The program's declarations; ``catalogue_rpm`` is the made project's rate limit before the program sets it."""
     return {
         "org_limit": ORG_LIMIT_USD,
         "org_alerts": ORG_ALERTS_USD,
@@ -129,6 +161,15 @@ def _spec(project_ids: list[str], purchase_key: str) -> dict[str, Any]:
         "policy": POLICY,
         "purchase_usd": PURCHASE_USD,
         "purchase_key": purchase_key,
+        "made": {
+            "name": made_name,
+            "models": MADE_MODELS,
+            "tools_off": MADE_TOOLS_OFF,
+            "tiers": MADE_TIERS,
+            "rate_model": RATE_MODEL,
+            "rpm": MADE_RPM,
+            "catalogue_rpm": catalogue_rpm,
+        },
     }
 
 
@@ -141,6 +182,15 @@ def duplicates(state: dict[str, Any]) -> int:
     """Live alerts beyond the first with the same threshold, recipients and prefix in one scope."""
     scopes = [state["spend_alerts"]["organization"], *state["spend_alerts"]["projects"].values()]
     return sum(n - 1 for alerts in scopes for n in Counter(map(_alert_key, alerts)).values() if n > 1)
+
+
+def duplicate_projects(state: dict[str, Any]) -> list[str]:
+    """The ids of active projects beyond the oldest with the same name."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for project in state["projects"]:
+        if project["status"] == "active":
+            by_name.setdefault(project["name"], []).append(project)
+    return sorted(p["id"] for same in by_name.values() for p in sorted(same, key=lambda p: p["created_at"])[1:])
 
 
 def double_charges(state: dict[str, Any]) -> int:
@@ -176,11 +226,60 @@ def differences(state: dict[str, Any], spec: dict[str, Any]) -> list[str]:
         found.append(f"payment methods {cards}, default {state['default_payment_method']}")
     if not any(p["purchase_key"] == spec["purchase_key"] for p in state["credit_purchases"]):
         found.append(f"no purchase {spec['purchase_key']}")
+    return found + _made_differences(state, spec)
+
+
+def _made(state: dict[str, Any], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The projects (active or archived) named as the program's made project."""
+    return [p for p in state["projects"] if p["name"] == spec["made"]["name"]]
+
+
+def _tools_off(state: dict[str, Any], pid: str) -> list[str]:
+    """The hosted tools switched off in a project (every tool is on until switched off)."""
+    switches = state["hosted_tool_permissions"]["projects"].get(pid) or {}
+    return [tool for tool in TOOLS if not (switches.get(tool) or {"enabled": True})["enabled"]]
+
+
+def _tiers(state: dict[str, Any], pid: str) -> dict[str, Any]:
+    tiers = state["service_tier_settings"]["projects"].get(pid) or {"default": "standard", "enabled_tiers": "all"}
+    enabled = tiers["enabled_tiers"]
+    return {"default": tiers["default"], "enabled_tiers": enabled if enabled == "all" else sorted(enabled)}
+
+
+def _rpm(state: dict[str, Any], pid: str, spec: dict[str, Any]) -> int:
+    """The made project's requests per minute (a rate limit at the catalogue's values is not listed)."""
+    made = spec["made"]
+    changed = state["rate_limits"]["projects"].get(pid) or []
+    listed = next((r for r in changed if r["model"] == made["rate_model"]), None)
+    return listed["max_requests_per_1_minute"] if listed else made["catalogue_rpm"]
+
+
+def _made_differences(state: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    made = spec["made"]
+    active = [p for p in _made(state, spec) if p["status"] == "active"]
+    if len(active) != 1:
+        return [f"{len(active)} active projects named {made['name']}"]
+    pid = active[0]["id"]
+    found = []
+    limit = state["spend_limits"]["projects"].get(pid)
+    if not limit or limit["threshold_amount"] != _cents(spec["project_limit"]):
+        found.append(f"made project {pid} limit is {limit and limit['threshold_amount']}")
+    policy = state["model_permissions"]["projects"].get(pid)
+    if not policy or (policy["mode"], sorted(policy["model_ids"])) != ("allow_list", sorted(made["models"])):
+        found.append(f"made project {pid} model policy is {policy}")
+    if _tools_off(state, pid) != sorted(made["tools_off"]):
+        found.append(f"made project {pid} tools off are {_tools_off(state, pid)}")
+    if _tiers(state, pid) != made["tiers"]:
+        found.append(f"made project {pid} tiers are {_tiers(state, pid)}")
+    if _rpm(state, pid, spec) != made["rpm"]:
+        found.append(f"made project {pid} {made['rate_model']} rpm is {_rpm(state, pid, spec)}")
     return found
 
 
 def leftovers(state: dict[str, Any], spec: dict[str, Any]) -> list[str]:
-    """What destroy should have removed and did not (limits, alerts, the policy and the card are all removed)."""
+    """What destroy should have removed or put back and did not (limits, alerts, the policy and the card are
+    removed; the made project is archived, its model policy removed, its rate limit restored, and its switches
+    and tiers kept as declared)."""
     found = []
     if state["spend_limits"]["organization"]:
         found.append("organization limit")
@@ -191,6 +290,17 @@ def leftovers(state: dict[str, Any], spec: dict[str, Any]) -> list[str]:
         found.append("auto-reload policy")
     if state["payment_methods"]:
         found.append("payment methods")
+    made = spec["made"]
+    for project in _made(state, spec):
+        pid = project["id"]
+        if project["status"] == "active":
+            found.append(f"made project {pid} active")
+        if state["model_permissions"]["projects"].get(pid):
+            found.append(f"made project {pid} model policy")
+        if _rpm(state, pid, spec) != made["catalogue_rpm"]:
+            found.append(f"made project {pid} {made['rate_model']} rpm {_rpm(state, pid, spec)} (not restored)")
+        if _tools_off(state, pid) != sorted(made["tools_off"]) or _tiers(state, pid) != made["tiers"]:
+            found.append(f"made project {pid} switches or tiers changed (not kept)")
     return found
 
 
@@ -220,7 +330,20 @@ def drift(account: _Account, state: dict[str, Any], spec: dict[str, Any]) -> set
     )
     policy = {k: v for k, v in state["auto_reload"].items() if k in _POLICY_FIELDS}
     account.call("POST", "organization/billing/auto_reload", {**policy, "balance_threshold_amount": 3000})
-    return {"org-limit", f"{second['name']}-limit", f"{first['name']}-alert-200", "org-alert-300", "auto-reload"}
+    made = next(p["id"] for p in _made(state, spec) if p["status"] == "active")
+    account.call("POST", f"organization/projects/{made}/service_tier_settings", {"default": "scale"})
+    limits = account.call("GET", f"organization/projects/{made}/rate_limits", params={"limit": 100})["data"]
+    rate = next(r for r in limits if r["model"] == spec["made"]["rate_model"])
+    account.call("POST", f"organization/projects/{made}/rate_limits/{rate['id']}", {"max_requests_per_1_minute": 77})
+    return {
+        "org-limit",
+        f"{second['name']}-limit",
+        f"{first['name']}-alert-200",
+        "org-alert-300",
+        "auto-reload",
+        "made-tiers",
+        "made-rate",
+    }
 
 
 _POLICY_FIELDS = (
@@ -236,10 +359,12 @@ _POLICY_FIELDS = (
 class _Soak:
     """The rounds, the counts and the problems found."""
 
-    def __init__(self, account: _Account, program: Path, config: dict[str, str], seed: int) -> None:
+    def __init__(self, account: _Account, program: Path, config: dict[str, str], seed: int, catalogue_rpm: int) -> None:
         self.account, self.program, self.config, self.seed = account, program, config, seed
+        self.catalogue_rpm = catalogue_rpm
         self.problems: list[str] = []
         self.duplicates = self.double_charges = 0
+        self.duplicate_projects: set[str] = set()
 
     def step(self, number: int, name: str, action: Any, part: int) -> Any:
         """One step with the faults on (a seed of its own), or None after a failure, which is recorded."""
@@ -255,11 +380,13 @@ class _Soak:
     def after_up(self, number: int, which: str, spec: dict[str, Any]) -> None:
         state = self.account.state()
         self.duplicates += duplicates(state)
+        self.duplicate_projects.update(duplicate_projects(state))
         self.double_charges += double_charges(state)
         self.problems.extend(f"round {number}: after {which}: {d}" for d in differences(state, spec))
 
     def round(self, number: int, project_ids: list[str]) -> None:
-        spec = _spec(project_ids, f"soak-{self.seed}-round-{number}")
+        made_name = f"soak-made-{self.seed}-{number}"
+        spec = _spec(project_ids, f"soak-{self.seed}-round-{number}", made_name, self.catalogue_rpm)
         (self.program / "spec.json").write_text(json.dumps(spec))
         stack = Stack(self.program, config=self.config, backend_dir=self.program.parent / f"backend-{number}")
         problems = len(self.problems)
@@ -277,12 +404,14 @@ class _Soak:
         self.after_up(number, "the second up", spec)
         self.step(number, "destroy", stack.destroy, 4)
         state = self.account.state()
+        self.duplicate_projects.update(duplicate_projects(state))
         self.double_charges += double_charges(state)
         self.problems.extend(f"round {number}: after destroy: {what} left" for what in leftovers(state, spec))
 
 
 def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out: Any = sys.stdout) -> bool:
-    """Run the soak and print its figures; True when it found no duplicate, no double charge, no problem."""
+    """Run the soak and print its figures; True when it found no duplicate (alert or project), no double charge,
+    no problem."""
     round_seconds: list[float] = []
     with (
         Sandbox(ADMIN_KEY, rate_limit=rate_limit) as sandbox,
@@ -291,6 +420,8 @@ def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out
         os.environ.setdefault("OPENAI_BILLING_PACE_DIR", str(Path(tmp) / "pace"))
         account = _Account(sandbox, RandomFaultsIn(rate=fault_rate, seed=seed))
         projects = [account.call("POST", "organization/projects", {"name": f"team-{i}"}) for i in range(PROJECTS)]
+        catalogue = account.call("GET", f"organization/projects/{projects[0]['id']}/rate_limits", params={"limit": 100})
+        catalogue_rpm = next(r for r in catalogue["data"] if r["model"] == RATE_MODEL)["max_requests_per_1_minute"]
         program = Path(tmp) / "program"
         program.mkdir()
         (program / "Pulumi.yaml").write_text("name: billing-soak\nruntime: python\n")
@@ -301,7 +432,7 @@ def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out
             "openai-billing:maxRetries": str(MAX_RETRIES),
             "openai-billing:retryBudgetSeconds": "60",
         }
-        soak = _Soak(account, program, config, seed)
+        soak = _Soak(account, program, config, seed, catalogue_rpm)
         for number in range(1, rounds + 1):
             started = time.monotonic()
             soak.round(number, [p["id"] for p in projects])
@@ -321,6 +452,7 @@ def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out
         "faults injected": account.injected,
         "retries": sum(1 for entry in log if entry.get("retry")),
         "duplicates": soak.duplicates,
+        "duplicate projects": len(soak.duplicate_projects),
         "double charges": soak.double_charges,
         "converged": str(not soak.problems).lower(),
         "seconds per round (mean)": f"{sum(round_seconds) / len(round_seconds):.1f}",
@@ -330,7 +462,8 @@ def run(rounds: int, fault_rate: float, seed: int, rate_limit: str = "7/2s", out
         print(f"{name}: {value}", file=out)
     for problem in soak.problems[:20]:
         print(f"problem: {problem}", file=out)
-    return not soak.problems and soak.duplicates == 0 and soak.double_charges == 0
+    clean = soak.duplicates == 0 and not soak.duplicate_projects and soak.double_charges == 0
+    return clean and not soak.problems
 
 
 def main(argv: list[str] | None = None) -> int:
