@@ -3,6 +3,7 @@ requestsPerMinute), shared through a locked file by every client of one API and 
 
 from __future__ import annotations
 
+import heapq
 import threading
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Cloc
         pacer.succeeded(KEY, clock.now)
         clock.now += 0.1
     assert pacer.reserve(KEY) == 0
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     learned = estimate(pacer)
     assert (learned["interval"], learned["capacity"]) == (PROBE_SECONDS, 7), "the burst it allowed"
     assert pacer.reserve(KEY) == pytest.approx(PROBE_SECONDS), "the bucket is empty: one interval"
@@ -69,10 +70,10 @@ def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Cloc
         clock.now += 0.5
         pacer.reserve(KEY)
         pacer.succeeded(KEY, clock.now)
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     assert estimate(pacer)["interval"] == pytest.approx(MARGIN * 0.5)
     clock.now += 0.1
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     assert estimate(pacer)["interval"] == pytest.approx(MARGIN * 0.5 * SLOWER), "no success between: slower"
     for _ in range(3):
         pacer.succeeded(KEY, clock.now)
@@ -82,12 +83,12 @@ def test_unpaced_until_throttled_then_the_burst_and_pace_are_learned(clock: Cloc
 
 def test_a_span_with_idle_time_in_it_measures_nothing(clock: Clock) -> None:
     pacer = Pacer("http://api", None, clock=clock)
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     pacer.reserve(KEY)
     clock.now += 100
     pacer.reserve(KEY)
     pacer.succeeded(KEY, clock.now)
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     assert estimate(pacer)["interval"] == PROBE_SECONDS, "one success in 100 s: the endpoint was mostly idle"
 
 
@@ -96,7 +97,7 @@ def test_after_a_quiet_while_the_learned_burst_is_available_again(clock: Clock) 
     for _ in range(3):
         pacer.reserve(KEY)
         pacer.succeeded(KEY, clock.now)
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     clock.now += 60
     assert [pacer.reserve(KEY) for _ in range(3)] == [0, 0, 0]
     assert pacer.reserve(KEY) > 0
@@ -154,11 +155,41 @@ def test_without_a_writable_folder_each_process_paces_alone(monkeypatch: pytest.
 def test_a_429_for_a_request_already_in_flight_is_not_new_evidence(clock: Clock) -> None:
     pacer = Pacer("http://api", None, clock=clock)
     pacer.reserve(KEY)
-    pacer.throttled(KEY, sent_at=clock.now)
+    pacer.throttled(KEY, reserved_at=clock.now)
     sent = clock.now + 0.5
     clock.now += 1
-    pacer.throttled(KEY, sent_at=sent)
+    pacer.throttled(KEY, reserved_at=sent)
     slower = estimate(pacer)["interval"]
     for _ in range(3):
-        pacer.throttled(KEY, sent_at=sent)
+        pacer.throttled(KEY, reserved_at=sent)
     assert estimate(pacer)["interval"] == slower, "four threads refused at once slow the pace once"
+
+
+def test_many_requests_at_once_learn_the_pace_without_slowing_it_without_end(clock: Clock) -> None:
+    """25 requests to one endpoint at once, as a plugin with many workers sends them, against OpenAI's bucket
+    (7 at once, one more every 60/7 s), on a virtual clock. Each requeues at once after a 429, as the client does.
+    Counting each requeued 429 as new evidence once slowed the pace 1.5x per request, to waits of 5,600 s."""
+    pacer, burst, refill = Pacer("http://api", None, clock=clock), 7, 60 / 7
+    tokens, stamp, start = float(burst), clock.now, clock.now
+    events = [(clock.now, n, "reserve", 0.0) for n in range(25)]
+    done: dict[int, float] = {}
+    longest = 0.0
+    while events:
+        clock.now, n, what, reserved = heapq.heappop(events)
+        if what == "reserve":
+            wait = pacer.reserve(KEY)
+            longest = max(longest, wait)
+            heapq.heappush(events, (clock.now + wait, n, "send", clock.now))
+            continue
+        tokens, stamp = min(burst, tokens + (clock.now - stamp) / refill), clock.now
+        if tokens >= 1:
+            tokens -= 1
+            pacer.succeeded(KEY, clock.now)
+            done[n] = clock.now
+        else:
+            pacer.throttled(KEY, reserved_at=reserved)
+            heapq.heappush(events, (clock.now, n, "reserve", 0.0))
+    floor = (25 - burst) * refill
+    assert len(done) == 25
+    assert max(done.values()) - start < 1.25 * floor, "every request answered within 1.25x the bucket's floor"
+    assert longest < floor, "no single wait longer than the whole floor"

@@ -144,6 +144,7 @@ class BillingClient:
         waited = 0.0
         remaining: str | None = None
         while True:
+            reserved_at = self.pacer.clock()
             wait = self.pacer.reserve(key)
             if wait > 0:
                 if waited + wait > self.settings.rate_limit_wait_seconds:
@@ -177,7 +178,7 @@ class BillingClient:
                 if response.status_code == 429:
                     # Throttled: refused before it was processed, so even a create is sent again, after its turn.
                     retry_after = _retry_after(response)
-                    self.pacer.throttled(key, retry_after, sent_at)
+                    self.pacer.throttled(key, retry_after, reserved_at)
                     remaining = response.headers.get("x-ratelimit-remaining-requests")
                     waited += _MIN_THROTTLE_WAIT
                     if waited > self.settings.rate_limit_wait_seconds:

@@ -135,10 +135,12 @@ class Pacer:
             entry.update(tokens=0.0, stamp=now + wait)
             return float(max(hold, wait))
 
-    def throttled(self, endpoint: str, retry_after: float | None = None, sent_at: float | None = None) -> None:
-        """A 429 for a request sent at ``sent_at``: the endpoint's bucket is empty now (or the server said how
-        long to hold). Two such moments with k successes between them measure the refill rate: k tokens came in
-        that time. A request already in flight when the last 429 was counted brings no new evidence."""
+    def throttled(self, endpoint: str, retry_after: float | None = None, reserved_at: float | None = None) -> None:
+        """A 429 for a request whose turn was taken at ``reserved_at``: the endpoint's bucket is empty now (or the
+        server said how long to hold). Two such moments with k successes between them measure the refill rate: k
+        tokens came in that time. A request whose turn was given out before the last 429 was counted brings no
+        new evidence: it was paced by the estimate that 429 already corrected (counting it would slow the pace
+        again for each request queued under the old one, and many requests at once would slow it without end)."""
         with self._state() as state:
             now = self.clock()
             entry = self._entry(state, endpoint, now)
@@ -150,7 +152,7 @@ class Pacer:
                 interval = PROBE_SECONDS
                 entry["capacity"] = max(1, len([t for t in entry.get("recent", []) if now - t <= 60]))
                 entry.pop("recent", None)
-            elif sent_at is not None and sent_at < float(entry.get("counted", 0.0)):
+            elif reserved_at is not None and reserved_at < float(entry.get("counted", 0.0)):
                 return
             else:
                 since, counted = int(entry.get("since", 0)), float(entry.get("counted", now))
