@@ -150,3 +150,77 @@ def test_the_engine_shows_a_budgets_percentages_as_numbers(sandbox: Sandbox, api
     budget = next(r for r in stack.export()["deployment"]["resources"] if r["type"] == "openai-billing:index:Budget")
     assert budget["inputs"]["alert_at_percent"] == [12.5, 50]
     assert budget["inputs"]["hard_limit_percent"] == 100
+
+
+def test_a_budget_makes_its_project_with_an_allow_list_and_tool_switches(
+    sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
+    program = write_program(
+        tmp_path,
+        'budget = billing.Budget("team-x", monthly_budget_usd=500, recipients=["a@example.com"], '
+        'project_name="Team X", alert_at_percent=[80], hard_limit_percent=100,\n'
+        '    allowed_models=["gpt-4o-mini", "gpt-4o", "gpt-4o-mini"],\n'
+        '    hosted_tools={"web_search": False, "mcp": True})\n'
+        'pulumi.export("project_id", budget.project.id)\n'
+        "# a second budget on the same project, given as the output it is\n"
+        'billing.Budget("team-x-extra", monthly_budget_usd=100, recipients=["b@example.com"], '
+        "project_id=budget.project.id, alert_at_percent=[50])\n",
+    )
+    stack = Stack(program, config=plugin_config(sandbox))
+    children = ["team-x-project", "team-x-limit", "team-x-alert-80", "team-x-models", "team-x-tools"]
+    assert stack.preview().ops() == dict.fromkeys([*children, "team-x-extra-alert-50"], "create")
+    assert stack.up().ops() == dict.fromkeys([*children, "team-x-extra-alert-50"], "create")
+    project = stack.exports()["project_id"]
+    base = f"organization/projects/{project}"
+    assert api.get(base)["name"] == "Team X"
+    assert {r["project_id"] for n, r in stack.resources.items() if n != "team-x-project"} == {project}
+    assert api.get(f"{base}/spend_limit")["threshold_amount"] == 50000
+    assert sorted(a["threshold_amount"] for a in api.alerts(project)) == [5000, 40000]
+    policy = api.get(f"{base}/model_permissions")
+    assert (policy["mode"], sorted(policy["model_ids"])) == ("allow_list", ["gpt-4o", "gpt-4o-mini"])
+    tools = api.get(f"{base}/hosted_tool_permissions")
+    assert {t: tools[t]["enabled"] for t in ("web_search", "mcp", "file_search")} == {
+        "web_search": False,
+        "mcp": True,
+        "file_search": True,
+    }, "a tool left out is not managed"
+    assert stack.preview().changed() == {}
+
+    stack.destroy()
+    assert api.get(base)["status"] == "active", "the project is retained"
+    assert api.get(f"{base}/model_permissions")["mode"] == "allow_list", "the policy is retained"
+    assert api.alerts(project) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            {"project_id": "proj_1", "project_name": "team"},
+            "project_id and project_name are mutually exclusive",
+        ),
+        ({"allowed_models": ["gpt-4o"]}, "allowed_models needs a project: pass project_id or project_name"),
+        (
+            {"allowed_models": ["gpt-4o"], "hosted_tools": {"mcp": False}},
+            "allowed_models and hosted_tools need a project",
+        ),
+        (
+            {"project_id": "proj_1", "hosted_tools": {"websearch": False}},
+            "hosted_tools names 'websearch', not a hosted tool; the tools are code_interpreter, file_search, "
+            "image_generation, mcp, web_search",
+        ),
+        ({"project_id": "proj_1", "hosted_tools": {}}, "hosted_tools must switch at least one tool"),
+        ({"project_id": "proj_1", "hosted_tools": {"mcp": "off"}}, "hosted_tools item mcp must be a valid boolean"),
+        ({"project_id": "proj_1", "allowed_models": "gpt-4o"}, "allowed_models must be a valid list"),
+        ({"project_adopt_existing": True}, "project_adopt_existing needs project_name"),
+        ({"project_name": "  "}, "project_name must have at least 1 character"),
+    ],
+)
+def test_a_budgets_project_controls_are_refused_before_anything_is_registered(
+    arguments: dict[str, object], message: str
+) -> None:
+    from pulumi_openai_billing import Budget
+
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        Budget("b", monthly_budget_usd=100, recipients=["a@example.com"], **arguments)  # type: ignore[arg-type]
+    assert str(refused.value).startswith("Budget 'b': ")

@@ -56,6 +56,8 @@ class Example:
     """Resource -> ``(property, old, new)`` refresh must report (None when the resource is gone)."""
     kept: Callable[[Api, dict[str, dict[str, Any]]], bool] = lambda api, resources: True
     """What destroy leaves live (``on_delete="retain"``), checked against the sandbox."""
+    setup: Callable[[Api], dict[str, str]] = lambda api: {}
+    """What the account holds before the first preview (besides ``projects``); the stack config it adds."""
 
 
 def _quickstart_drift(api: Api, resources: dict[str, dict[str, Any]]) -> None:
@@ -72,6 +74,39 @@ def _gitops_drift(api: Api, resources: dict[str, dict[str, Any]]) -> None:
 
 def _prepaid_drift(api: Api, resources: dict[str, dict[str, Any]]) -> None:
     api.set_policy(balance_threshold_amount=5000, target_balance_amount=10000, monthly_reload_limit_amount=30000)
+
+
+def _team_project_setup(api: Api) -> dict[str, str]:
+    """The team's project exists with a CI key, so the program adopts it and declares the per-key limit too."""
+    project = api.project("team-c")
+    return {
+        "openai-billing-team-project:adoptExisting": "true",
+        "openai-billing-team-project:apiKeyId": api.api_key(project, "ci"),
+    }
+
+
+def _team_project_drift(api: Api, resources: dict[str, dict[str, Any]]) -> None:
+    base = f"organization/projects/{resources['team-models']['project_id']}"
+    api.post(f"{base}/hosted_tool_permissions", {"web_search": {"enabled": True}})
+    api.post(f"{base}/service_tier_settings", {"default": "scale"})
+    api.post(
+        f"{base}/rate_limits/{resources['team-gpt-4o-mini-rate']['rate_limit_id']}", {"max_tokens_per_1_minute": 7}
+    )
+
+
+def _team_project_kept(api: Api, resources: dict[str, dict[str, Any]]) -> bool:
+    project = resources["team-models"]["project_id"]
+    base = f"organization/projects/{project}"
+    rate = next(r for r in api.get(f"{base}/rate_limits")["data"] if r["model"] == "gpt-4o-mini")
+    key = api.get(f"{base}/api_keys/{resources['team-ci-key-limit']['api_key_id']}")
+    return (
+        api.get(base)["status"] == "active"
+        and api.get(f"{base}/spend_limit")["threshold_amount"] == 100000
+        and api.get(f"{base}/model_permissions")["mode"] == "allow_list"
+        and api.get(f"{base}/hosted_tool_permissions")["web_search"]["enabled"] is False
+        and key["spend_limit"]["threshold_amount"] == 20000
+        and (rate["max_requests_per_1_minute"], rate["max_tokens_per_1_minute"]) == (30000, 150000000)
+    )
 
 
 EXAMPLE_RUNS = [
@@ -122,6 +157,19 @@ EXAMPLE_RUNS = [
             api.billing("auto_reload")["enabled"] is True and len(api.billing("payment_methods")["data"]) == 1
         ),
     ),
+    Example(
+        "team-project",
+        (),
+        {},
+        _team_project_drift,
+        {
+            "team-tools": ("web_search", False, True),
+            "team-tiers": ("default", "standard", "scale"),
+            "team-gpt-4o-mini-rate": ("max_tokens_per_1_minute", 2000000, 7),
+        },
+        _team_project_kept,
+        _team_project_setup,
+    ),
 ]
 
 
@@ -137,7 +185,7 @@ def test_every_example_program_is_exercised() -> None:
 def test_example_lifecycle(sandbox: Sandbox, api: Api, tmp_path: Path, example: Example) -> None:
     for name in example.projects:
         api.project(name)
-    config = {**plugin_config(sandbox), **example.config}
+    config = {**plugin_config(sandbox), **example.config, **example.setup(api)}
     stack = Stack(EXAMPLES / example.directory, config=config, backend_dir=tmp_path / "backend")
 
     api.clear_requests()

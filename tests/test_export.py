@@ -1,5 +1,6 @@
-"""`openai-billing export` against a real sandbox: the generated program adopts every live limit and alert
-(its first `up` sends no write), it is ruff-clean, and the YAML form round-trips through ``load_config``."""
+"""`openai-billing export` against a real sandbox: the generated program adopts every live limit and alert and
+declares each project's changed controls (its first `up` sends no write), it is ruff-clean, and the YAML form
+round-trips through ``load_config``."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ EXPECTED_RESOURCES = {
     "research-ml-limit",
     "research-ml-alert-100",
     "research-ml-alert-100-2",
+    "team-a-models",
+    "team-a-tools",
+    "team-a-tiers",
+    "research-ml-models",
 }
 
 
@@ -62,9 +67,21 @@ def _limit(api: Api, cents: int, project: str | None = None) -> None:
     api.post(path, {"threshold_amount": cents, "currency": "USD", "interval": "month"})
 
 
+def _controls(api: Api, team_a: str, research: str) -> None:
+    """Team A: an allow-list, two tools off, other service tiers; Research: a deny-list and tiers set to what a new
+    project has (not exported); Empty keeps what a new project has."""
+    team_base, research_base = f"organization/projects/{team_a}", f"organization/projects/{research}"
+    api.post(f"{team_base}/model_permissions", {"mode": "allow_list", "model_ids": ["gpt-4o-mini", "gpt-4.1"]})
+    api.post(f"{team_base}/hosted_tool_permissions", {"web_search": {"enabled": False}, "mcp": {"enabled": False}})
+    api.post(f"{team_base}/service_tier_settings", {"default": "fast", "enabled_tiers": ["flex", "fast"]})
+    api.post(f"{research_base}/model_permissions", {"mode": "deny_list", "model_ids": ["o3"]})
+    api.post(f"{research_base}/service_tier_settings", {"default": "standard", "enabled_tiers": "all"})
+
+
 def _make_account(api: Api) -> Account:
     """An org limit and 3 alerts (two at 2500, one with a prefix); two projects with a limit and 2 alerts
-    each (two at 100 in one); a project with nothing; an archived project with a limit and an alert."""
+    each (two at 100 in one) and controls (``_controls``); a project with nothing; an archived project with a
+    limit and an alert."""
     team_a, research, empty, archived = (api.project(n) for n in ("Team A", "Research ✨ (ML)", "Empty", "Old"))
     _limit(api, 500_000)
     _limit(api, 150_000, team_a)
@@ -80,6 +97,8 @@ def _make_account(api: Api) -> Account:
         _alert(api, 10_000, ["ml-oncall@example.com"], project=research),
     }
     _alert(api, 1_000, ["old@example.com"], project=archived)
+    _controls(api, team_a, research)
+    api.post(f"organization/projects/{archived}/service_tier_settings", {"default": "scale"})
     api.post(f"organization/projects/{archived}/archive", {})
     return Account(team_a, research, empty, archived, ids)
 
@@ -119,6 +138,18 @@ def test_the_exported_program_adopts_everything_and_writes_nothing(
     assert resources["research-ml-limit"]["monthly_limit_usd"] == "250.50"
     assert resources["team-a-alert-1200"]["subject_prefix"] == 'team "A" '
     assert all(account.archived != r.get("project_id") for r in resources.values())
+    assert resources["team-a-models"]["model_ids"] == ["gpt-4.1", "gpt-4o-mini"]
+    assert resources["research-ml-models"]["mode"] == "deny_list"
+    assert {t: resources["team-a-tools"][t] for t in ("web_search", "mcp", "file_search")} == {
+        "web_search": False,
+        "mcp": False,
+        "file_search": True,
+    }, "every switch is declared once one is off"
+    assert (resources["team-a-tiers"]["default"], resources["team-a-tiers"]["enabled_tiers"]) == (
+        "fast",
+        ["fast", "flex"],
+    )
+    assert not any(kind in name for name in resources for kind in ("-rate-",)), "rate limits only when asked"
 
 
 def test_the_program_reads_well_skips_archived_projects_and_holds_no_key(
@@ -140,7 +171,8 @@ def test_the_program_reads_well_skips_archived_projects_and_holds_no_key(
     assert f"from {sandbox.base_url} on " in main.replace("\n# ", " ")
     assert f"pulumi config set openai-billing:baseUrl {sandbox.base_url}" in main
     assert f"Skipped archived projects: 'Old' ({account.archived})." in main
-    assert f"Projects without a limit or an alert: 'Empty' ({account.empty})." in main
+    assert f"Projects with nothing to declare: 'Empty' ({account.empty})." in main
+    assert "rate limits are not (export with --rate-limits to declare them)." in main.replace("\n# ", " ")
     declarations = [line for line in main.splitlines() if not line.startswith("#")]
     assert not any(account.archived in line or account.empty in line for line in declarations)
     assert '    monthly_limit_usd="1500.00",\n    adopt_existing=True,\n' in main
@@ -205,6 +237,44 @@ def test_names_are_stable_and_unique(sandbox: Sandbox, api: Api, env: None, tmp_
     assert body("one") == body("two")
     names = [line.strip()[1:-2] for line in body("one").splitlines() if line.startswith('    "')]
     assert names == ["data-alert-5", "data-alert-5-2", "data-2-alert-5", "data-2-alert-5-2"]
+
+
+def test_an_untouched_account_exports_no_control_and_rate_limits_only_when_asked(
+    sandbox: Sandbox, api: Api, env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team = api.project("team")
+    api.set_limit(100, team)
+    assert _export("-o", str(tmp_path / "plain")) == 0
+    plain = (tmp_path / "plain" / "__main__.py").read_text()
+    assert "billing.Project" not in plain.replace("billing.ProjectSpendLimit", ""), "controls as a new project has"
+    assert "model policy" not in plain, "nothing about controls in the header either"
+
+    rate = next(r for r in api.get(f"organization/projects/{team}/rate_limits")["data"] if r["model"] == "gpt-4o")
+    api.post(f"organization/projects/{team}/rate_limits/{rate['id']}", {"max_requests_per_1_minute": 500})
+    capsys.readouterr()
+    program = tmp_path / "rates"
+    assert _export("-o", str(program), "--rate-limits") == 0
+    assert "1 limit(s) and 0 alert(s) across the organization and 1 project(s); 8 project control(s)" in (
+        capsys.readouterr().out
+    )
+    main = (program / "__main__.py").read_text()
+    assert "every maximum of every model's rate limit is declared (--rate-limits)" in main.replace("\n# ", " ")
+    assert (
+        '    "team-rate-gpt-4o",\n'
+        f'    project_id="{team}",\n'
+        '    model="gpt-4o",\n'
+        "    max_requests_per_1_minute=500,\n"
+        "    max_tokens_per_1_minute=30000000,\n"
+        "    batch_1_day_max_input_tokens=5000000000,\n)"
+    ) in main
+    assert '    "team-rate-whisper-1",\n' in main and "max_audio_megabytes_per_1_minute=5000," in main
+
+    stack = Stack(program, config=plugin_config(sandbox))
+    api.clear_requests()
+    up = stack.up()
+    assert len([n for n in up.ops() if "-rate-" in n]) == 8 and set(up.ops().values()) == {"create"}
+    assert api.writes() == [], "every rate limit already holds what it declares"
+    assert stack.preview().changed() == {}
 
 
 def test_existing_files_are_never_overwritten_without_force(
@@ -366,6 +436,7 @@ def test_a_missing_key_or_bad_options_exit_2_without_a_traceback(
     monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
     cases: list[tuple[list[str], str]] = [
         (["--format", "yaml", "--split"], "--split applies to --format python only"),
+        (["--format", "yaml", "--rate-limits"], "--rate-limits applies to --format python only"),
         ([], "--output DIR is required"),
         (["-o", "-"], "--output must name a directory"),
         (["-o", str(tmp_path / "x"), "--project-name", "no spaces"], "--project-name may hold"),

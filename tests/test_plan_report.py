@@ -215,3 +215,88 @@ def test_report_on_prepaid_credits(sandbox: Sandbox, tmp_path: Path) -> None:
     bought = _report(stack.preview().to_preview_json())
     assert "- **q4-preload**: buys **500.00 USD** of credits (purchase key `2026-q4-preload`, charged once)" in bought
     assert "- **auto-reload** (create): below 20.00 USD reload to 100.00 USD, at most 300.00 USD a month" in bought
+
+
+CONTROLS = """
+team = billing.Project("team", name="team-c")
+billing.ProjectModelPermissions("models", project_id=team.id, model_ids={models})
+billing.ProjectHostedTools("tools", project_id=team.id, web_search={web}, mcp=True)
+billing.ProjectServiceTiers("tiers", project_id=team.id, default="{default}", enabled_tiers={tiers})
+billing.ProjectRateLimit("rate", project_id=team.id, model="gpt-4o-mini", max_requests_per_1_minute={rpm})
+billing.ProjectSpendLimit("limit", project_id=team.id, monthly_limit_usd=100)
+"""
+
+
+def test_report_shows_each_control_change_of_a_project(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """A project made with its controls, then each control changed: models added and removed, a tool switched
+    off, the tiers and a rate limit's maximum old → new."""
+    first = {"models": '["gpt-4o", "o3"]', "web": True, "default": "standard", "tiers": '"all"', "rpm": 100}
+    stack = Stack(write_program(tmp_path, CONTROLS.format(**first)), config=plugin_config(sandbox))
+    created = _report(stack.preview().to_preview_json())
+    section = created.split("### Projects and their controls\n\n", 1)[1].splitlines()
+    assert set(section) == {  # in the engine's order, which runs independent steps side by side
+        "- **team** (Project, a new project): create: new project `team-c`",
+        "- **models** (ProjectModelPermissions, a new project): create: allow-list of gpt-4o, o3",
+        "- **tools** (ProjectHostedTools, a new project): create: mcp **on**, web_search **on**",
+        "- **tiers** (ProjectServiceTiers, a new project): create: default **standard**, enabled_tiers **all**",
+        "- **rate** (ProjectRateLimit, a new project): create: `gpt-4o-mini` max_requests_per_1_minute **100**",
+    }
+    assert "No billing changes." not in created
+    assert "| **a new project** (its id is known after apply) | none → **100.00 USD** |" in created
+    stack.up()
+    project = stack.ids()["team"]
+
+    second = {"models": '["gpt-4o", "gpt-4.1"]', "web": False, "default": "scale", "tiers": '["flex"]', "rpm": 2500}
+    write_program(tmp_path, CONTROLS.format(**second))
+    changed = _report(stack.preview().to_preview_json())
+    where = f"`{project}`"
+    assert f"- **models** (ProjectModelPermissions, {where}): update: allow-list: added gpt-4.1; removed o3" in changed
+    assert f"- **tools** (ProjectHostedTools, {where}): update: web_search on → **off**" in changed
+    assert (
+        f"- **tiers** (ProjectServiceTiers, {where}): update: default standard → **scale**, enabled_tiers all → "
+        in (changed)
+    )
+    assert "enabled_tiers all → **flex**" in changed
+    assert (
+        f"- **rate** (ProjectRateLimit, {where}): update: `gpt-4o-mini` max_requests_per_1_minute 100 → **2,500**"
+        in (changed)
+    )
+    assert "**team** (Project" not in changed, "the project itself does not change"
+
+
+def test_report_says_what_destroying_a_control_leaves() -> None:
+    def step(kind: str, name: str, outputs: dict) -> dict:
+        type_ = f"pulumi-python:dynamic/openai-billing:{kind}"
+        urn = f"urn:pulumi:dev::billing::{type_}::{name}"
+        return {"op": "delete", "urn": urn, "oldState": {"type": type_, "id": "proj_1", "outputs": outputs}}
+
+    preview = {
+        "steps": [
+            step("Project", "team", {"name": "team", "on_delete": "archive"}),
+            step("ProjectModelPermissions", "models", {"project_id": "proj_1", "on_delete": "remove"}),
+            step("ProjectHostedTools", "tools", {"project_id": "proj_1", "web_search": False}),
+            step(
+                "ProjectRateLimit",
+                "rate",
+                {
+                    "project_id": "proj_1",
+                    "model": "gpt-4o",
+                    "on_delete": "restore",
+                    "restore_to": {"max_tokens_per_1_minute": 30000000.0, "max_requests_per_1_minute": 10000},
+                },
+            ),
+        ]
+    }
+    report = render(preview, None)
+    assert "- **team** (Project, `proj_1`): delete: **archived**" in report
+    assert (
+        "- **models** (ProjectModelPermissions, `proj_1`): delete: policy **removed**: the project may call every"
+        in (report)
+    )
+    assert (
+        "- **tools** (ProjectHostedTools, `proj_1`): delete: unmanaged (the live settings stay as they are)" in report
+    )
+    assert (
+        "- **rate** (ProjectRateLimit, `proj_1`): delete: `gpt-4o` restored: max_requests_per_1_minute **10,000**, "
+        "max_tokens_per_1_minute **30,000,000**"
+    ) in report

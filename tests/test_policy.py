@@ -36,8 +36,9 @@ ALICE = ["alice@example.com"]
 @dataclass
 class Case:
     rule: str
-    resources: list[tuple[str, str, dict[str, Any]]]
-    """(kind, name, props) of each resource the rule sees."""
+    resources: list[tuple[Any, ...]]
+    """(kind, name, props) of each resource the rule sees, and (a fourth element) the name of the resource its
+    ``project_id`` comes from, as the engine records a property's dependencies."""
     config: dict[str, Any] = field(default_factory=dict)
     denied: str | None = None
     """A piece of the violation message, or None when the rule allows."""
@@ -55,6 +56,28 @@ def _alert(name: str, usd: Any, project: str | None = None, recipients: list[str
 
 def _key_limit(name: str, usd: Any, project: str) -> tuple[str, str, dict[str, Any]]:
     return ("ApiKeySpendLimit", name, {"monthly_limit_usd": usd, "project_id": project, "api_key_id": f"key_{name}"})
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""What the engine sends for a value known only after apply (a new project's id at preview)."""
+
+
+def _project(name: str) -> tuple[str, str, dict[str, Any]]:
+    return ("Project", name, {"name": name})
+
+
+def _models(name: str, project: str, *, of: str | None = None) -> tuple[Any, ...]:
+    """A model policy in ``project`` (an id), or in the stack's Project named ``of`` (its id unknown: a preview)."""
+    props = {"project_id": UNKNOWN if of else project, "mode": "allow_list", "model_ids": ["gpt-4o"]}
+    return ("ProjectModelPermissions", name, props, *([of] if of else []))
+
+
+def _tiers(name: str, default: str) -> tuple[str, str, dict[str, Any]]:
+    return ("ProjectServiceTiers", name, {"project_id": "proj_1", "default": default, "enabled_tiers": ["all"]})
+
+
+def _rate(name: str, **maxima: Any) -> tuple[str, str, dict[str, Any]]:
+    return ("ProjectRateLimit", name, {"project_id": "proj_1", "model": "gpt-4o", **maxima})
 
 
 CASES = {
@@ -113,6 +136,60 @@ CASES = {
         "ci: the limit of API key key_ci (1000.01 USD) is above the spend limit of project proj_1 (1000.00 USD) in "
         "this stack, so it can never be reached",
     ),
+    "model-policy-allows": Case(
+        "openai-billing-project-needs-model-policy",
+        [
+            _project("team"),
+            _models("team-models", "", of="team"),
+            _limit("other", 100, "proj_2"),
+            _models("other-models", "proj_2"),
+            _limit("org", 1000),
+        ],
+    ),
+    "model-policy-warns": Case(
+        "openai-billing-project-needs-model-policy",
+        [_project("team"), _models("elsewhere", "proj_9"), _limit("org", 1000)],
+        {},
+        "team: project 'team' has no ProjectModelPermissions in this stack: declare which models it may call",
+    ),
+    "model-policy-warns-for-a-limit": Case(
+        "openai-billing-project-needs-model-policy",
+        [_project("team"), _models("team-models", "", of="team"), _limit("other", 100, "proj_2")],
+        {},
+        "other: the project of its spend limit (proj_2) has no ProjectModelPermissions in this stack",
+    ),
+    "tiers-allow": Case(
+        "openai-billing-denied-default-tiers",
+        [_tiers("std", "standard"), _tiers("fast", "fast"), ("ProjectServiceTiers", "flex", {"project_id": "p"})],
+    ),
+    "tiers-deny": Case(
+        "openai-billing-denied-default-tiers",
+        [_tiers("pricey", "scale")],
+        {},
+        "pricey: the default service tier scale is denied (denied: scale): every request that picks no tier would "
+        "be billed at it",
+    ),
+    "tiers-deny-configured": Case(
+        "openai-billing-denied-default-tiers",
+        [_tiers("quick", "fast"), _tiers("pricey", "scale")],
+        {"denied_tiers": ["fast"]},
+        "quick: the default service tier fast is denied (denied: fast)",
+    ),
+    "rate-limits-allow": Case(
+        "openai-billing-max-rate-limits",
+        [_rate("at", max_requests_per_1_minute=1000.0, max_tokens_per_1_minute=10**9), _rate("unset")],
+        {"max_requests_per_1_minute": 1000},
+    ),
+    "rate-limits-unconfigured-allow": Case(
+        "openai-billing-max-rate-limits", [_rate("huge", max_requests_per_1_minute=10**9)]
+    ),
+    "rate-limits-deny": Case(
+        "openai-billing-max-rate-limits",
+        [_rate("fast", max_requests_per_1_minute=5000, max_tokens_per_1_minute=2_000_000.0, max_requests_per_1_day=9)],
+        {"max_requests_per_1_minute": 1000, "max_tokens_per_1_minute": 1_000_000},
+        "fast: the gpt-4o rate limit is above its ceilings: max_requests_per_1_minute 5,000 > 1,000, "
+        "max_tokens_per_1_minute 2,000,000 > 1,000,000",
+    ),
     "org-limit-allows": Case("openai-billing-require-organization-limit", [_limit("org", 100), _alert("a", 5)]),
     "org-limit-denies": Case(
         "openai-billing-require-organization-limit",
@@ -121,6 +198,11 @@ CASES = {
         "declares no OrganizationSpendLimit",
     ),
 }
+
+
+def _project_of(declared: tuple[Any, ...]) -> str | None:
+    """The name of the resource a declared resource's ``project_id`` comes from, if any."""
+    return declared[3] if len(declared) > 3 else None
 
 
 def _rule(name: str) -> Any:
@@ -139,15 +221,20 @@ def _call(case: Case) -> list[str]:
         found.append(message)
 
     if isinstance(rule, ResourceValidationPolicy):
-        for kind, name, props in case.resources:
+        for kind, name, props, *_ in case.resources:
             rule.validate(
                 ResourceValidationArgs(TYPE_PREFIX + kind, props, _urn(kind, name), name, None, None, case.config),
                 report,
             )
     else:
         resources = [
-            PolicyResource(TYPE_PREFIX + k, p, _urn(k, n), n, None, None, None, [], {}) for k, n, p in case.resources
+            PolicyResource(TYPE_PREFIX + k, p, _urn(k, n), n, None, None, None, [], {})
+            for k, n, p, *_ in case.resources
         ]
+        by_name = {r.name: r for r in resources}
+        for resource, declared in zip(resources, case.resources, strict=True):
+            if _project_of(declared):
+                resource.property_dependencies["project_id"] = [by_name[_project_of(declared)]]
         rule.validate(StackValidationArgs(resources, case.config), report)
     return found
 
@@ -213,14 +300,28 @@ def _serve(stub: analyzer_pb2_grpc.AnalyzerStub, case: Case) -> list[analyzer_pb
     }
     stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))
     diagnostics = []
-    for kind, name, props in case.resources:
+    for kind, name, props, *_ in case.resources:
         request = analyzer_pb2.AnalyzeRequest(
             type=TYPE_PREFIX + kind, properties=_struct(props), urn=_urn(kind, name), name=name
         )
         diagnostics += stub.Analyze(request).diagnostics
+    kinds = {n: k for k, n, *_ in case.resources}
+
+    def dependencies(declared: tuple[Any, ...]) -> dict[str, analyzer_pb2.AnalyzerPropertyDependencies]:
+        project = _project_of(declared)
+        if project is None:
+            return {}
+        return {"project_id": analyzer_pb2.AnalyzerPropertyDependencies(urns=[_urn(kinds[project], project)])}
+
     resources = [
-        analyzer_pb2.AnalyzerResource(type=TYPE_PREFIX + k, properties=_struct(p), urn=_urn(k, n), name=n)
-        for k, n, p in case.resources
+        analyzer_pb2.AnalyzerResource(
+            type=TYPE_PREFIX + declared[0],
+            properties=_struct(declared[2]),
+            urn=_urn(declared[0], declared[1]),
+            name=declared[1],
+            propertyDependencies=dependencies(declared),
+        )
+        for declared in case.resources
     ]
     diagnostics += stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)).diagnostics
     return [d for d in diagnostics if d.policyName == case.rule]
@@ -248,9 +349,25 @@ def test_pack_defaults_keep_the_organization_rule_off(analyzer: analyzer_pb2_grp
         "openai-billing-max-credit-purchase": analyzer_pb2.MANDATORY,
         "openai-billing-require-organization-limit": analyzer_pb2.DISABLED,
         "openai-billing-key-limit-within-project-limit": analyzer_pb2.ADVISORY,
+        "openai-billing-project-needs-model-policy": analyzer_pb2.ADVISORY,
+        "openai-billing-denied-default-tiers": analyzer_pb2.MANDATORY,
+        "openai-billing-max-rate-limits": analyzer_pb2.MANDATORY,
     }
     assert policy.require_organization_limit().enforcement_level == EnforcementLevel.DISABLED
     assert policy.key_limit_within_project_limit().enforcement_level == EnforcementLevel.ADVISORY
+    assert policy.project_needs_model_policy().enforcement_level == EnforcementLevel.ADVISORY
+
+
+def test_a_rate_limit_ceiling_names_a_real_maximum() -> None:
+    with pytest.raises(ValueError, match=r"no maximum max_rpm \(the maxima: max_requests_per_1_minute, "):
+        policy.max_rate_limits({"max_rpm": 5})
+    rule = policy.all_policies(max_rate_limits={"ceilings": {"max_tokens_per_1_minute": 10}})[-1]
+    found: list[str] = []
+    args = ResourceValidationArgs(
+        TYPE_PREFIX + "ProjectRateLimit", {"model": "o3", "max_tokens_per_1_minute": 11}, "urn", "r", None, None, {}
+    )
+    rule.validate(args, lambda message, urn=None: found.append(message))
+    assert found == ["r: the o3 rate limit is above its ceilings: max_tokens_per_1_minute 11 > 10"]
 
 
 def test_sample_configs_name_real_rules_and_properties() -> None:
@@ -290,3 +407,26 @@ def test_the_pack_judges_a_preview_under_the_real_engine(sandbox: Sandbox, api: 
     allowed = stack.preview(policy_packs=[str(analyzer)], policy_pack_configs=[str(allowing)])
     assert allowed.violations == [] and set(allowed.ops().values()) == {"create"}
     assert api.writes() == []
+
+
+def test_the_project_rules_judge_a_new_project_under_the_real_engine(sandbox: Sandbox, tmp_path: Path) -> None:
+    """At preview a new project's id is unknown: its model policy is matched through the engine's record of where
+    ``project_id`` comes from, so the advisory rule judges it (and is quiet); the scale default is refused."""
+    analyzer = tmp_path / "openai-billing-policy-pack"
+    analyzer.write_text(f"#!/bin/sh\nexec {sys.executable} -u {PACK / '__main__.py'}\n")
+    analyzer.chmod(0o755)
+    program = write_program(
+        tmp_path,
+        'team = billing.Project("team", name="team")\n'
+        'billing.ProjectModelPermissions("team-models", project_id=team.id, model_ids=["gpt-4o"])\n'
+        'billing.ProjectServiceTiers("team-tiers", project_id=team.id, default="scale")\n'
+        'billing.Project("bare", name="bare")\n',
+    )
+    stack = Stack(program, config=plugin_config(sandbox))
+    with pytest.raises(DeploymentError) as denied:
+        stack.preview(policy_packs=[str(analyzer)])
+    found = {(v.policy, v.resource, v.enforcement) for v in denied.value.result.violations}
+    assert found == {
+        ("openai-billing-denied-default-tiers", "team-tiers", "mandatory"),
+        ("openai-billing-project-needs-model-policy", "bare", "advisory"),
+    }

@@ -11,6 +11,6 @@ from pulumi_openai_billing.policy import all_policies
 PolicyPack(
     name="openai-billing",
     description="Spend limits under a maximum and alerted before they bite, alert mail kept in-house, "
-    "credit purchases bounded.",
+    "credit purchases bounded, projects' models, default tiers and rate limits in check.",
     policies=all_policies(),
 )

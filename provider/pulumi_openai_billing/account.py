@@ -1,13 +1,14 @@
 """One read of an account's billing configuration, through the read functions programs use: its projects, the
-organization's and each active project's limit and alerts, and, when asked, an enabled auto-reload policy and the
-limits of the projects' API keys.
+organization's and each active project's limit and alerts, and, when asked, an enabled auto-reload policy, the
+limits of the projects' API keys, and each project's cost controls (model policy, hosted tools, service tiers and,
+when asked apart, rate limits).
 ``export`` and ``simulate --live`` read the account here; ``get_billing_overview`` adds the month's spend and the
 credit balance."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -27,14 +28,22 @@ from .functions import (
     list_spend_alerts,
 )
 from .model.config import AlertConfig, ApiKeyConfig, BillingConfig, OrganizationConfig, ProjectConfig, TopUpConfig
-from .resources._step import current_step
+from .resources._step import Step, current_step
 from .resources._wire import cents_field, check_currency
+from .resources.hosted_tools import TOOLS, ProjectHostedToolsKind
+from .resources.model_permissions import ProjectModelPermissionsKind
+from .resources.rate_limits import MAXIMA, ProjectRateLimitKind
+from .resources.service_tiers import ALL, ProjectServiceTiersKind
 
 __all__ = [
     "Account",
     "BillingOverview",
+    "ModelPolicy",
+    "ProjectControls",
+    "RateLimit",
     "Scope",
     "ScopeOverview",
+    "ServiceTiers",
     "config_of",
     "get_billing_overview",
     "read_account",
@@ -42,14 +51,65 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class ModelPolicy:
+    """A project's model policy: only these models (``allow_list``) or all but these (``deny_list``)."""
+
+    mode: str
+    model_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceTiers:
+    default: str
+    enabled_tiers: tuple[str, ...]
+    """The tiers enabled besides Standard, or ``("all",)``: every tier, future ones too."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A project's rate limit for one model: the maxima the model has, by name, in ``MAXIMA``'s order."""
+
+    model: str
+    maxima: tuple[tuple[str, int], ...]
+
+
+UNTOUCHED_TIERS = ServiceTiers("standard", (ALL,))
+"""What a project never changed answers: the Standard default, every tier enabled (every tool is enabled, too, and
+there is no model policy)."""
+
+
+@dataclass(frozen=True)
+class ProjectControls:
+    """A project's cost controls, each None where the project has what a project never changed has (no model
+    policy, every hosted tool on, the Standard default tier with every tier enabled); rate limits only when read."""
+
+    model_policy: ModelPolicy | None = None
+    hosted_tools: tuple[tuple[str, bool], ...] | None = None
+    """Every tool's switch (``TOOLS``' order), when one is off."""
+    service_tiers: ServiceTiers | None = None
+    rate_limits: tuple[RateLimit, ...] = ()
+    """Every model's rate limit, by model name (read only when asked: their defaults cannot be told apart)."""
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.model_policy is None
+            and self.hosted_tools is None
+            and self.service_tiers is None
+            and not self.rate_limits
+        )
+
+
+@dataclass(frozen=True)
 class Scope:
     """The organization (``project`` None) or one active project, with its live limit and alerts (and, when read,
-    its API keys that have a limit of their own)."""
+    its API keys that have a limit of their own and its cost controls)."""
 
     project: ProjectInfo | None
     limit: SpendLimit | None
     alerts: tuple[SpendAlert, ...]
     api_keys: tuple[ApiKey, ...] = ()
+    controls: ProjectControls = ProjectControls()
 
     @property
     def empty(self) -> bool:
@@ -69,17 +129,23 @@ def _sorted(alerts: Iterable[SpendAlert]) -> tuple[SpendAlert, ...]:
     return tuple(sorted(alerts, key=lambda a: (a.threshold_cents, a.recipients, a.subject_prefix or "", a.id)))
 
 
-def read_account(*, top_up: bool = False, api_keys: bool = False) -> Account:
+def read_account(
+    *, top_up: bool = False, api_keys: bool = False, controls: bool = False, rate_limits: bool = False
+) -> Account:
     """Projects, limits and alerts (and, when asked, an enabled auto-reload policy and the API keys' limits: one
-    more paced request per active project), through the same functions programs use: the same settings (those
-    in force here), pacing and errors."""
+    more paced request per active project; the projects' controls: three more, and their rate limits one more
+    list), through the same functions programs use: the same settings (those in force here), pacing and
+    errors."""
     every = sorted(list_projects(include_archived=True), key=lambda p: p.created_at or 0)
     active = [p for p in every if p.status != "archived" and p.archived_at is None]
     policy = get_top_up_policy() if top_up else None
 
     def scope(p: ProjectInfo) -> Scope:
         limited = _limited_keys(p.id) if api_keys else ()
-        return Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)), limited)
+        found = Scope(p, get_spend_limit(p.id), _sorted(list_spend_alerts(p.id)), limited)
+        if not (controls or rate_limits):
+            return found
+        return replace(found, controls=_controls(current_step(), p.id, settings=controls, rate_limits=rate_limits))
 
     return Account(
         organization=Scope(None, get_spend_limit(), _sorted(list_spend_alerts())),
@@ -98,6 +164,42 @@ def _limited_keys(project_id: str) -> tuple[ApiKey, ...]:
 
 _ANY_OWNER = {"owner_project_access": "any"}
 """As ``get_api_key`` lists them: users' and service accounts' keys alike."""
+
+_MODELS, _TOOLS, _TIERS, _RATES = (
+    ProjectModelPermissionsKind(),
+    ProjectHostedToolsKind(),
+    ProjectServiceTiersKind(),
+    ProjectRateLimitKind(),
+)
+
+
+def _controls(step: Step, project_id: str, *, settings: bool, rate_limits: bool) -> ProjectControls:
+    """The project's controls that differ from a project never changed (``settings``), and every model's rate
+    limit (``rate_limits``), read as the resources read them."""
+    found = ProjectControls()
+    if settings:
+        policy = _MODELS.live(step, project_id)
+        if policy is not None:
+            held = _MODELS.live_inputs(policy, project_id)
+            found = replace(found, model_policy=ModelPolicy(str(held["mode"]), tuple(held["model_ids"])))
+        tools = _TOOLS.live(step, project_id)
+        if tools is not None:
+            switches = _TOOLS.live_inputs(tools, project_id)
+            if not all(switches[tool] for tool in TOOLS):
+                found = replace(found, hosted_tools=tuple((tool, bool(switches[tool])) for tool in TOOLS))
+        tiers = _TIERS.live(step, project_id)
+        if tiers is not None:
+            held = _TIERS.live_inputs(tiers, project_id)
+            live = ServiceTiers(str(held["default"]), tuple(held["enabled_tiers"]))
+            found = replace(found, service_tiers=None if live == UNTOUCHED_TIERS else live)
+    if rate_limits:
+        listed = _RATES.listed(step, project_id)
+        limits = (
+            RateLimit(model, tuple((name, int(limit[name])) for name in MAXIMA if limit.get(name) is not None))
+            for model, limit in sorted(listed.items())
+        )
+        found = replace(found, rate_limits=tuple(limits))
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Reusable policy rules for billing stacks (``pulumi_policy``): put them in your own pack, or use
 ``examples/policy-pack``. Each is configurable through the pack's config and has a sensible default.
 
-A pack sees one stack at a time: the stack rules (``limit-needs-alert``, ``require-organization-limit``)
-only see the limits and alerts declared in the stack being previewed. Unknown values (outputs of other
-resources during preview) are never judged: the framework reports the rule as not run for that resource.
+A pack sees one stack at a time: the stack rules (``limit-needs-alert``, ``require-organization-limit``,
+``project-needs-model-policy``) only see the resources declared in the stack being previewed. Unknown values
+(outputs of other resources during preview) are never judged: the framework reports the rule as not run for that
+resource.
 """
 
 from __future__ import annotations
@@ -25,10 +26,18 @@ from pulumi_policy import (
 from ._api.money import MoneyError, format_usd, parse_usd
 from .resources import ALERT_KINDS as ALERTS
 from .resources import KEY_LIMIT_KINDS as KEY_LIMITS
+from .resources import KINDS, kind_of
 from .resources import LIMIT_KINDS as LIMITS
-from .resources import kind_of
+from .resources.rate_limits import MAXIMA
 
 ORGANIZATION = "the organization"
+
+
+def _family(family: str) -> frozenset[str]:
+    return frozenset(k.name for k in KINDS if k.family == family)
+
+
+PROJECTS, MODEL_POLICIES, TIERS, RATE_LIMITS = (_family(f) for f in ("project", "model_policy", "tiers", "rate_limit"))
 
 
 def _dollars(value: object, field: str) -> Decimal:
@@ -259,6 +268,148 @@ def require_organization_limit(
     )
 
 
+def _projects_named(resource: Any) -> list[str]:
+    """How ``resource`` names its project: the URNs of the stack's resources its ``project_id`` comes from (a
+    ``Project``'s id), else the id it holds (an unknown id without such a resource is not judged)."""
+    urns = [d.urn for d in resource.property_dependencies.get("project_id", [])]
+    if urns:
+        return urns
+    project = resource.props.get("project_id")
+    return [str(project)] if project else []
+
+
+def project_needs_model_policy(
+    enforcement_level: EnforcementLevel = EnforcementLevel.ADVISORY,
+) -> StackValidationPolicy:
+    """Every project the stack governs (each ``Project``, and each project with a spend limit) has a
+    ``ProjectModelPermissions`` in the stack: which models a project may call is a decision, not a default. A
+    project is recognised by how the program names it: the same ``Project`` resource (its ``id``), or the same
+    project id. Advisory by default (stacks written before the kind existed warn, not fail)."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        governed = {p for policy in _billing(args.resources, MODEL_POLICIES) for p in _projects_named(policy)}
+        needing: dict[str, Any] = {p.urn: p for p in _billing(args.resources, PROJECTS)}
+        for limit in _billing(args.resources, LIMITS):
+            for project in _projects_named(limit):
+                needing.setdefault(project, limit)
+        for key, resource in needing.items():
+            if key in governed:
+                continue
+            if kind_of(resource.resource_type) in PROJECTS:
+                what = f"project {resource.props.get('name')!r}"
+            else:
+                what = f"the project of its spend limit ({resource.props.get('project_id')})"
+            report(
+                f"{resource.name}: {what} has no ProjectModelPermissions in this stack: declare which models it may "
+                "call (an allow-list, or a deny-list)",
+                resource.urn,
+            )
+
+    return StackValidationPolicy(
+        name="openai-billing-project-needs-model-policy",
+        description="Every project the stack governs declares which models it may call.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+    )
+
+
+def denied_default_tiers(
+    denied_tiers: Iterable[str] = ("scale",), enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
+    """No ``ProjectServiceTiers`` makes a denied tier its ``default`` (config ``denied_tiers``; default
+    ``["scale"]``): every request that picks no tier would be billed at it."""
+    default = [str(t).lower() for t in denied_tiers]
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if kind_of(args.resource_type) not in TIERS:
+            return
+        denied = {str(t).strip().lower() for t in _setting(args.get_config(), "denied_tiers", default)}
+        tier = args.props.get("default")
+        if tier is not None and str(tier).lower() in denied:
+            report(
+                f"{args.name}: the default service tier {tier} is denied (denied: {', '.join(sorted(denied))}): "
+                "every request that picks no tier would be billed at it",
+                args.urn,
+            )
+
+    return ResourceValidationPolicy(
+        name="openai-billing-denied-default-tiers",
+        description="No project defaults to a denied service tier.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(
+            {
+                "denied_tiers": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": default,
+                    "description": 'Default tiers no project may have ("standard", "fast", "scale").',
+                }
+            }
+        ),
+    )
+
+
+def _whole(value: object) -> int | None:
+    """A declared maximum as an integer (the engine sends numbers as floats), or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def max_rate_limits(
+    ceilings: Mapping[str, int] | None = None, enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
+    """No ``ProjectRateLimit`` maximum above its ceiling (config: one property per maximum, such as
+    ``max_tokens_per_1_minute``). A maximum without a ceiling is not judged, so the rule does nothing until a pack
+    configures it."""
+    default = dict(ceilings or {})
+    unknown = sorted(set(default) - set(MAXIMA))
+    if unknown:
+        raise ValueError(f"max_rate_limits: no maximum {', '.join(unknown)} (the maxima: {', '.join(MAXIMA)})")
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if kind_of(args.resource_type) not in RATE_LIMITS:
+            return
+        config = args.get_config()
+        above = []
+        for field in MAXIMA:
+            ceiling, value = _setting(config, field, default.get(field)), args.props.get(field)
+            if ceiling is None or value is None:
+                continue
+            number = _whole(value)
+            if number is None:
+                report(f"{args.name}: {field} must be a whole number, got {value!r}", args.urn)
+                return
+            if number > ceiling:
+                whole = _whole(ceiling)
+                above.append(f"{field} {number:,} > {ceiling if whole is None else whole:,}")
+        if above:
+            report(
+                f"{args.name}: the {args.props.get('model')} rate limit is above its ceilings: {', '.join(above)}",
+                args.urn,
+            )
+
+    properties = {
+        field: {
+            "type": "integer",
+            "minimum": 0,
+            "description": f"The most a ProjectRateLimit may declare for {field}; unset, it is not judged.",
+            **({"default": default[field]} if field in default else {}),
+        }
+        for field in MAXIMA
+    }
+    return ResourceValidationPolicy(
+        name="openai-billing-max-rate-limits",
+        description="Rate-limit maxima must not exceed their ceilings.",
+        validate=validate,
+        enforcement_level=enforcement_level,
+        config_schema=PolicyConfigSchema(properties),
+    )
+
+
 def all_policies(**overrides: Any) -> list[ResourceValidationPolicy | StackValidationPolicy]:
     """Every rule with its defaults; ``overrides`` map a factory name to its keyword arguments, e.g.
     ``all_policies(max_spend_limit={"maximum_usd": 50000})``."""
@@ -269,6 +420,9 @@ def all_policies(**overrides: Any) -> list[ResourceValidationPolicy | StackValid
         "max_credit_purchase": max_credit_purchase,
         "require_organization_limit": require_organization_limit,
         "key_limit_within_project_limit": key_limit_within_project_limit,
+        "project_needs_model_policy": project_needs_model_policy,
+        "denied_default_tiers": denied_default_tiers,
+        "max_rate_limits": max_rate_limits,
     }
     unknown = set(overrides) - set(factories)
     if unknown:

@@ -1,10 +1,15 @@
-"""Write a Pulumi program (or a YAML description) declaring every live spend limit and spend alert.
+"""Write a Pulumi program (or a YAML description) declaring every live spend limit and spend alert, and each
+project's cost controls that differ from a new project's.
 
 It reads the account the settings point at (OPENAI_ADMIN_KEY, OPENAI_BILLING_BASE_URL,
 OPENAI_BILLING_ORGANIZATION): the organization's limit and alerts and those of every active project
-(archived projects are skipped). Each generated resource adopts its live counterpart (limits with
-adopt_existing=True, alerts with adopt_alert_id), so the first `pulumi up` of the program writes nothing.
-`--format yaml` writes the configuration file that `simulate --config` reads instead.
+(archived projects are skipped), and each project's model policy, hosted-tool switches and service tiers where
+they differ from what a project never changed has (no policy, every tool on, the Standard default with every tier
+enabled); with `--rate-limits`, every maximum of every model's rate limit too (the API cannot tell a default from a
+set value). Resources name their project by its id (no Project resource is declared). Each generated resource
+adopts its live counterpart (limits and model policies with adopt_existing=True, alerts with adopt_alert_id; tool
+switches, tiers and rate limits are set to the values they hold), so the first `pulumi up` writes nothing.
+`--format yaml` writes the configuration file that `simulate --config` reads instead (spend only).
 Exit status: 0 written, 1 refused (existing files) or the API failed, 2 a setting or an option is wrong.
 """
 
@@ -16,7 +21,7 @@ import re
 import sys
 import textwrap
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import partial
@@ -29,10 +34,11 @@ import yaml
 from .._api import config
 from .._api.fields import ORGANIZATION
 from .._version import __version__
-from ..account import Account, config_of, read_account
+from ..account import Account, ProjectControls, config_of, read_account
 from ..errors import OpenAIError, ProviderError, RequestFailed
 from ..functions import ProjectInfo, SpendAlert, SpendLimit
 from ..model.config import dump_config
+from ..resources.service_tiers import ALL
 from ._io import CommandError, describe_os_error, failure_status, write_atomically
 
 # -- the live account -----------------------------------------------------------------------------------
@@ -48,6 +54,9 @@ class _Scope:
     project: ProjectInfo | None
     limit: SpendLimit | None
     alerts: tuple[SpendAlert, ...]
+    controls: ProjectControls = field(default_factory=ProjectControls)
+    rate_names: tuple[str, ...] = ()
+    """The resource name of each of ``controls.rate_limits``, unique in the program."""
 
     @property
     def title(self) -> str:
@@ -58,7 +67,17 @@ class _Scope:
 
     @property
     def empty(self) -> bool:
-        return self.limit is None and not self.alerts
+        return self.limit is None and not self.alerts and self.controls.empty
+
+    def control_names(self) -> list[str]:
+        """The names of the project's control resources but its rate limits (``<slug>-models``…)."""
+        controls = self.controls
+        present = (
+            ("models", controls.model_policy),
+            ("tools", controls.hosted_tools),
+            ("tiers", controls.service_tiers),
+        )
+        return [f"{self.slug}-{suffix}" for suffix, found in present if found is not None]
 
     def above_limit(self, alert: SpendAlert) -> bool:
         """An alert the limit makes unreachable: declaring it needs ``allow_above_limit=True``."""
@@ -83,17 +102,20 @@ class _Account:
     projects: tuple[_Scope, ...]
     archived: tuple[ProjectInfo, ...]
     read: Account
+    rate_limits: bool = False
+    """Whether every rate limit was read (and is declared)."""
 
 
-def _read_account(settings: config.Settings) -> _Account:
+def _read_account(settings: config.Settings, *, controls: bool = False, rate_limits: bool = False) -> _Account:
     """The account (one read, shared with the other tools), each project under a unique slug."""
-    read = read_account()
+    read = read_account(controls=controls, rate_limits=rate_limits)
     taken = {ORGANIZATION}  # a project named Organization becomes organization-2
     scopes = []
     for scope in read.projects:
         assert scope.project is not None
         slug = _unique(_slug(scope.project.name) or _slug(scope.project.id), taken)
-        scopes.append(_Scope(slug, scope.project, scope.limit, scope.alerts))
+        scopes.append(_Scope(slug, scope.project, scope.limit, scope.alerts, scope.controls))
+    scopes = _name_rate_limits(scopes)
     return _Account(
         base_url=settings.base_url,
         organization=settings.organization,
@@ -103,7 +125,23 @@ def _read_account(settings: config.Settings) -> _Account:
         projects=tuple(scopes),
         archived=read.archived,
         read=read,
+        rate_limits=rate_limits,
     )
+
+
+def _name_rate_limits(scopes: list[_Scope]) -> list[_Scope]:
+    """Each rate limit named ``<slug>-rate-<model>``, unique among every name of the program (model names are
+    free text: ``-2``, ``-3``… where two would meet)."""
+    taken = set()
+    for scope in scopes:
+        taken.update([f"{scope.slug}-limit", *(name for name, _ in scope.alert_names()), *scope.control_names()])
+    named = []
+    for scope in scopes:
+        names = tuple(
+            _unique(f"{scope.slug}-rate-{_slug(rate.model) or 'model'}", taken) for rate in scope.controls.rate_limits
+        )
+        named.append(replace(scope, rate_names=names))
+    return named
 
 
 def _shown(name: str, limit: int = 60) -> str:
@@ -175,9 +213,14 @@ def _call(function: str, name: str, arguments: list[tuple[str, object]], indent:
 
 
 def _comment(text: str, indent: int = 0) -> list[str]:
+    """``text`` as comment lines within the line length, as ruff measures it (a wide character takes two)."""
     pad = " " * indent
     width = _LINE - indent - 2
-    return [f"{pad}# {line}" for line in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)]
+    for narrower in range(width, width // 2, -1):
+        lines = textwrap.wrap(text, narrower, break_long_words=False, break_on_hyphens=False)
+        if all(_width(line) <= width for line in lines):
+            break
+    return [f"{pad}# {line}" for line in lines]
 
 
 def _scope_resources(scope: _Scope, indent: int) -> list[str]:
@@ -202,6 +245,25 @@ def _scope_resources(scope: _Scope, indent: int) -> list[str]:
             arguments.append(("allow_above_limit", True))
         arguments.append(("adopt_alert_id", alert.id))
         lines += _call(f"billing.{kind}SpendAlert", name, arguments, indent)
+    return lines + _control_resources(scope, where, indent)
+
+
+def _control_resources(scope: _Scope, where: list[tuple[str, object]], indent: int) -> list[str]:
+    """The declarations of a project's controls that differ from a new project's, and of its rate limits."""
+    controls, lines = scope.controls, []
+    if controls.model_policy is not None:
+        policy = controls.model_policy
+        arguments = [*where, ("mode", policy.mode), ("model_ids", list(policy.model_ids)), ("adopt_existing", True)]
+        lines += _call("billing.ProjectModelPermissions", f"{scope.slug}-models", arguments, indent)
+    if controls.hosted_tools is not None:
+        lines += _call("billing.ProjectHostedTools", f"{scope.slug}-tools", [*where, *controls.hosted_tools], indent)
+    if controls.service_tiers is not None:
+        tiers = controls.service_tiers
+        enabled: object = ALL if tiers.enabled_tiers == (ALL,) else list(tiers.enabled_tiers)
+        arguments = [*where, ("default", tiers.default), ("enabled_tiers", enabled)]
+        lines += _call("billing.ProjectServiceTiers", f"{scope.slug}-tiers", arguments, indent)
+    for name, rate in zip(scope.rate_names, controls.rate_limits, strict=True):
+        lines += _call("billing.ProjectRateLimit", name, [*where, ("model", rate.model), *rate.maxima], indent)
     return lines
 
 
@@ -217,6 +279,16 @@ def _header(account: _Account) -> list[str]:
             '`pulumi up` writes nothing. Limits keep on_delete="retain": destroying the stack leaves them in place.'
         ),
     ]
+    if any(s.control_names() or s.rate_names for s in account.projects):
+        lines += _comment(
+            "A project's model policy, hosted-tool switches and service tiers are declared where they differ from a "
+            "new project's (no policy, every tool on, the standard default tier with every tier enabled)"
+            + (
+                "; every maximum of every model's rate limit is declared (--rate-limits)."
+                if account.rate_limits
+                else "; rate limits are not (export with --rate-limits to declare them)."
+            )
+        )
     for setting, value in _stack_settings(account):
         lines += _comment(f"Stack setting: pulumi config set openai-billing:{setting} {value}")
     if account.archived:
@@ -224,7 +296,7 @@ def _header(account: _Account) -> list[str]:
         lines += _comment(f"Skipped archived projects: {skipped}.")
     empty = [s for s in account.projects if s.empty]
     if empty:
-        lines += _comment(f"Projects without a limit or an alert: {', '.join(s.title for s in empty)}.")
+        lines += _comment(f"Projects with nothing to declare: {', '.join(s.title for s in empty)}.")
     return lines
 
 
@@ -273,14 +345,14 @@ def _program(account: _Account, split: bool) -> dict[str, str]:
 
 def _project_module(account: _Account, scope: _Scope) -> str:
     lines = [
-        *_comment(f"The spend limit and alerts of project {scope.title}, exported on {account.exported_at}."),
+        *_comment(f"The spend limit, alerts and controls of project {scope.title}, exported on {account.exported_at}."),
         *_comment("__main__.py calls declare(); see its header."),
         "",
         "import pulumi_openai_billing as billing",
         "",
         "",
         "def declare() -> None:",
-        '    """Declare the spend limit and alerts of this project (each adopts its live one)."""',
+        '    """Declare the project limit, alerts and controls (each adopts its live one)."""',
         *_scope_resources(scope, 4),
     ]
     return "\n".join(lines) + "\n"
@@ -334,6 +406,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("python", "yaml"), default="python", help="default: python")
     parser.add_argument("--split", action="store_true", help="python: one module per project (project_<slug>.py)")
+    parser.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="python: also declare every project's rate limits, every maximum of every model (one resource per "
+        "model and project; the API cannot tell OpenAI's defaults from values someone set, so they are left out "
+        "unless asked)",
+    )
     parser.add_argument("--project-name", default="openai-billing", help="the Pulumi project's name (Pulumi.yaml)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
 
@@ -346,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
     if not settings.admin_key:
         raise CommandError(config.MISSING_KEY_MESSAGE)
     try:
-        account = _read_account(settings)
+        account = _read_account(settings, controls=args.format == "python", rate_limits=args.rate_limits)
     except (OpenAIError, RequestFailed, ProviderError) as exc:
         raise CommandError(f"reading the account failed: {exc}", failure_status(exc)) from None
     if args.format == "yaml":
@@ -357,6 +436,8 @@ def run(args: argparse.Namespace) -> int:
 def _option_problem(args: argparse.Namespace) -> str | None:
     if args.format == "yaml" and args.split:
         return "--split applies to --format python only"
+    if args.format == "yaml" and args.rate_limits:
+        return "--rate-limits applies to --format python only (the YAML file describes spend)"
     if args.format == "python" and not args.output:
         return "--output DIR is required: the directory to write the program into"
     if args.format == "python" and args.output == "-":
@@ -371,6 +452,9 @@ def _summary(account: _Account) -> str:
     limits = sum(1 for s in scopes if s.limit is not None)
     alerts = sum(len(s.alerts) for s in scopes)
     text = f"{limits} limit(s) and {alerts} alert(s) across the organization and {len(account.projects)} project(s)"
+    controls = sum(len(s.control_names()) + len(s.rate_names) for s in account.projects)
+    if controls:
+        text += f"; {controls} project control(s)"
     if account.archived:
         text += f"; skipped {len(account.archived)} archived project(s)"
     return text

@@ -1,6 +1,7 @@
 """Summarise a ``pulumi preview --json`` (or ``pulumi_openai_billing.testing``'s
 ``StepResult.to_preview_json()``) as Markdown for a pull request: per changed scope the old and new limit,
-month-to-date and last month's spend, and alerts added, changed or removed.
+month-to-date and last month's spend, and alerts added, changed or removed; then the projects and their controls
+(models added and removed, tools switched on or off, tiers and rate-limit maxima old → new).
 
 Spend figures are read live from the account's costs endpoint when the report is written (never from
 state), so the nightly ``--expect-no-changes`` check never sees them.
@@ -19,13 +20,18 @@ from typing import Any
 from .._api.fields import ORGANIZATION
 from .._api.money import show_usd
 from ..resources import ALERT_KINDS as _ALERTS
+from ..resources import KINDS, SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
 from ..resources import LIMIT_KINDS as _LIMITS
-from ..resources import SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
+from ..resources.hosted_tools import TOOLS
+from ..resources.rate_limits import MAXIMA
 from ._io import CommandError, read_input, write_output
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _OPS = {"create": "create", "update": "update", "delete": "delete", "replace": "replace"}
 """Steps worth a line; ``create-replacement``/``delete-replaced`` repeat a ``replace``, ``same`` changes nothing."""
+_CONTROL_FAMILIES = ("project", "model_policy", "tools", "tiers", "rate_limit")
+_CONTROLS = {k.name: k.family for k in KINDS if k.family in _CONTROL_FAMILIES}
+"""Projects and their controls: a section of their own, by project."""
 
 
 @dataclass
@@ -35,6 +41,8 @@ class _Step:
     name: str
     old: dict[str, Any]
     new: dict[str, Any]
+    id: str | None = None
+    """The live id (from the old state), when there is one."""
 
     def value(self, key: str, *, old: bool = False) -> Any:
         source = self.old if old else self.new
@@ -69,7 +77,8 @@ def _steps(preview: dict[str, Any]) -> list[_Step]:
             continue
         old = {**(old_state.get("inputs") or {}), **(old_state.get("outputs") or {})}
         new = dict(new_state.get("inputs") or {}) if op != "delete" else {}
-        steps.append(_Step(op, kind, str(raw.get("urn", "")).rsplit("::", 1)[-1], old, new))
+        name = str(raw.get("urn", "")).rsplit("::", 1)[-1]
+        steps.append(_Step(op, kind, name, old, new, old_state.get("id") or None))
     return steps
 
 
@@ -146,6 +155,110 @@ def _other_line(step: _Step) -> str:
     return f"- **{step.name}** ({step.kind}): {step.op}"
 
 
+# -- projects and their controls -------------------------------------------------------------------------
+
+
+def _number(value: Any) -> str:
+    """A maximum as people read it: ``10,000`` (a whole float, as the engine sends numbers, is an integer)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "unmanaged" if value is None else _show(value)
+
+
+def _switch(value: Any) -> str:
+    if value is None or value == UNKNOWN:
+        return _number(value)
+    return "on" if value else "off"
+
+
+def _tiers(value: Any) -> str:
+    if value is None:
+        return "unmanaged"
+    if value in ("all", ["all"]):
+        return "all"
+    return "none (standard only)" if value == [] else _show(value)
+
+
+def _changes(step: _Step, fields: tuple[str, ...], shown: Any) -> list[str]:
+    """``field old → **new**`` for each of ``fields`` the step sets or changes (all it declares, on a create)."""
+    found = []
+    for name in fields:
+        old, new = (None if step.op == "create" else step.old.get(name)), step.new.get(name)
+        if new is None or (old == new and step.op != "create"):
+            continue
+        found.append(f"{name} **{shown(new)}**" if step.op == "create" else f"{name} {shown(old)} → **{shown(new)}**")
+    return found
+
+
+_MODES = {"allow_list": "allow-list", "deny_list": "deny-list"}
+
+
+def _mode(value: Any) -> str:
+    return _MODES.get(str(value), _show(value))
+
+
+def _models(step: _Step) -> str:
+    if step.op == "delete":
+        if step.old.get("on_delete") == "remove":
+            return "policy **removed**: the project may call every model"
+        return "unmanaged (the live policy is retained)"
+    mode, models, before = step.new.get("mode") or "allow_list", step.new.get("model_ids"), step.old.get("model_ids")
+    if step.op == "create" or not isinstance(models, list) or not isinstance(before, list):
+        adopt = " (adopting the live policy)" if step.new.get("adopt_existing") else ""
+        return f"{_mode(mode)} of {_show(models)}{adopt}"
+    parts = [f"{_mode(step.old.get('mode'))} → **{_mode(mode)}**"] if step.old.get("mode") != mode else []
+    added, removed = sorted(set(models) - set(before)), sorted(set(before) - set(models))
+    if added:
+        parts.append(f"added {', '.join(added)}")
+    if removed:
+        parts.append(f"removed {', '.join(removed)}")
+    return f"{_mode(mode)}: " + ("; ".join(parts) or "unchanged")
+
+
+def _control_detail(step: _Step) -> str:
+    family = _CONTROLS[step.kind]
+    if family == "model_policy":
+        return _models(step)
+    if family == "project":
+        if step.op == "delete":
+            return "**archived**" if step.old.get("on_delete") == "archive" else "unmanaged (the project is retained)"
+        if step.op == "create":
+            how = "adopted" if step.new.get("adopt_existing") else "new project"
+            return f"{how} `{_show(step.new.get('name'))}`"
+        parts = _changes(step, ("name", "external_key_id", "on_delete"), _show)
+        return ", ".join(parts) or "unchanged"
+    if step.op == "delete":
+        if family == "rate_limit" and step.old.get("on_delete") == "restore" and step.old.get("restore_to"):
+            restore = step.old["restore_to"]
+            put_back = ", ".join(f"{name} **{_number(restore[name])}**" for name in MAXIMA if name in restore)
+            return f"`{_show(step.old.get('model'))}` restored: {put_back}"
+        return "unmanaged (the live settings stay as they are)"
+    if family == "tools":
+        return ", ".join(_changes(step, TOOLS, _switch)) or "unchanged"
+    if family == "tiers":
+        parts = [*_changes(step, ("default",), _show), *_changes(step, ("enabled_tiers",), _tiers)]
+        return ", ".join(parts) or "unchanged"
+    return f"`{_show(step.new.get('model'))}` " + (", ".join(_changes(step, MAXIMA, _number)) or "unchanged")
+
+
+def _control_project(step: _Step) -> str:
+    """The project a control step is about: its id, or ``UNKNOWN`` for a project the plan makes."""
+    if _CONTROLS[step.kind] == "project":
+        return step.id or UNKNOWN
+    return str(step.new.get("project_id") or step.old.get("project_id") or UNKNOWN)
+
+
+def _control_lines(steps: list[_Step], figures: LiveFigures | None) -> list[str]:
+    lines = []
+    for step in steps:
+        project = _control_project(step)
+        where = "a new project" if project == UNKNOWN else _scope_title(project, figures).replace("**", "")
+        lines.append(f"- **{step.name}** ({step.kind}, {where}): {step.op}: {_control_detail(step)}{_moved(step)}")
+    return lines
+
+
 def read_live_figures(now: datetime | None = None) -> LiveFigures:
     """Spend this month and last month per scope, and project names, from the configured account."""
     from .._api.costs import spend_by_project
@@ -176,10 +289,13 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
     """The Markdown report of ``preview``; ``figures`` None leaves the spend columns out."""
     scopes: dict[str, _Scope] = {}
     others: list[_Step] = []
+    controls: list[_Step] = []
     for step in _steps(preview):
         if step.kind in _LIMITS | _ALERTS:
             scope = scopes.setdefault(_scope_of(step), _Scope(_scope_of(step)))
             (scope.limit if step.kind in _LIMITS else scope.alerts).append(step)
+        elif step.kind in _CONTROLS:
+            controls.append(step)
         else:
             others.append(step)
     lines = ["## OpenAI billing plan", ""]
@@ -192,7 +308,7 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
             *refusals,
             "",
         ]
-    if not scopes and not others:
+    if not scopes and not others and not controls:
         lines.append("No billing changes.")
     if scopes:
         spend_heads = " Month-to-date | Last month |" if figures else ""
@@ -209,6 +325,8 @@ def render(preview: dict[str, Any], figures: LiveFigures | None, *, note: str = 
         warnings = [w for scope in ordered for w in _warnings(scope, figures)]
         if warnings:
             lines += ["", *warnings]
+    if controls:
+        lines += ["", "### Projects and their controls", "", *_control_lines(controls, figures)]
     if others:
         lines += ["", "### Payment methods, auto-reload and credits", "", *(_other_line(s) for s in others)]
     if note:
@@ -233,6 +351,8 @@ def _refusals(preview: dict[str, Any]) -> list[str]:
 def _scope_title(key: str, figures: LiveFigures | None) -> str:
     if key == ORGANIZATION:
         return "**organization**"
+    if key == UNKNOWN:
+        return "**a new project** (its id is known after apply)"
     name = figures.names.get(key) if figures else None
     return f"**{name}** (`{key}`)" if name else f"`{key}`"
 
