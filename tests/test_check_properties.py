@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from conftest import ADMIN_KEY, Api
 from pulumi_openai_billing import providers, resources
 from pulumi_openai_billing._api import config
+from pulumi_openai_billing.resources.hosted_tools import TOOLS
+from pulumi_openai_billing.resources.rate_limits import MAXIMA
 from pulumi_openai_billing.sandbox import Sandbox
 
 KINDS = {kind.name: kind for kind in resources.KINDS}
@@ -40,7 +42,15 @@ _amounts = st.one_of(
 _PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "recipients": st.lists(st.sampled_from(["a@example.com", "B@Example.COM", " c@x.io", "bad"]), max_size=3),
     "project_id": st.sampled_from(["proj_missing", "proj bad"]),
-    "on_delete": st.sampled_from(["retain", "remove", "keep"]),
+    "on_delete": st.sampled_from(["retain", "remove", "archive", "restore", "keep"]),
+    "name": st.text(min_size=0, max_size=20),
+    "residency": st.sampled_from([None, "EU_STORAGE_PROCESSING", "MARS"]),
+    "external_key_id": st.sampled_from([None, "ek_1", ""]),
+    "mode": st.sampled_from(["allow_list", "deny_list", "maybe"]),
+    "model_ids": st.lists(st.sampled_from(["gpt-4o", "o3", " gpt-4o ", "", 5]), max_size=3),
+    "model": st.sampled_from(["gpt-4o", "gpt-9", ""]),
+    "default": st.sampled_from([None, "standard", "scale", "turbo"]),
+    "enabled_tiers": st.sampled_from([None, "all", [], ["flex", "fast"], ["all", "flex"], ["turbo"]]),
     "subject_prefix": st.one_of(st.none(), st.text(max_size=20)),
     "acknowledge_until": st.sampled_from(["2026-11", "2020-01", "soon", None]),
     "token": st.sampled_from(["pm_card_visa", "pm_card_mastercard", "4242 4242 4242 4242", "x"]),
@@ -53,8 +63,10 @@ _PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
 def _plausible(name: str) -> st.SearchStrategy[Any]:
     if name.endswith("_usd"):
         return _amounts
-    if name in ("adopt_existing", "allow_above_limit", "enabled"):
-        return st.booleans()
+    if name in ("adopt_existing", "allow_above_limit", "enabled", *TOOLS):
+        return st.one_of(st.none(), st.booleans())
+    if name in MAXIMA:
+        return st.one_of(st.none(), st.integers(min_value=-1, max_value=10**6))
     return _PLAUSIBLE.get(name, _json)
 
 

@@ -150,7 +150,7 @@ class BillingProvider(ResourceProvider):
 
         one_of = self.kind.one_of
         if one_of and all(declared.get(name) is None for name in one_of):
-            failures.append(CheckFailure("", f"declare at least one of {', '.join(one_of)}"))
+            failures.append(CheckFailure("", f"{one_of[0]}: declare at least one of {', '.join(one_of)}"))
         try:
             step = self._step()
         except ConfigError as exc:
