@@ -8,7 +8,7 @@ reserves the next token of it before each request:
   the minute before (a 429 that comes while the estimate still held tokens lowers it by that many);
 * after a 429 its refill interval is learned: a 429 means the bucket is empty, so the time between two 429s
   over the successes between them is the refill interval (kept 5% slower) when the endpoint was busy all
-  along (no idle second between its turns); a 429 with no success since the last one makes it 50% slower;
+  along (no idle second between its turns); a 429 with no success since the last one makes it 25% slower;
   every third success 5% faster, so a faster API is found again. The first 429 starts it at a quarter of a
   second. Or ``openai-billing:requestsPerMinute`` fixes it;
 * a 429 with ``Retry-After`` (or ``retry-after-ms``) holds the endpoint that long.
@@ -35,7 +35,7 @@ from typing import Any
 __all__ = ["Pacer", "pace_dir"]
 
 PROBE_SECONDS = 0.25
-SLOWER, FASTER, FASTER_EVERY = 1.5, 0.95, 3
+SLOWER, FASTER, FASTER_EVERY = 1.25, 0.95, 3
 MARGIN = 1.05
 """A measured interval is kept 5% slower than measured, so the pace does not sit exactly on the limit."""
 IDLE_SECONDS = 1.0
