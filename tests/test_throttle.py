@@ -119,3 +119,20 @@ def test_the_throttle_benchmark_converges_in_one_run_of_each_step() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "phase" not in line]
     assert [row.split(" | ")[0] for row in rows] == ["| preview", "| up", "| refresh", "| preview again", "| destroy"]
     assert "POST /organization/projects/{id}/spend_alerts:" in done.stdout and "FAILED" not in done.stdout
+
+
+def test_the_plugin_serves_more_operations_at_once_than_the_hosts_four_workers(
+    sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
+    """Under the throttle most operations wait for their endpoint's turn: the dynamic-provider host's 4 workers
+    would let 4 waits on one endpoint hold up every other request. 12 alerts, each request held 0.5 s by the
+    sandbox, with the engine sending 16 at once: the sandbox serves more than 4 of them at once."""
+    body = "".join(
+        f'billing.OrganizationSpendAlert("a{usd}", threshold_usd={usd}, recipients=["a@example.com"])\n'
+        for usd in range(100, 1300, 100)
+    )
+    stack = Stack(write_program(tmp_path, body), config=plugin_config(sandbox))
+    api.post("sandbox/faults/random", {"latency_ms": 500})
+    api.clear_requests()
+    assert set(stack.up(parallel=16).ops().values()) == {"create"}
+    assert api.get("sandbox/requests/in_flight")["peak"] > 4

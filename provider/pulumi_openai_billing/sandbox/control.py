@@ -14,7 +14,8 @@
 - ``GET /sandbox/state`` is the whole account (ledger included, never a token; of the rate limits, those a
   project changed), deterministically ordered, to compare before/after; its ``clock`` is ``{"frozen", "now"}``
   with ``now`` null on real time, so the state does not change by itself;
-- ``GET|DELETE /sandbox/requests`` reads / clears the request log;
+- ``GET|DELETE /sandbox/requests`` reads / clears the request log; ``GET /sandbox/requests/in_flight`` says how
+  many API requests are being served now and the most at once since the log was cleared;
 - ``POST|GET|DELETE /sandbox/faults`` installs / lists / clears injected faults (see ``faults``).
 - ``POST|GET|DELETE /sandbox/faults/random`` sets / shows (with counters) / turns off the random-fault plan
   and latency;
@@ -148,6 +149,11 @@ def state(store: StoreDep, settings: SettingsDep, clock: ClockDep, request: Requ
 @router.get("/requests")
 def requests(request: Request) -> list[dict[str, Any]]:
     return _log(request).entries()
+
+
+@router.get("/requests/in_flight")
+def in_flight(request: Request) -> dict[str, Any]:
+    return {"object": "sandbox.in_flight", **_log(request).in_flight()}
 
 
 @router.delete("/requests")

@@ -7,10 +7,12 @@ Pure ASGI (not ``BaseHTTPMiddleware``) so a fault can cut a connection after the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +38,23 @@ class RequestLog:
     def __init__(self) -> None:
         self._entries: list[dict[str, object]] = []
         self._lock = threading.Lock()
+        self._in_flight = self._peak = 0
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around one API request: how many are served at once, and the most so far (how parallel a client is)."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def in_flight(self) -> dict[str, int]:
+        with self._lock:
+            return {"now": self._in_flight, "peak": self._peak}
 
     def add(self, method: str, path: str, query: str, status: int, headers: Headers) -> None:
         entry = {
@@ -57,6 +76,7 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._peak = self._in_flight
 
 
 def _retry_count(headers: Headers) -> int:
@@ -93,6 +113,15 @@ class Gateway:
         method, path = scope["method"], scope["path"]
         request_id = f"req_{secrets.token_hex(16)}".encode()
         recorded = not is_sandbox_path(path)
+        if not recorded:
+            await self._serve(scope, receive, send, method, path, request_id, recorded)
+            return
+        with self.log.serving():
+            await self._serve(scope, receive, send, method, path, request_id, recorded)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, method: str, path: str, request_id: bytes, recorded: bool
+    ) -> None:
         started = False
 
         async def respond(message: Message) -> None:
