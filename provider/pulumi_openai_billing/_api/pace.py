@@ -8,7 +8,8 @@ reserves the next token of it before each request:
   the minute before (a 429 that comes while the estimate still held tokens lowers it by that many);
 * after a 429 its refill interval is learned: a 429 means the bucket is empty, so the time between two 429s
   over the successes between them is the refill interval (kept 5% slower) when the endpoint was busy all
-  along (no idle second between its turns); a 429 with no success since the last one makes it 25% slower;
+  along (no idle second between its turns); a 429 with no success since the last one makes it 25% slower, at
+  most to the burst refilling over a minute, and once per estimate (not again for turns given out before);
   every third success 5% faster, so a faster API is found again. The first 429 starts it at a quarter of a
   second. Or ``openai-billing:requestsPerMinute`` fixes it;
 * a 429 with ``Retry-After`` (or ``retry-after-ms``) holds the endpoint that long.
@@ -35,6 +36,9 @@ from typing import Any
 __all__ = ["Pacer", "pace_dir"]
 
 PROBE_SECONDS = 0.25
+WINDOW_SECONDS = 60.0
+"""OpenAI's buckets refill over about a minute: a 429 that measures nothing slows the pace at most to the burst
+refilling over this window (one turn per 8.6 s for a burst of 7); only a measurement goes slower."""
 SLOWER, FASTER, FASTER_EVERY = 1.25, 0.95, 3
 MARGIN = 1.05
 """A measured interval is kept 5% slower than measured, so the pace does not sit exactly on the limit."""
@@ -138,9 +142,10 @@ class Pacer:
     def throttled(self, endpoint: str, retry_after: float | None = None, reserved_at: float | None = None) -> None:
         """A 429 for a request whose turn was taken at ``reserved_at``: the endpoint's bucket is empty now (or the
         server said how long to hold). Two such moments with k successes between them measure the refill rate: k
-        tokens came in that time. A request whose turn was given out before the last 429 was counted brings no
-        new evidence: it was paced by the estimate that 429 already corrected (counting it would slow the pace
-        again for each request queued under the old one, and many requests at once would slow it without end)."""
+        tokens came in that time. With no success between them the pace is slowed, blind, once per estimate: a
+        request whose turn was given out before the last slowdown was paced by the estimate it already corrected
+        (slowing again for each request queued under the old one, many requests at once would slow it without
+        end)."""
         with self._state() as state:
             now = self.clock()
             entry = self._entry(state, endpoint, now)
@@ -152,16 +157,20 @@ class Pacer:
                 interval = PROBE_SECONDS
                 entry["capacity"] = max(1, len([t for t in entry.get("recent", []) if now - t <= 60]))
                 entry.pop("recent", None)
-            elif reserved_at is not None and reserved_at < float(entry.get("counted", 0.0)):
-                return
+                entry["slowed"] = now
             else:
                 since, counted = int(entry.get("since", 0)), float(entry.get("counted", now))
-                if not since:
-                    interval *= SLOWER
-                elif not entry.get("idle") and not self.fixed:
-                    interval = MARGIN * (now - counted) / since
-                # else the endpoint was idle for part of that time: the span measures nothing
                 capacity = float(entry.get("capacity", 1))
+                if since:
+                    if not entry.get("idle") and not self.fixed:
+                        interval = MARGIN * (now - counted) / since
+                    # else the endpoint was idle for part of that time: the span measures nothing
+                elif reserved_at is None or reserved_at >= float(entry.get("slowed", 0.0)):
+                    # No success since the bucket was last seen empty: slower, but blind, so never past the
+                    # burst refilling over a whole window (only a measurement says more).
+                    interval = min(interval * SLOWER, max(interval, WINDOW_SECONDS / capacity))
+                    entry["slowed"] = now
+                # else its turn came from an estimate already slowed since: the bucket is still empty, no news
                 held = min(capacity, float(entry["tokens"]) + (now - float(entry["stamp"])) / float(entry["interval"]))
                 if held >= 1:
                     entry["capacity"] = max(1, int(capacity - held))
