@@ -21,13 +21,14 @@ limit (the projects are new, so nothing in them can be read yet); up, one write 
 list per project (the rate limit's id is found there); refresh, one read per setting, one alert and one
 rate-limit list per project and the project list; destroy, one delete per alert (the rest is retained).
 
-``--only-preview-again`` measures the phase a pull request's preview costs: the program is brought up with the
-throttle off (not measured), then previewed once more under it. The engine runs with ``--parallel`` operations at
-once (default 64: under the throttle most of them wait for their endpoint's turn).
+``--only PHASE`` measures one phase: the program is brought up with the throttle off first (not measured) when
+the phase starts from a live stack (refresh, preview again, destroy), then the phase runs under the throttle;
+``--only "preview again"`` is what every pull request's preview costs. The engine runs with ``--parallel``
+operations at once (default 64: under the throttle most of them wait for their endpoint's turn).
 
     python benchmarks/throttle.py --projects 25 --rate-limit 7/60s
     python benchmarks/throttle.py --projects 25 --rate-limit 7/60s --every-control
-    python benchmarks/throttle.py --projects 50 --rate-limit 7/60s --every-control --only-preview-again
+    python benchmarks/throttle.py --projects 50 --rate-limit 7/60s --every-control --only "preview again"
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def run(
     out: TextIO = sys.stdout,
     *,
     every_control: bool = False,
-    only_preview_again: bool = False,
+    only: str | None = None,
     parallel: int = 64,
 ) -> bool:
     limit = RateLimit.parse(rate_limit)
@@ -191,13 +192,14 @@ def run(
         resources = 4 + (9 if every_control else 4) * projects
         shape = "every control" if every_control else "a limit and 3 alerts"
         phases = PHASES
-        if only_preview_again:
+        if only in ("refresh", "preview again", "destroy"):
             try:
                 stack.up(parallel=parallel)  # unmeasured, with the throttle off: what the phase starts from
             except DeploymentError as exc:
                 print(f"set-up FAILED: {exc}", file=out)
                 return False
-            phases = ("preview again",)
+        if only is not None:
+            phases = (only,)
         account.call("POST", "sandbox/rate_limit", {"rate_limit": rate_limit})
         print(
             f"{resources} resources ({projects} projects, each with {shape}), throttle {limit} per endpoint "
@@ -254,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projects", type=int, default=25, help="projects (4 resources each), default 25")
     parser.add_argument("--rate-limit", default="7/60s", help="the sandbox's throttle, N/Ms (default 7/60s)")
     parser.add_argument("--every-control", action="store_true", help="each project: 9 resources, project included")
-    parser.add_argument(
-        "--only-preview-again", action="store_true", help="bring the program up unthrottled, then measure one preview"
-    )
+    parser.add_argument("--only", choices=PHASES, help="measure this phase alone (a live stack is made unthrottled)")
     parser.add_argument("--parallel", type=int, default=64, help="the engine's --parallel (default 64)")
     args = parser.parse_args(argv)
     try:
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         args.projects,
         args.rate_limit,
         every_control=args.every_control,
-        only_preview_again=args.only_preview_again,
+        only=args.only,
         parallel=args.parallel,
     )
     return 0 if ok else 1
