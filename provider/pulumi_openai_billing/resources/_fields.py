@@ -55,6 +55,10 @@ class OutputModel(BaseModel):
             ) from None
 
 
+class NoOutputs(OutputModel):
+    """The computed outputs of a kind that has none: the setting is its inputs."""
+
+
 def described(text: str) -> Any:
     """A field description: it reaches ``schema.json``, ``docs/reference.md`` and the CLI help."""
     return Field(description=text)

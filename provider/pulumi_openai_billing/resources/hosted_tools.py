@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 import pulumi
 from pydantic import StrictBool
 
-from ._fields import InputModel, OutputModel, ProjectId, described
+from ._fields import InputModel, NoOutputs, ProjectId, described
 from ._resource import BillingResource
 from ._singleton import SingletonKind
 
@@ -33,15 +33,11 @@ class ProjectHostedToolsInputs(InputModel):
     web_search: Annotated[StrictBool | None, _switch("web_search")] = None
 
 
-class ProjectHostedToolsOutputs(OutputModel):
-    """No computed outputs: the switches are its inputs."""
-
-
 class ProjectHostedToolsKind(SingletonKind):
     name = "ProjectHostedTools"
     family = "tools"
     inputs = ProjectHostedToolsInputs
-    outputs = ProjectHostedToolsOutputs
+    outputs = NoOutputs
     setting = "hosted_tool_permissions"
     occupiable = False
     managed_when_declared = frozenset(TOOLS)
@@ -57,7 +53,7 @@ class ProjectHostedToolsKind(SingletonKind):
         return {"project_id": scope, **{tool: _enabled(live, tool) for tool in TOOLS}}
 
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
-        return ProjectHostedToolsOutputs.of()
+        return NoOutputs.of()
 
 
 def _enabled(live: dict[str, Any], tool: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
-from ._fields import InputModel, OutputModel, ProjectId, described
+from ._fields import InputModel, NoOutputs, ProjectId, described
 from ._resource import BillingResource
 from ._singleton import SingletonKind
 
@@ -51,15 +51,11 @@ class ProjectModelPermissionsInputs(InputModel):
     ] = False
 
 
-class ProjectModelPermissionsOutputs(OutputModel):
-    """No computed outputs: the policy is its inputs."""
-
-
 class ProjectModelPermissionsKind(SingletonKind):
     name = "ProjectModelPermissions"
     family = "model_policy"
     inputs = ProjectModelPermissionsInputs
-    outputs = ProjectModelPermissionsOutputs
+    outputs = NoOutputs
     setting = "model_permissions"
 
     def show(self, live: dict[str, Any]) -> str:
@@ -78,7 +74,7 @@ class ProjectModelPermissionsKind(SingletonKind):
         return {"project_id": scope, "mode": live.get("mode"), "model_ids": models}
 
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
-        return ProjectModelPermissionsOutputs.of()
+        return NoOutputs.of()
 
 
 class ProjectModelPermissions(BillingResource):

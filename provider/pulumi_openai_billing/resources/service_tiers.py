@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import AfterValidator, BeforeValidator
 
-from ._fields import InputModel, OutputModel, ProjectId, described
+from ._fields import InputModel, NoOutputs, ProjectId, described
 from ._resource import BillingResource
 from ._singleton import SingletonKind
 
@@ -53,15 +53,11 @@ class ProjectServiceTiersInputs(InputModel):
     ] = None
 
 
-class ProjectServiceTiersOutputs(OutputModel):
-    """No computed outputs: the settings are its inputs."""
-
-
 class ProjectServiceTiersKind(SingletonKind):
     name = "ProjectServiceTiers"
     family = "tiers"
     inputs = ProjectServiceTiersInputs
-    outputs = ProjectServiceTiersOutputs
+    outputs = NoOutputs
     setting = "service_tier_settings"
     occupiable = False
     managed_when_declared = frozenset({"default", "enabled_tiers"})
@@ -86,7 +82,7 @@ class ProjectServiceTiersKind(SingletonKind):
         return {"project_id": scope, "default": live.get("default"), "enabled_tiers": listed}
 
     def live_outputs(self, live: dict[str, Any]) -> dict[str, Any]:
-        return ProjectServiceTiersOutputs.of()
+        return NoOutputs.of()
 
 
 class ProjectServiceTiers(BillingResource):
