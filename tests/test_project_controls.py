@@ -181,3 +181,17 @@ def test_the_controls_of_an_archived_project_read_as_gone(local: Api) -> None:
     assert {
         name: provider.read(created.id, created.outs).id for name, (provider, created) in made.items()
     } == dict.fromkeys(made, "")
+
+
+def test_a_deny_list_of_no_models_is_refused_it_would_read_as_no_policy(local: Api) -> None:
+    project = local.project("team")
+    local.clear_requests()
+    failures = (
+        providers.PROVIDERS["ProjectModelPermissions"]()
+        .check({}, {"project_id": project, "mode": "deny_list", "model_ids": []})
+        .failures
+    )
+    assert [f.reason for f in failures] == [
+        "model_ids: a deny-list of no models denies nothing (it is no policy); list models"
+    ]
+    assert local.writes() == []

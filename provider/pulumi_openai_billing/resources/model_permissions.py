@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 from ._fields import InputModel, NoOutputs, ProjectId, described
 from ._resource import BillingResource
 from ._singleton import SingletonKind
+from ._step import Step
 
 ModelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
@@ -57,6 +58,12 @@ class ProjectModelPermissionsKind(SingletonKind):
     inputs = ProjectModelPermissionsInputs
     outputs = NoOutputs
     setting = "model_permissions"
+
+    def check_live(self, step: Step, inputs: dict[str, Any], olds: dict[str, Any]) -> list[tuple[str, str]]:
+        """A deny-list of no models is how OpenAI answers "no policy": declared, it would read back as gone."""
+        if inputs.get("mode") == "deny_list" and inputs.get("model_ids") == []:
+            return [("model_ids", "model_ids: a deny-list of no models denies nothing (it is no policy); list models")]
+        return super().check_live(step, inputs, olds)
 
     def show(self, live: dict[str, Any]) -> str:
         models = canonical_models([str(m) for m in live.get("model_ids") or []])
