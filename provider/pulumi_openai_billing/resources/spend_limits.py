@@ -189,9 +189,12 @@ DECLARATION_WAIT_SECONDS = 5.0
 """How long an alert's check waits for its scope's limit to be checked before it judges by the live limit."""
 
 
-def declared_limit(step: Step, project_id: str | None) -> Decimal | None:
-    """The limit this run's program has declared for a scope so far (None: none yet); never a read."""
-    declared: Decimal | None = step.declarations.get(LIMIT_OF_SCOPE[project_id is not None].key(project_id))
+def declared_limit(step: Step, project_id: str | None, wait_seconds: float = 0.0) -> Decimal | None:
+    """The limit this run's program has declared for a scope (None: none, after waiting up to ``wait_seconds``
+    for one); never a read."""
+    declared: Decimal | None = step.declarations.get(
+        LIMIT_OF_SCOPE[project_id is not None].key(project_id), wait_seconds
+    )
     return declared
 
 
@@ -200,14 +203,12 @@ def scope_limit(step: Step, project_id: str | None, above: Decimal | None = None
 
     When the live limit is below ``above`` (an alert would be refused by it), the program may still raise it in
     a check the engine has not run yet: wait a little for that declaration before answering with the live one."""
-    kind = LIMIT_OF_SCOPE[project_id is not None]
-    key = kind.key(project_id)
-    declared: Decimal | None = step.declarations.get(key)
+    declared = declared_limit(step, project_id)
     if declared is not None:
         return declared
-    live = kind.live_limit(step, project_id)
+    live = LIMIT_OF_SCOPE[project_id is not None].live_limit(step, project_id)
     if above is not None and live is not None and above > live:
-        declared = step.declarations.get(key, DECLARATION_WAIT_SECONDS)
+        declared = declared_limit(step, project_id, DECLARATION_WAIT_SECONDS)
     return declared if declared is not None else live
 
 
