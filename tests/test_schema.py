@@ -11,8 +11,8 @@ import pytest
 
 import pulumi_openai_billing
 from pulumi_openai_billing import cli, resources
-from pulumi_openai_billing.cli.schema import package_schema, reference_markdown, schema_json
 from pulumi_openai_billing.resources.budget import BudgetInputs
+from pulumi_openai_billing.schema import INVOKES, package_schema, reference_markdown, schema_json, wire_names
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = list(resources.KINDS)
@@ -29,40 +29,62 @@ def test_committed_reference_is_current() -> None:
     )
 
 
+def _camel(fields: Any) -> set[str]:
+    return set(wire_names(fields).values())
+
+
 def test_every_field_of_every_model_is_in_the_schema_with_a_description() -> None:
     resources = package_schema()["resources"]
     assert set(resources) == {f"openai-billing:index:{k.name}" for k in KINDS} | {"openai-billing:index:Budget"}
     for kind in KINDS:
         resource = resources[f"openai-billing:index:{kind.name}"]
-        assert set(resource["inputProperties"]) == set(kind.inputs.model_fields)
+        assert set(resource["inputProperties"]) == _camel(kind.inputs.model_fields)
         assert set(resource["properties"]) == {
-            *kind.inputs.model_fields,
-            *kind.outputs.model_fields,
+            *_camel(kind.inputs.model_fields),
+            *_camel(kind.outputs.model_fields),
             "organization",
-            "schema_version",
+            "schemaVersion",
         }
-        assert resource["requiredInputs"] == sorted(n for n, f in kind.inputs.model_fields.items() if f.is_required())
+        names = wire_names(kind.inputs.model_fields)
+        required = sorted(names[n] for n, f in kind.inputs.model_fields.items() if f.is_required())
+        assert resource["requiredInputs"] == required
         assert set(resource["required"]) <= set(resource["properties"])
         for spec in (*resource["inputProperties"].values(), *resource["properties"].values()):
             assert spec["description"].strip()
     budget = resources["openai-billing:index:Budget"]
-    assert budget["isComponent"] is True and set(budget["inputProperties"]) == set(BudgetInputs.model_fields)
-    percents = budget["inputProperties"]["alert_at_percent"]
+    assert budget["isComponent"] is True and set(budget["inputProperties"]) == _camel(BudgetInputs.model_fields)
+    percents = budget["inputProperties"]["alertAtPercent"]
     assert (percents["type"], percents["items"]) == ("array", {"type": "string"})
-    assert budget["requiredInputs"] == ["monthly_budget_usd", "recipients"]
+    assert budget["requiredInputs"] == ["monthlyBudgetUsd", "recipients"]
 
 
-def test_secrets_replacements_and_defaults_come_from_the_kinds() -> None:
-    resources = package_schema()["resources"]
-    token = resources["openai-billing:index:PaymentMethod"]
-    assert token["inputProperties"]["token"]["secret"] is True and token["properties"]["token"]["secret"] is True
-    limit = resources["openai-billing:index:ProjectSpendLimit"]["inputProperties"]
-    assert limit["project_id"]["willReplaceOnChanges"] is True
-    assert limit["on_delete"]["default"] == "retain" and limit["adopt_existing"]["default"] is False
-    assert "willReplaceOnChanges" not in limit["monthly_limit_usd"]
-    alert = resources["openai-billing:index:OrganizationSpendAlert"]["inputProperties"]
-    assert alert["recipients"] == {**alert["recipients"], "type": "array", "items": {"type": "string"}}
-    assert package_schema()["config"]["variables"]["adminKey"]["secret"] is True
+def test_schema_names_are_camel_case_and_each_is_one_model_field() -> None:
+    """Pulumi's convention in the schema (and so in every SDK and YAML program); the Python classes keep the
+    model's snake_case keywords. The mapping is one-to-one, both ways."""
+    for kind in KINDS:
+        for model in (kind.inputs, kind.outputs):
+            names = wire_names(model.model_fields)
+            assert len(set(names.values())) == len(names), kind.name
+            for field, name in names.items():
+                assert "_" not in name and name[0].islower(), (kind.name, name)
+                assert name.lower() == field.replace("_", ""), (kind.name, field, name)
+    limit = package_schema()["resources"]["openai-billing:index:OrganizationSpendLimit"]["inputProperties"]
+    assert "monthlyLimitUsd" in limit and "monthly_limit_usd" not in limit
+
+
+def test_every_function_is_described_and_calls_a_read_function() -> None:
+    functions = package_schema()["functions"]
+    assert set(functions) == {invoke.token for invoke in INVOKES}
+    for invoke in INVOKES:
+        function = functions[invoke.token]
+        assert function["description"].strip()
+        parameters = inspect.signature(invoke.call).parameters
+        for name, (keyword, _, text) in invoke.args.items():
+            assert keyword in parameters and text.strip() and name == wire_names([keyword])[keyword]
+        for spec in function["outputs"]["properties"].values():
+            assert spec["description"].strip()
+    for spec in package_schema()["types"].values():
+        assert spec["description"].strip() and all(p["description"].strip() for p in spec["properties"].values())
 
 
 def _types(spec: dict[str, Any]) -> list[str]:

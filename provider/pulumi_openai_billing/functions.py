@@ -23,6 +23,8 @@ from .resources.top_up import CreditTopUpPolicyKind
 
 @dataclass(frozen=True)
 class ProjectInfo:
+    """A project as the Admin API lists it."""
+
     id: str
     name: str
     status: str
@@ -51,6 +53,8 @@ class SpendLimit:
 
 @dataclass(frozen=True)
 class SpendAlert:
+    """A live spend alert of the organization or of a project."""
+
     id: str
     project_id: str | None
     threshold_usd: str
