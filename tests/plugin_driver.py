@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +77,12 @@ class Plugin:
         env: Mapping[str, str] | None = None,
         *,
         log_file: str | os.PathLike[str] | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "pulumi.dynamic"),
     ) -> None:
         """``log_file`` collects the server's standard error (appended); without it a temporary file holds it
-        while the server runs and is removed on close."""
+        while the server runs and is removed on close. ``command`` starts the server (the dynamic-provider host
+        unless told otherwise: ``pulumi-resource-openai-billing`` is driven the same way)."""
+        self._command = list(command)
         self._config = dict(config or {})
         self._env = env
         self._log_file = log_file
@@ -104,7 +107,7 @@ class Plugin:
         self.stderr_path = self._stderr.name
         env = {**os.environ, **(self._env or {})}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pulumi.dynamic"],
+            self._command,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, cast
 
@@ -101,8 +102,11 @@ class BillingProvider(ResourceProvider):
     """The plugin's step, built once when the engine configures the provider (or why it could not be)."""
 
     def configure(self, req: ConfigureRequest) -> None:
-        raw = {setting.stack_key: req.config.get(setting.stack_key) for setting in config.SETTINGS}
-        config.set_process_config({k: v for k, v in raw.items() if v is not None})
+        self.configure_with({setting.stack_key: req.config.get(setting.stack_key) for setting in config.SETTINGS})
+
+    def configure_with(self, stack_config: Mapping[str, Any]) -> None:
+        """Take the provider's settings (``openai-billing:<key>`` → value) and build the step they name."""
+        config.set_process_config({k: v for k, v in stack_config.items() if v is not None})
         try:
             self._configured = current_step()
         except ConfigError as exc:
@@ -230,12 +234,7 @@ class BillingProvider(ResourceProvider):
         engine then compares the inputs itself and learns *which* keys changed, which a dynamic provider cannot
         tell it otherwise. That is what makes ``replace_on_changes`` work and what the CLI shows (only the
         changed inputs, not every output-only property as removed)."""
-        changed = [
-            name for name in self._fields if name not in self.kind.create_only and self._differs(olds, news, name)
-        ]
-        if news.get("organization") and olds.get("organization") != news.get("organization"):
-            changed.append("organization")  # bindOrganization takes the resource into the named organization
-        replaces = [name for name in changed if name in self.kind.replace_on]
+        changed, replaces = self.changes(olds, news)
         same_for_the_engine = (
             all(name in olds or self.defaults[name] is None for name in self._fields)
             and not any(self._differs(olds, news, name) for name in self.kind.create_only)
@@ -246,6 +245,15 @@ class BillingProvider(ResourceProvider):
             replaces=replaces,
             delete_before_replace=bool(replaces) and self.kind.delete_before_replace,
         )
+
+    def changes(self, olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The inputs that change, by the kind's rules, and those of them that replace the resource."""
+        changed = [
+            name for name in self._fields if name not in self.kind.create_only and self._differs(olds, news, name)
+        ]
+        if news.get("organization") and olds.get("organization") != news.get("organization"):
+            changed.append("organization")  # bindOrganization takes the resource into the named organization
+        return changed, [name for name in changed if name in self.kind.replace_on]
 
     def _differs(self, olds: dict[str, Any], news: dict[str, Any], name: str) -> bool:
         return bool(olds.get(name, self.defaults[name]) != news.get(name, self.defaults[name]))
