@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic.alias_generators import to_snake
 
 from conftest import Api, pip_env, plugin_config
 from pulumi_openai_billing.sandbox import Sandbox
@@ -109,6 +110,14 @@ def _team_project_kept(api: Api, resources: dict[str, dict[str, Any]]) -> bool:
     )
 
 
+def _quickstart_kept(api: Api, resources: dict[str, dict[str, Any]]) -> bool:
+    project = resources["team-a-limit"]["project_id"]
+    return (
+        api.get("organization/spend_limit")["threshold_amount"] == 500000
+        and api.get(f"organization/projects/{project}/spend_limit")["threshold_amount"] == 75000
+    )
+
+
 EXAMPLE_RUNS = [
     Example(
         "quickstart",
@@ -124,11 +133,23 @@ EXAMPLE_RUNS = [
             ),
             "team-a-alert": None,
         },
-        lambda api, r: (
-            api.get("organization/spend_limit")["threshold_amount"] == 500000
-            and api.get(f"organization/projects/{r['team-a-limit']['project_id']}/spend_limit")["threshold_amount"]
-            == 75000
-        ),
+        _quickstart_kept,
+    ),
+    Example(  # the same organization in Pulumi YAML, through the provider plugin (camelCase names)
+        "yaml",
+        ("team-a",),
+        {},
+        _quickstart_drift,
+        {
+            "org-limit": ("monthlyLimitUsd", "5000.00", "6000.00"),
+            "org-alert-80": (
+                "recipients",
+                ["finops@example.com", "platform@example.com"],
+                ["someone@example.com"],
+            ),
+            "team-a-alert": None,
+        },
+        _quickstart_kept,
     ),
     Example(
         "gitops",
@@ -173,6 +194,11 @@ EXAMPLE_RUNS = [
 ]
 
 
+def _model_names(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Outputs under the model's names: the plugin's resources (other languages) spell them in camelCase."""
+    return {name: {to_snake(k): v for k, v in outputs.items()} for name, outputs in resources.items()}
+
+
 def test_every_example_program_is_exercised() -> None:
     programs = {p.parent.name for p in EXAMPLES.glob("*/Pulumi.yaml")}
     assert programs == {e.directory for e in EXAMPLE_RUNS}
@@ -197,7 +223,7 @@ def test_example_lifecycle(sandbox: Sandbox, api: Api, tmp_path: Path, example: 
     api.clear_requests()
     assert stack.up().changed() == {} and api.writes() == [], "a second up changes nothing"
 
-    resources = stack.resources
+    resources = _model_names(stack.resources)
     example.drift(api, resources)
     refreshed = stack.refresh()
     assert set(refreshed.changed()) == set(example.drifted)

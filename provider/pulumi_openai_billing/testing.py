@@ -159,7 +159,9 @@ class Change:
         """A delete that leaves the live object in place: ``on_delete="retain"`` or ``retain_on_delete``."""
         if self.op != "delete" or self.old is None:
             return False
-        return bool(self.old.get("retain_on_delete")) or (self.old.get("outputs") or {}).get("on_delete") == "retain"
+        outputs = self.old.get("outputs") or {}
+        on_delete = outputs.get("on_delete", outputs.get("onDelete"))  # Python's name, or the plugin's
+        return bool(self.old.get("retain_on_delete")) or on_delete == "retain"
 
     @property
     def label(self) -> str:
@@ -445,23 +447,29 @@ class Stack:
         self._remove = weakref.finalize(self, shutil.rmtree, self.backend_dir, True) if backend_dir is None else None
         self.env = dict(env or {})
         self.stack_name = stack
+        self._program: Callable[[], None] | None
         if callable(program):
             self.program_dir: Path | None = None
-            self._program: Callable[[], None] = program
+            self._program = program
             project_yaml = None
         else:
             self.program_dir = Path(program).resolve()
-            if not (self.program_dir / "__main__.py").exists():
-                raise FileNotFoundError(f"{self.program_dir} has no __main__.py")
-            self._program = self._run_folder
             found = self.program_dir / "Pulumi.yaml"
             project_yaml = found.read_text() if found.exists() else None
-        self.project = project or _project_name(project_yaml) or "openai-billing-test"
+            if (self.program_dir / "__main__.py").exists():
+                self._program = self._run_folder
+            elif _project(project_yaml).get("runtime") == "yaml":
+                self._program = None  # the CLI runs it, with the YAML language host
+            else:
+                raise FileNotFoundError(f"{self.program_dir} has no __main__.py (nor a Pulumi.yaml of runtime: yaml)")
+        self.project = project or _project(project_yaml).get("name") or "openai-billing-test"
         work = self.backend_dir / "workspaces" / self.project
         work.mkdir(parents=True, exist_ok=True)
-        if project_yaml is None or project is not None:
+        if self._program is None and self.program_dir is not None:
+            shutil.copytree(self.program_dir, work, dirs_exist_ok=True)
+        if project_yaml is None or (project is not None and self._program is not None):
             project_yaml = f"name: {self.project}\nruntime: python\n"
-        (work / "Pulumi.yaml").write_text(_with_launcher(project_yaml, self.backend_dir / "plugins"))
+        (work / "Pulumi.yaml").write_text(_with_plugins(project_yaml, self.project, self.backend_dir / "plugins"))
         root = pulumi_root()
         # Every process of this stack's engine carries it, so a step cut short ends exactly what it started.
         self._marker = secrets.token_hex(8)
@@ -689,25 +697,26 @@ def _end_processes(marker: str, *, interrupt: bool) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
-def _with_launcher(project_yaml: str, folder: Path) -> str:
-    """The project, with the engine told to start dynamic providers through this package's launcher (whichever
-    Pulumi CLI runs it): the launcher ends the plugin when the engine is gone, so no step leaves one behind."""
-    import yaml
-
+def _with_plugins(project_yaml: str, name: str, folder: Path) -> str:
+    """The project, with the engine told where this package's plugins are (whichever Pulumi CLI runs it): the
+    launcher of dynamic providers, which ends the plugin when the engine is gone, so no step leaves one behind;
+    and ``pulumi-resource-openai-billing`` beside this interpreter, for programs in other languages."""
     folder.mkdir(parents=True, exist_ok=True)
     launcher = folder / "pulumi-resource-pulumi-python"
     shutil.copyfile(Path(__file__).with_name("_plugin_launcher.py"), launcher)
     launcher.chmod(0o755)
-    project = yaml.safe_load(project_yaml)
+    project = {**_project(project_yaml), "name": name}
     providers = project.setdefault("plugins", {}).setdefault("providers", [])
     providers.append({"name": "pulumi-python", "path": str(folder)})
+    here = Path(sys.executable).parent
+    if (here / "pulumi-resource-openai-billing").exists():
+        providers.append({"name": "openai-billing", "path": str(here)})
+    import yaml
+
     return str(yaml.safe_dump(project, sort_keys=False))
 
 
-def _project_name(text: str | None) -> str | None:
-    if not text:
-        return None
+def _project(text: str | None) -> dict[str, Any]:
     import yaml
 
-    data = yaml.safe_load(text) or {}
-    return str(data["name"]) if data.get("name") else None
+    return dict(yaml.safe_load(text) or {}) if text else {}
