@@ -197,11 +197,12 @@ class BillingPlugin(api.Provider):
     async def read(self, request: api.ReadRequest) -> api.ReadResponse:
         kind, provider, names = self._of(request.type)
         props, secret = names.model(request.properties)
-        result = await self._run(provider.read, request.resource_id, props)
+        importing = not request.properties  # then only what a program would declare, so generated code is clean
+        result = await self._run(provider.read, request.resource_id, props, whole=importing)
         if not result.id:
             return api.ReadResponse()
         inputs = dict(result.inputs or {})
-        if not request.properties:  # an import: only what a program would declare, so generated code is clean
+        if importing:
             defaults = provider.defaults
             inputs = {k: v for k, v in inputs.items() if k in defaults and v is not None and v != defaults[k]}
         hidden = secret | kind.secret_inputs

@@ -276,13 +276,15 @@ class BillingProvider(ResourceProvider):
         id_, computed = self.kind.create(step, inputs)
         return CreateResult(id_, self._outputs(inputs, computed, step.organization))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+    def read(self, id_: str, props: dict[str, Any], *, whole: bool = False) -> ReadResult:
+        """``whole``: every live value, even those managed only when declared (an import, which declares what it
+        finds)."""
         step = self._context(props)
         found = self.kind.read(step, id_, props)
         if found is None:
             return ReadResult("", {})
         live, computed = found
-        unmanaged = {name for name in self.kind.managed_when_declared if props.get(name) is None}
+        unmanaged = set() if whole else {n for n in self.kind.managed_when_declared if props.get(n) is None}
         live = {name: value for name, value in live.items() if name not in unmanaged}
         inputs = {**self._inputs_of(props), **live, "organization": step.organization}
         return ReadResult(id_, self._outputs(inputs, computed, step.organization), inputs)

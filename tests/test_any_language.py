@@ -1,0 +1,161 @@
+"""The provider plugin (``pulumi-resource-openai-billing``) that programs in every language use: it serves every
+kind and function, ``pulumi import`` works from the CLI, and secrets stay secret. The examples' lifecycles are in
+test_examples.py (YAML) and test_sdk_examples.py (TypeScript, Go)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from google.protobuf import struct_pb2
+
+from conftest import ADMIN_KEY, Api, plugin_config
+from plugin_driver import Plugin, PluginError, _plain
+from pulumi_openai_billing.resources import KINDS
+from pulumi_openai_billing.sandbox import Sandbox
+from pulumi_openai_billing.schema import INVOKES, package_schema, schema_json
+from pulumi_openai_billing.testing import Stack
+
+PLUGIN = str(Path(sys.executable).with_name("pulumi-resource-openai-billing"))
+
+
+def _urn(kind: str, name: str = "r") -> str:
+    return f"urn:pulumi:dev::billing::openai-billing:index:{kind}::{name}"
+
+
+@pytest.fixture
+def served(sandbox: Sandbox) -> Any:
+    settings = {"baseUrl": sandbox.base_url, "adminKey": ADMIN_KEY, "maxRetries": "3"}
+    with Plugin(settings, env={"OPENAI_ADMIN_KEY": ""}, command=[PLUGIN, "127.0.0.1:0"]) as running:
+        yield running
+
+
+def test_the_plugin_serves_every_kind_and_function_of_the_schema(served: Plugin) -> None:
+    schema = json.loads(served._stub.GetSchema(served._pb.GetSchemaRequest()).schema)
+    assert schema == json.loads(schema_json()) == package_schema()
+    kinds = {f"openai-billing:index:{kind.name}" for kind in KINDS}
+    assert {t for t, r in schema["resources"].items() if not r.get("isComponent")} == kinds
+    assert set(schema["functions"]) == {invoke.token for invoke in INVOKES}
+    for kind in KINDS:  # each is checked by its own model: an empty declaration names what it lacks
+        _, failures = served.check(_urn(kind.name), {}, {})
+        required = [n for n, f in kind.inputs.model_fields.items() if f.is_required()]
+        assert bool(failures) == bool(required or kind.one_of), kind.name
+    with pytest.raises(PluginError, match="openai-billing:index:Nope is not a resource of openai-billing"):
+        served.check(_urn("Nope"), {}, {})
+
+
+def test_a_bad_input_is_refused_in_the_schemas_words_and_nothing_is_written(served: Plugin, api: Api) -> None:
+    api.clear_requests()
+    _, failures = served.check(_urn("OrganizationSpendLimit"), {}, {"monthlyLimitUsd": -5, "onDelete": "maybe"})
+    reasons = " ".join(reason for _, reason in failures)
+    assert "monthlyLimitUsd must not be negative" in reasons and "onDelete" in reasons
+    assert "monthly_limit_usd" not in reasons and "on_delete" not in reasons
+    assert api.writes() == []
+
+
+def _invoke(served: Plugin, function: str, **args: Any) -> dict[str, Any]:
+    request = served._pb.InvokeRequest(tok=f"openai-billing:index:{function}", args=struct_pb2.Struct())
+    request.args.update(args)
+    return _plain(getattr(served._call("Invoke", request), "return"))
+
+
+def test_read_functions_are_invokes(served: Plugin, api: Api) -> None:
+    project = api.project("team-a")
+    assert _invoke(served, "getSpendLimit") == {"exists": False}
+    api.set_limit(1200)
+    limit = _invoke(served, "getSpendLimit")
+    assert (
+        limit["exists"] is True and limit["monthlyLimitUsd"] == "1200.00" and limit["monthlyLimitCents"] == 1200 * 100
+    )
+    assert _invoke(served, "getProject", name="team-a")["id"] == project
+    assert [p["name"] for p in _invoke(served, "listProjects")["projects"]] == ["team-a"]
+    with pytest.raises(PluginError, match="no project with that name"):
+        _invoke(served, "getProject", name="nobody")
+
+
+def _program(folder: Path, resources: dict[str, Any] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    project = {"name": "billing-any-language", "runtime": "yaml", "resources": resources or {}}
+    (folder / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    return folder
+
+
+def test_pulumi_import_from_the_cli_then_a_preview_shows_no_changes(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """For a spend limit, a spend alert and a project's rate limit: the CLI reads each through the plugin, writes
+    the YAML to paste in, and with it pasted the next preview changes nothing."""
+    project = api.project("team-a")
+    api.set_limit(3000)
+    alert = api.post(
+        api.alerts_path(project),
+        {
+            "threshold_amount": 40000,
+            "currency": "USD",
+            "interval": "month",
+            "notification_channel": {"type": "email", "recipients": ["lead@example.com"]},
+        },
+    )["id"]
+    stack = Stack(_program(tmp_path / "program"), config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
+    work = stack.backend_dir / "workspaces" / stack.project / "Pulumi.yaml"
+    imports = [
+        ("OrganizationSpendLimit", "org-limit", "organization", {"monthlyLimitUsd": "3000.00"}),
+        ("ProjectSpendAlert", "team-alert", f"{project}/{alert}", {"thresholdUsd": "400.00"}),
+        ("ProjectRateLimit", "team-rate", f"{project}/gpt-4o-mini", {"model": "gpt-4o-mini"}),
+    ]
+    for kind, name, id_, expected in imports:
+        out = tmp_path / f"{name}.yaml"
+        api.clear_requests()
+        stack.cli("import", f"openai-billing:index:{kind}", name, id_, "--yes", "--non-interactive", "--out", str(out))
+        assert api.writes() == [], "an import only reads"
+        generated = yaml.safe_load(out.read_text())["resources"][name]
+        assert generated["type"] in (f"openai-billing:index:{kind}", f"openai-billing:{kind}")  # YAML's short form
+        assert expected.items() <= generated["properties"].items(), generated
+        assert all("_" not in key for key in generated["properties"]), "the schema's names"
+        program = yaml.safe_load(work.read_text())
+        program.setdefault("resources", {})[name] = generated
+        work.write_text(yaml.safe_dump(program, sort_keys=False))
+        assert stack.ids()[name] == id_
+        api.clear_requests()
+        assert stack.preview().changed() == {}, f"after importing {name}"
+        assert api.writes() == []
+
+
+def test_a_secret_setting_is_ciphertext_in_state_and_in_no_log(sandbox: Sandbox, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    program = _program(
+        tmp_path / "program",
+        {
+            "limit": {"type": "openai-billing:index:OrganizationSpendLimit", "properties": {"monthlyLimitUsd": 900}},
+            "card": {"type": "openai-billing:index:PaymentMethod", "properties": {"token": "pm_card_visa"}},
+        },
+    )
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend", log_file=log)
+    stack.up()
+    stack.refresh()
+    stack.preview()
+    state = stack.state_file().read_text()
+    assert ADMIN_KEY not in state and "pm_card_visa" not in state
+    provider = next(
+        r for r in json.loads(state)["checkpoint"]["latest"]["resources"] if r["type"].startswith("pulumi:providers:")
+    )
+    assert "ciphertext" in provider["inputs"]["adminKey"], "the admin key is encrypted in state"
+    assert stack.resources["card"]["token"] == "pm_card_visa", "the card token is a secret output"
+    assert ADMIN_KEY not in log.read_text() and log.read_text().strip()
+    stack.destroy()
+    assert ADMIN_KEY not in log.read_text()
+
+
+def test_with_the_environment_variable_the_admin_key_is_not_in_state(sandbox: Sandbox, tmp_path: Path) -> None:
+    program = _program(
+        tmp_path / "program",
+        {"limit": {"type": "openai-billing:index:OrganizationSpendLimit", "properties": {"monthlyLimitUsd": 900}}},
+    )
+    config = {k: v for k, v in plugin_config(sandbox).items() if not k.endswith(":adminKey")}
+    stack = Stack(program, config=config, backend_dir=tmp_path / "backend", env={"OPENAI_ADMIN_KEY": ADMIN_KEY})
+    stack.up()
+    state = stack.state_file().read_text()
+    assert ADMIN_KEY not in state and "adminKey" not in state
+    assert stack.resources["limit"]["monthlyLimitUsd"] == "900.00"
