@@ -18,7 +18,7 @@ from plugin_driver import Plugin, PluginError, _plain
 from pulumi_openai_billing.resources import KINDS
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.schema import INVOKES, package_schema, schema_json
-from pulumi_openai_billing.testing import Stack
+from pulumi_openai_billing.testing import DeploymentError, Stack
 
 PLUGIN = str(Path(sys.executable).with_name("pulumi-resource-openai-billing"))
 
@@ -159,3 +159,36 @@ def test_with_the_environment_variable_the_admin_key_is_not_in_state(sandbox: Sa
     state = stack.state_file().read_text()
     assert ADMIN_KEY not in state and "adminKey" not in state
     assert stack.resources["limit"]["monthlyLimitUsd"] == "900.00"
+
+
+def test_budget_is_a_component_every_language_can_use(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+    """The plugin constructs it: the same children as Python's Budget, parented to it, waiting for a project
+    made in the same program; a budget whose alerts could never fire is refused, and nothing is written."""
+    budget = {
+        "type": "openai-billing:index:Budget",
+        "properties": {
+            "monthlyBudgetUsd": 1000,
+            "recipients": ["lead@example.com"],
+            "projectId": "${team.id}",
+            "hardLimitPercent": 120,
+            "alertAtPercent": [50, 100],
+        },
+    }
+    team = {"type": "openai-billing:index:Project", "properties": {"name": "team-b"}}
+    program = _program(tmp_path / "program", {"team": team, "team-budget": budget})
+    stack = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
+    assert set(stack.up().ops()) == {"team", "team-budget-limit", "team-budget-alert-50", "team-budget-alert-100"}
+    project = stack.ids()["team"]
+    assert api.get(f"organization/projects/{project}/spend_limit")["threshold_amount"] == 120000
+    assert sorted(a["threshold_amount"] for a in api.alerts(project)) == [50000, 100000]
+    children = [r for r in stack.export()["deployment"]["resources"] if r["urn"].endswith("::team-budget-limit")]
+    assert children[0]["parent"].endswith("openai-billing:index:Budget::team-budget")
+    assert stack.preview().changed() == {}
+
+    budget["properties"]["alertAtPercent"] = [50, 150]
+    program = _program(tmp_path / "program", {"team": team, "team-budget": budget})
+    refused = Stack(program, config=plugin_config(sandbox), backend_dir=tmp_path / "backend")
+    api.clear_requests()
+    with pytest.raises(DeploymentError, match=r"alerts at 150% are above hardLimitPercent \(120%\)"):
+        refused.up()
+    assert api.writes() == []

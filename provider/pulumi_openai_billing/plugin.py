@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+import pulumi
 from pulumi.provider.experimental import provider as api
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.provider.experimental.server import ProviderServicer
+from pulumi.resource import DependencyResource
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 from pulumi.runtime.rpc import UNKNOWN
@@ -40,6 +42,7 @@ from ._version import __version__
 from .errors import BillingError, ProviderError
 from .resources import KINDS, Kind
 from .resources._provider import PLUGIN_WORKERS, BillingProvider, provider_class
+from .resources.budget import Budget, BudgetInputs
 from .schema import BOOKKEEPING, INVOKES, PACKAGE, Invoke, schema_json, wire_names
 
 __all__ = ["BillingPlugin", "main", "spoken"]
@@ -69,7 +72,8 @@ class _Names:
 
 
 def _field_words() -> re.Pattern[str]:
-    names = {name for kind in KINDS for model in (kind.inputs, kind.outputs) for name in model.model_fields}
+    models = [BudgetInputs, *(model for kind in KINDS for model in (kind.inputs, kind.outputs))]
+    names = {name for model in models for name in model.model_fields}
     return re.compile(r"\b(" + "|".join(sorted((n for n in names if "_" in n), key=len, reverse=True)) + r")\b")
 
 
@@ -98,9 +102,9 @@ def _plain(value: PropertyValue) -> Any:
 
 
 def _wire(value: Any, secret: bool = False) -> PropertyValue:
-    if isinstance(value, str) and value == UNKNOWN:
-        wrapped = PropertyValue.computed()
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
+    """A value for the wire. An unknown stays the engine's sentinel string: the SDK cannot marshal its own
+    ``PropertyValue.computed()``."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):  # an unknown is its sentinel string
         wrapped = PropertyValue(value)
     elif isinstance(value, (int, float)):
         wrapped = PropertyValue(float(value))
@@ -141,7 +145,8 @@ class BillingPlugin(api.Provider):
     async def _run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
 
-    def _of(self, resource_type: str) -> tuple[Kind, BillingProvider, _Names]:
+    def _of(self, qualified_type: str) -> tuple[Kind, BillingProvider, _Names]:
+        resource_type = qualified_type.rsplit("$", 1)[-1]  # a child's URN type starts with its parents'
         if resource_type not in self._kinds:
             raise ProviderError(f"{resource_type} is not a resource of {PACKAGE} (see its schema)")
         return self._kinds[resource_type], self._providers[resource_type], self._names[resource_type]
@@ -220,6 +225,24 @@ class BillingPlugin(api.Provider):
         props, _ = names.model(request.properties)
         await self._run(provider.delete, request.resource_id, props)
 
+    async def construct(self, request: api.ConstructRequest) -> api.ConstructResponse:
+        """``Budget`` for every language: the same component, its children the plugin's resources."""
+        if request.resource_type != f"{PACKAGE}:index:Budget":
+            raise ProviderError(f"{request.resource_type} is not a component of {PACKAGE} (see its schema)")
+        names = {wire: name for name, wire in wire_names(BudgetInputs.model_fields).items()}
+        inputs: dict[str, Any] = {}
+        for key, value in request.inputs.items():
+            name = names.get(key, key)
+            if name == "project_id" and (value.dependencies or isinstance(value.value, Computed)):
+                inputs[name] = _output(value)  # a Project's id: the children wait for it
+            elif value.value is not None:
+                inputs[name] = _plain(value)
+        try:
+            budget = _PluginBudget(request.name, opts=request.options, **inputs)
+        except (ValueError, TypeError) as exc:
+            raise ProviderError(str(exc)) from None
+        return api.ConstructResponse(await budget.urn.future() or "", {}, {})
+
     async def invoke(self, request: api.InvokeRequest) -> api.InvokeResponse:
         invoke = self._invokes.get(request.tok)
         if invoke is None:
@@ -233,6 +256,25 @@ class BillingPlugin(api.Provider):
         }
         found = await self._run(invoke.call, **kwargs)
         return api.InvokeResponse(return_value=_result(invoke, found))
+
+
+class _PluginBudget(Budget):
+    def _child(self, kind: str, resource_name: str, **inputs: Any) -> Any:
+        opts = inputs.pop("opts", None)
+        props = {to_camel(name): value for name, value in inputs.items()}
+        return pulumi.CustomResource(f"{PACKAGE}:index:{kind}", resource_name, props, opts)
+
+
+def _output(value: PropertyValue) -> pulumi.Output[Any]:
+    """An input that another resource's output decides, as an output depending on that resource."""
+    known = not isinstance(value.value, Computed)
+    futures: list[asyncio.Future[Any]] = []
+    for result in (_plain(value) if known else None, known, value.is_secret):
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(result)
+        futures.append(future)
+    resources: set[pulumi.Resource] = {DependencyResource(urn) for urn in value.dependencies}
+    return pulumi.Output(resources, futures[0], futures[1], futures[2])
 
 
 def _fields(invoke: Invoke, item: Any) -> dict[str, PropertyValue]:
@@ -269,7 +311,7 @@ _Servicer = type(
     (ProviderServicer,),
     {
         name: _own_errors(getattr(ProviderServicer, name))
-        for name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Invoke", "Configure")
+        for name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Invoke", "Configure", "Construct")
     },
 )
 """The SDK's servicer, but a failure of this package reaches the user as its message alone (scrubbed of any

@@ -238,7 +238,8 @@ class Budget(pulumi.ComponentResource):
         self.project = None
         project: pulumi.Input[str] | None = project_output if project_output is not None else inputs.project_id
         if inputs.project_name is not None:
-            self.project = Project(
+            self.project = self._child(
+                "Project",
                 f"{resource_name}-project",
                 name=inputs.project_name,
                 adopt_existing=inputs.project_adopt_existing,
@@ -253,7 +254,8 @@ class Budget(pulumi.ComponentResource):
             limit_options.setdefault("notify_recipients", inputs.recipients)
             limit_options.setdefault("notify_subject_prefix", f"[budget {resource_name} limit]")
             if project is not None:
-                self.limit = ProjectSpendLimit(
+                self.limit = self._child(
+                    "ProjectSpendLimit",
                     f"{resource_name}-limit",
                     project_id=project,
                     monthly_limit_usd=amount,
@@ -261,8 +263,12 @@ class Budget(pulumi.ComponentResource):
                     **limit_options,
                 )
             else:
-                self.limit = OrganizationSpendLimit(
-                    f"{resource_name}-limit", monthly_limit_usd=amount, opts=child, **limit_options
+                self.limit = self._child(
+                    "OrganizationSpendLimit",
+                    f"{resource_name}-limit",
+                    monthly_limit_usd=amount,
+                    opts=child,
+                    **limit_options,
                 )
         elif limit_options:
             raise TypeError(f"Budget {resource_name!r}: {', '.join(sorted(limit_options))} need hard_limit_percent")
@@ -278,14 +284,15 @@ class Budget(pulumi.ComponentResource):
             }
             name = f"{resource_name}-alert-{percent}"
             self.alerts[percent] = (
-                ProjectSpendAlert(name, project_id=project, **common)
+                self._child("ProjectSpendAlert", name, project_id=project, **common)
                 if project is not None
-                else OrganizationSpendAlert(name, **common)
+                else self._child("OrganizationSpendAlert", name, **common)
             )
         self.model_permissions = None
         self.hosted_tools = None
         if project is not None and inputs.allowed_models is not None:
-            self.model_permissions = ProjectModelPermissions(
+            self.model_permissions = self._child(
+                "ProjectModelPermissions",
                 f"{resource_name}-models",
                 project_id=project,
                 model_ids=inputs.allowed_models,
@@ -294,8 +301,8 @@ class Budget(pulumi.ComponentResource):
                 opts=children,
             )
         if project is not None and inputs.hosted_tools is not None:
-            self.hosted_tools = ProjectHostedTools(
-                f"{resource_name}-tools", project_id=project, opts=children, **inputs.hosted_tools
+            self.hosted_tools = self._child(
+                "ProjectHostedTools", f"{resource_name}-tools", project_id=project, opts=children, **inputs.hosted_tools
             )
         self.register_outputs(
             {
@@ -305,6 +312,25 @@ class Budget(pulumi.ComponentResource):
                 "project_id": project,
             }
         )
+
+    def _child(self, kind: str, resource_name: str, **inputs: Any) -> Any:
+        """One child of ``kind``, made with the model's input names: this package's Python class (the provider
+        plugin's Budget, which other languages use, makes the plugin's resources instead)."""
+        return _CLASSES[kind](resource_name, **inputs)
+
+
+_CLASSES: dict[str, Any] = {
+    cls.__name__: cls
+    for cls in (
+        Project,
+        OrganizationSpendLimit,
+        ProjectSpendLimit,
+        OrganizationSpendAlert,
+        ProjectSpendAlert,
+        ProjectModelPermissions,
+        ProjectHostedTools,
+    )
+}
 
 
 def _check_project(resource_name: str, inputs: BudgetInputs, *, has_project_id: bool) -> None:
