@@ -9,6 +9,10 @@ enabled); with `--rate-limits`, every maximum of every model's rate limit too (t
 set value). Resources name their project by its id (no Project resource is declared). Each generated resource
 adopts its live counterpart (limits and model policies with adopt_existing=True, alerts with adopt_alert_id; tool
 switches, tiers and rate limits are set to the values they hold), so the first `pulumi up` writes nothing.
+The program is Python by default (dynamic resources); `--language yaml|typescript|go` writes it for the provider
+plugin instead (Pulumi YAML; TypeScript or Go over the SDKs generated from schema.json: camelCase names, type tokens
+`openai-billing:index:<Kind>`), with import.json and import.sh, which import the same resources (`pulumi import`)
+for a stack that would rather import than adopt them (Python's dynamic resources cannot be imported).
 `--format yaml` writes the configuration file that `simulate --config` reads instead (spend only).
 Exit status: 0 written, 1 refused (existing files) or the API failed, 2 a setting or an option is wrong.
 """
@@ -19,8 +23,8 @@ import argparse
 import json
 import re
 import sys
-import textwrap
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -28,6 +32,7 @@ from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import yaml
 
@@ -39,7 +44,23 @@ from ..errors import OpenAIError, ProviderError, RequestFailed
 from ..functions import ProjectInfo, SpendAlert, SpendLimit
 from ..model.config import dump_config
 from ..resources.service_tiers import ALL
+from ..schema import wire_names
+from ._export_languages import (
+    IMPORT_IDS,
+    LANGUAGES,
+    LINE,
+    PULUMI_VERSION,
+    Declaration,
+    Program,
+    Section,
+    comment,
+    import_id,
+    render,
+    text_width,
+)
 from ._io import CommandError, describe_os_error, failure_status, write_atomically
+
+__all__ = ["IMPORT_IDS", "add_arguments", "import_id", "requirements", "run"]
 
 # -- the live account -----------------------------------------------------------------------------------
 
@@ -172,13 +193,6 @@ def _amount_label(usd: str) -> str:
 
 # -- Python emitter: literals through repr(), laid out as `ruff format` lays them out --------------------
 
-_LINE = 88
-"""ruff's default line length: generated programs are checked where no configuration applies."""
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
 
 def _string(value: str) -> str:
     """A string literal in the quotes ruff prefers: double, unless that needs more escapes than single."""
@@ -198,7 +212,7 @@ def _argument(key: str, value: object, indent: int) -> list[str]:
         return [f"{pad}{key}={_literal(value)},"]
     items = [_literal(v) for v in value]
     flat = f"{pad}{key}=[{', '.join(items)}],"
-    if _width(flat) <= _LINE:
+    if text_width(flat) <= LINE:
         return [flat]
     return [f"{pad}{key}=[", *(f"{pad}    {item}," for item in items), f"{pad}],"]
 
@@ -214,73 +228,81 @@ def _call(function: str, name: str, arguments: list[tuple[str, object]], indent:
 
 def _comment(text: str, indent: int = 0) -> list[str]:
     """``text`` as comment lines within the line length, as ruff measures it (a wide character takes two)."""
-    pad = " " * indent
-    width = _LINE - indent - 2
-    for narrower in range(width, width // 2, -1):
-        lines = textwrap.wrap(text, narrower, break_long_words=False, break_on_hyphens=False)
-        if all(_width(line) <= width for line in lines):
-            break
-    return [f"{pad}# {line}" for line in lines]
+    return comment(text, " " * indent)
 
 
-def _scope_resources(scope: _Scope, indent: int) -> list[str]:
-    """The limit and alert declarations of one scope."""
+# -- the resources to declare, whatever the language --------------------------------------------------------
+
+
+def _declarations(scope: _Scope) -> list[Declaration]:
+    """The limit, alerts and controls of one scope, each adopting (or set to) what it holds."""
     project = scope.project
-    where: list[tuple[str, object]] = [] if project is None else [("project_id", project.id)]
+    where: dict[str, object] = {} if project is None else {"project_id": project.id}
     kind = "Organization" if project is None else "Project"
-    lines: list[str] = []
+    found: list[Declaration] = []
     if scope.limit is not None:
-        arguments = [*where, ("monthly_limit_usd", scope.limit.monthly_limit_usd)]
+        inputs = {**where, "monthly_limit_usd": scope.limit.monthly_limit_usd}
         if scope.limit.notify_recipients:
-            arguments.append(("notify_recipients", list(scope.limit.notify_recipients)))
+            inputs["notify_recipients"] = list(scope.limit.notify_recipients)
         if scope.limit.notify_subject_prefix:
-            arguments.append(("notify_subject_prefix", scope.limit.notify_subject_prefix))
-        arguments.append(("adopt_existing", True))
-        lines += _call(f"billing.{kind}SpendLimit", f"{scope.slug}-limit", arguments, indent)
+            inputs["notify_subject_prefix"] = scope.limit.notify_subject_prefix
+        found.append(Declaration(f"{scope.slug}-limit", f"{kind}SpendLimit", {**inputs, "adopt_existing": True}))
     for name, alert in scope.alert_names():
-        arguments = [*where, ("threshold_usd", alert.threshold_usd), ("recipients", list(alert.recipients))]
+        inputs = {**where, "threshold_usd": alert.threshold_usd, "recipients": list(alert.recipients)}
         if alert.subject_prefix is not None:
-            arguments.append(("subject_prefix", alert.subject_prefix))
+            inputs["subject_prefix"] = alert.subject_prefix
         if scope.above_limit(alert):
-            arguments.append(("allow_above_limit", True))
-        arguments.append(("adopt_alert_id", alert.id))
-        lines += _call(f"billing.{kind}SpendAlert", name, arguments, indent)
-    return lines + _control_resources(scope, where, indent)
+            inputs["allow_above_limit"] = True
+        found.append(Declaration(name, f"{kind}SpendAlert", {**inputs, "adopt_alert_id": alert.id}))
+    return found + _control_declarations(scope, where)
 
 
-def _control_resources(scope: _Scope, where: list[tuple[str, object]], indent: int) -> list[str]:
-    """The declarations of a project's controls that differ from a new project's, and of its rate limits."""
-    controls, lines = scope.controls, []
+def _control_declarations(scope: _Scope, where: dict[str, object]) -> list[Declaration]:
+    """A project's controls that differ from a new project's, and its rate limits."""
+    controls, found = scope.controls, []
     if controls.model_policy is not None:
         policy = controls.model_policy
-        arguments = [*where, ("mode", policy.mode), ("model_ids", list(policy.model_ids)), ("adopt_existing", True)]
-        lines += _call("billing.ProjectModelPermissions", f"{scope.slug}-models", arguments, indent)
+        inputs = {**where, "mode": policy.mode, "model_ids": list(policy.model_ids), "adopt_existing": True}
+        found.append(Declaration(f"{scope.slug}-models", "ProjectModelPermissions", inputs))
     if controls.hosted_tools is not None:
-        lines += _call("billing.ProjectHostedTools", f"{scope.slug}-tools", [*where, *controls.hosted_tools], indent)
+        found.append(Declaration(f"{scope.slug}-tools", "ProjectHostedTools", {**where, **dict(controls.hosted_tools)}))
     if controls.service_tiers is not None:
         tiers = controls.service_tiers
         enabled: object = ALL if tiers.enabled_tiers == (ALL,) else list(tiers.enabled_tiers)
-        arguments = [*where, ("default", tiers.default), ("enabled_tiers", enabled)]
-        lines += _call("billing.ProjectServiceTiers", f"{scope.slug}-tiers", arguments, indent)
+        inputs = {**where, "default": tiers.default, "enabled_tiers": enabled}
+        found.append(Declaration(f"{scope.slug}-tiers", "ProjectServiceTiers", inputs))
     for name, rate in zip(scope.rate_names, controls.rate_limits, strict=True):
-        lines += _call("billing.ProjectRateLimit", name, [*where, ("model", rate.model), *rate.maxima], indent)
+        found.append(Declaration(name, "ProjectRateLimit", {**where, "model": rate.model, **dict(rate.maxima)}))
+    return found
+
+
+def _sections(account: _Account) -> list[Section]:
+    """The organization's declarations, then each project's, each under its heading (none for an empty one)."""
+    scopes = [(account.org, "The organization"), *((s, f"Project {s.title}") for s in account.projects)]
+    return [Section(title, tuple(_declarations(scope))) for scope, title in scopes if not scope.empty]
+
+
+def _scope_resources(scope: _Scope, indent: int) -> list[str]:
+    """The Python declarations of one scope."""
+    lines: list[str] = []
+    for declaration in _declarations(scope):
+        lines += _call(f"billing.{declaration.kind}", declaration.name, list(declaration.inputs.items()), indent)
     return lines
 
 
-def _header(account: _Account) -> list[str]:
-    lines = [
-        *_comment(
-            f"OpenAI spend limits and alerts exported by `openai-billing export` (pulumi-openai-billing "
-            f"{__version__}) from {account.base_url} on {account.exported_at}."
-        ),
-        *_comment(f"Organization: {_organization(account)}."),
-        *_comment(
-            "Every resource adopts its live counterpart (adopt_existing, adopt_alert_id), so the first "
-            '`pulumi up` writes nothing. Limits keep on_delete="retain": destroying the stack leaves them in place.'
-        ),
+def _header_sentences(account: _Account, field: Callable[[str], str] = str) -> list[str]:
+    """What the program's header says, one sentence (or setting) a comment; ``field`` spells a model field as the
+    program's language does."""
+    sentences = [
+        f"OpenAI spend limits and alerts exported by `openai-billing export` (pulumi-openai-billing "
+        f"{__version__}) from {account.base_url} on {account.exported_at}.",
+        f"Organization: {_organization(account)}.",
+        f"Every resource adopts its live counterpart ({field('adopt_existing')}, {field('adopt_alert_id')}), so the "
+        f'first `pulumi up` writes nothing. Limits keep {field("on_delete")}="retain": destroying the stack leaves '
+        "them in place.",
     ]
     if any(s.control_names() or s.rate_names for s in account.projects):
-        lines += _comment(
+        sentences.append(
             "A project's model policy, hosted-tool switches and service tiers are declared where they differ from a "
             "new project's (no policy, every tool on, the standard default tier with every tier enabled)"
             + (
@@ -289,15 +311,18 @@ def _header(account: _Account) -> list[str]:
                 else "; rate limits are not (export with --rate-limits to declare them)."
             )
         )
-    for setting, value in _stack_settings(account):
-        lines += _comment(f"Stack setting: pulumi config set openai-billing:{setting} {value}")
+    sentences += [f"Stack setting: pulumi config set openai-billing:{k} {v}" for k, v in _stack_settings(account)]
     if account.archived:
         skipped = ", ".join(f"{_shown(p.name)} ({p.id})" for p in account.archived)
-        lines += _comment(f"Skipped archived projects: {skipped}.")
+        sentences.append(f"Skipped archived projects: {skipped}.")
     empty = [s for s in account.projects if s.empty]
     if empty:
-        lines += _comment(f"Projects with nothing to declare: {', '.join(s.title for s in empty)}.")
-    return lines
+        sentences.append(f"Projects with nothing to declare: {', '.join(s.title for s in empty)}.")
+    return sentences
+
+
+def _header(account: _Account) -> list[str]:
+    return [line for sentence in _header_sentences(account) for line in _comment(sentence)]
 
 
 def _stack_settings(account: _Account) -> list[tuple[str, str]]:
@@ -358,28 +383,53 @@ def _project_module(account: _Account, scope: _Scope) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _project_files(account: _Account, project_name: str, split: bool) -> dict[str, str]:
-    pulumi_yaml = {
+def _project_files(account: _Account, project_name: str, split: bool, language: str = "python") -> dict[str, str]:
+    """File name -> text of everything the program's folder gets."""
+    project = {
         "name": project_name,
         "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}},
         "description": f"OpenAI spend limits and alerts of {account.organization or account.binding}, as code",
     }
+    if language != "python":
+        header = _header_sentences(account, lambda name: wire_names({name: None})[name])
+        header.append(
+            "To import the resources rather than adopt them: import.sh (or pulumi import --file import.json)."
+        )
+        checkout = _checkout()
+        sdk_go = None if checkout is None else checkout / "sdk" / "go"
+        program = Program(project, header, _sections(account), sdk_go if sdk_go and sdk_go.is_dir() else None)
+        return render(language, program)
     return {
-        "Pulumi.yaml": yaml.safe_dump(pulumi_yaml, sort_keys=False, allow_unicode=True),
+        "Pulumi.yaml": yaml.safe_dump(project, sort_keys=False, allow_unicode=True),
         "requirements.txt": requirements(),
         **_program(account, split),
     }
+
+
+def _origin() -> dict[str, Any]:
+    """Where the running package was installed from (pip's direct_url.json), or {} (an index)."""
+    try:
+        direct = metadata.distribution("pulumi-openai-billing").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    found = json.loads(direct) if direct else {}
+    return found if isinstance(found, dict) else {}
+
+
+def _checkout() -> Path | None:
+    """The local folder the running package was installed from (a checkout), if it was."""
+    origin = _origin()
+    url = str(origin.get("url", ""))
+    if origin.get("vcs_info") or not url.startswith("file://"):
+        return None
+    return Path(unquote(urlparse(url).path))
 
 
 def requirements() -> str:
     """The generated program's requirements.txt: this package from where the running one was installed (a
     checkout or a git URL), since no public index serves it; a release pin when it came from an index."""
     requirement = f"pulumi-openai-billing=={__version__}"
-    try:
-        direct = metadata.distribution("pulumi-openai-billing").read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        direct = None
-    origin = json.loads(direct) if direct else {}
+    origin = _origin()
     url, vcs = origin.get("url"), origin.get("vcs_info")
     if url and vcs:
         requirement = f"pulumi-openai-billing @ {vcs.get('vcs', 'git')}+{url}@{vcs.get('commit_id', '')}".rstrip("@")
@@ -388,7 +438,7 @@ def requirements() -> str:
     return (
         "# Where the package came from when this program was exported (no public index serves it); pin a\n"
         "# release of your own (a git URL with a tag, or your package index) when you keep the program.\n"
-        f"pulumi>=3.216.0,<4\n{requirement}\n"
+        f"pulumi>={PULUMI_VERSION},<4\n{requirement}\n"
     )
 
 
@@ -402,14 +452,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         "-o",
         metavar="PATH",
-        help="python: the program's directory (created); yaml: the file, or - for standard output (default)",
+        help="a program: its directory (created); --format yaml: the file, or - for standard output (default)",
     )
-    parser.add_argument("--format", choices=("python", "yaml"), default="python", help="default: python")
+    parser.add_argument(
+        "--format",
+        choices=("python", "yaml"),
+        default="python",
+        help="python (default): a Pulumi program, in --language; yaml: the configuration file `simulate --config` "
+        "reads (spend only)",
+    )
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        help="the program's language (default: python, dynamic resources): yaml (Pulumi YAML), typescript or go, "
+        "for the provider plugin pulumi-resource-openai-billing, with import.json and import.sh to import the "
+        "resources rather than adopt them; not with --format yaml",
+    )
     parser.add_argument("--split", action="store_true", help="python: one module per project (project_<slug>.py)")
     parser.add_argument(
         "--rate-limits",
         action="store_true",
-        help="python: also declare every project's rate limits, every maximum of every model (one resource per "
+        help="a program: also declare every project's rate limits, every maximum of every model (one resource per "
         "model and project; the API cannot tell OpenAI's defaults from values someone set, so they are left out "
         "unless asked)",
     )
@@ -434,6 +497,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _option_problem(args: argparse.Namespace) -> str | None:
+    if args.format == "yaml" and args.language:
+        return "--language and --format yaml exclude each other: --language writes a program, --format yaml the file"
+    if args.split and args.language not in (None, "python"):
+        return "--split applies to --language python only"
     if args.format == "yaml" and args.split:
         return "--split applies to --format python only"
     if args.format == "yaml" and args.rate_limits:
@@ -493,7 +560,8 @@ def _write_program(account: _Account, args: argparse.Namespace) -> int:
     directory = Path(args.output)
     if directory.exists() and not directory.is_dir():
         raise CommandError(f"{directory} exists and is not a directory")
-    files = _project_files(account, args.project_name, args.split)
+    language = args.language or "python"
+    files = _project_files(account, args.project_name, args.split, language)
     existing = sorted(name for name in files if (directory / name).exists())
     if existing and not args.force:
         raise CommandError(f"{directory} already holds {', '.join(existing)}; pass --force to overwrite them", 1)
@@ -502,11 +570,25 @@ def _write_program(account: _Account, args: argparse.Namespace) -> int:
         write_atomically(directory / name, partial(Path.write_text, data=text, encoding="utf-8"))
     print(f"wrote {directory}/ ({', '.join(files)}): {_summary(account)}")
     stale = sorted(p.name for p in directory.glob("project_*.py") if p.name not in files)
-    if stale:
+    if stale and language == "python":
         print(f"note: {', '.join(stale)} (an earlier export?) is not imported by __main__.py any more; delete it")
     print(f"next: cd {directory} && pulumi stack init")
+    for line in _PREPARE.get(language, ()):
+        print(f"      {line}")
     for setting, value in _stack_settings(account):
         print(f"      pulumi config set openai-billing:{setting} {value}")
     print("      pulumi config set --secret openai-billing:adminKey sk-admin-...   (or OPENAI_ADMIN_KEY)")
     print("      pulumi up   # every resource adopts its live counterpart: nothing is written")
+    if language != "python":
+        print("      (or import them instead of adopting: sh import.sh, or pulumi import --file import.json --yes)")
+        print("the provider plugin pulumi-resource-openai-billing must be on PATH (pip install pulumi-openai-billing)")
     return 0
+
+
+_PREPARE = {
+    "typescript": (
+        "npm install   # @pulumi-openai-billing/sdk is not on npm: `npm link` your build of sdk/nodejs first",
+    ),
+    "go": ("go mod tidy   # go.mod points the SDK at a checkout's sdk/go when this package came from one",),
+}
+"""The language's own steps before the stack's settings."""

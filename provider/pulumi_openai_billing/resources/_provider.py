@@ -277,14 +277,18 @@ class BillingProvider(ResourceProvider):
         return CreateResult(id_, self._outputs(inputs, computed, step.organization))
 
     def read(self, id_: str, props: dict[str, Any], *, whole: bool = False) -> ReadResult:
-        """``whole``: every live value, even those managed only when declared (an import, which declares what it
-        finds)."""
+        """``whole``: the values of fields managed only when declared too, where the live object sets them (an
+        import, which declares what it finds; an empty one stays undeclared, as a program leaves it)."""
         step = self._context(props)
         found = self.kind.read(step, id_, props)
         if found is None:
             return ReadResult("", {})
         live, computed = found
-        unmanaged = set() if whole else {n for n in self.kind.managed_when_declared if props.get(n) is None}
+        unmanaged = {
+            name
+            for name in self.kind.managed_when_declared
+            if props.get(name) is None and not (whole and live.get(name) not in (None, "", [], {}))
+        }
         live = {name: value for name, value in live.items() if name not in unmanaged}
         inputs = {**self._inputs_of(props), **live, "organization": step.organization}
         return ReadResult(id_, self._outputs(inputs, computed, step.organization), inputs)
