@@ -5,6 +5,7 @@ test_examples.py (YAML) and test_sdk_examples.py (TypeScript, Go)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,55 @@ def test_budget_is_a_component_every_language_can_use(sandbox: Sandbox, api: Api
     with pytest.raises(DeploymentError, match=r"alerts at 150% are above hardLimitPercent \(120%\)"):
         refused.up()
     assert api.writes() == []
+
+
+def _readme_ids() -> dict[str, str]:
+    """The README's table of the id each kind takes (``pulumi import``), as kind -> id pattern."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = text.split("The id each kind takes:", 1)[1].strip().split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)`", table, re.MULTILINE)
+    return dict(rows)
+
+
+def _pattern(documented: str) -> str:
+    return re.escape(documented).replace("…", "[A-Za-z0-9]+").replace("<model>", r"[\w.-]+")
+
+
+def test_every_kind_with_a_live_id_is_read_by_the_id_the_readme_gives(served: Plugin, api: Api) -> None:
+    """What ``pulumi import`` asks the plugin: a read by id alone. Each kind's object is made through the plugin,
+    then found again from nothing but its id, which has the README's form."""
+    ids = _readme_ids()
+    assert "| `PaymentMethod` | not importable" in (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert set(ids) | {"PaymentMethod"} == {kind.name for kind in KINDS}, "every kind has a row in the README"
+    project = api.project("team-a")
+    key = api.api_key(project)
+    card = served.create(_urn("PaymentMethod"), served.check(_urn("PaymentMethod"), {}, {"token": "pm_card_visa"})[0])
+    declared = {
+        "Project": {"name": "team-b"},
+        "OrganizationSpendLimit": {"monthlyLimitUsd": 900},
+        "ProjectSpendLimit": {"projectId": project, "monthlyLimitUsd": 300},
+        "ApiKeySpendLimit": {"projectId": project, "apiKeyId": key, "monthlyLimitUsd": 50},
+        "OrganizationSpendAlert": {"thresholdUsd": 400, "recipients": ["a@example.com"]},
+        "ProjectSpendAlert": {"projectId": project, "thresholdUsd": 200, "recipients": ["a@example.com"]},
+        "ProjectModelPermissions": {"projectId": project, "mode": "allow_list", "modelIds": ["gpt-4o-mini"]},
+        "ProjectHostedTools": {"projectId": project, "webSearch": False},
+        "ProjectServiceTiers": {"projectId": project, "default": "scale"},
+        "ProjectRateLimit": {"projectId": project, "model": "gpt-4o-mini", "maxRequestsPer1Minute": 100},
+        "DefaultPaymentMethod": {"paymentMethodId": card[1]["paymentMethodId"]},
+        "CreditTopUpPolicy": {"balanceThresholdUsd": 20, "targetBalanceUsd": 100, "monthlyReloadLimitUsd": 300},
+        "CreditPurchase": {"amountUsd": 25, "purchaseKey": "march"},
+    }
+    assert set(declared) == set(ids)
+    for kind, news in declared.items():
+        inputs, failures = served.check(_urn(kind), {}, news)
+        assert failures == [], (kind, failures)
+        id_, _ = served.create(_urn(kind), inputs)
+        assert re.fullmatch(_pattern(ids[kind]), id_), (kind, id_, ids[kind])
+        api.clear_requests()
+        found, outputs, imported = served.read(_urn(kind, "imported"), id_, {})
+        assert found == id_ and outputs and imported is not None, kind
+        assert api.writes() == [], f"importing a {kind} only reads"
+        specs = package_schema()["resources"][f"openai-billing:index:{kind}"]["inputProperties"]
+        declared_values = {k: v for k, v in inputs.items() if k in specs and v not in (None, specs[k].get("default"))}
+        assert all(imported.get(k) == v for k, v in declared_values.items()), (kind, declared_values, imported)
+        assert set(imported) <= set(specs), "an import declares inputs only"
