@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import re
 import sys
 import threading
 import time
@@ -43,7 +42,7 @@ from .errors import BillingError, ProviderError
 from .resources import KINDS, Kind
 from .resources._provider import PLUGIN_WORKERS, BillingProvider, provider_class
 from .resources.budget import Budget, BudgetInputs
-from .schema import BOOKKEEPING, INVOKES, PACKAGE, Invoke, schema_json, wire_names
+from .schema import BOOKKEEPING, INVOKES, PACKAGE, Invoke, schema_json, schema_words, wire_names
 
 __all__ = ["BillingPlugin", "main", "spoken"]
 
@@ -71,19 +70,10 @@ class _Names:
         return {self.to_wire.get(key, key): _wire(value, key in secret) for key, value in values.items()}
 
 
-def _field_words() -> re.Pattern[str]:
-    models = [BudgetInputs, *(model for kind in KINDS for model in (kind.inputs, kind.outputs))]
-    names = {name for model in models for name in model.model_fields}
-    return re.compile(r"\b(" + "|".join(sorted((n for n in names if "_" in n), key=len, reverse=True)) + r")\b")
-
-
-_FIELD_WORDS = _field_words()
-
-
 def spoken(message: str) -> str:
-    """A message as programs in every language read it: each model field named as the schema names it
-    (``monthly_limit_usd`` → ``monthlyLimitUsd``), any secret scrubbed."""
-    return _FIELD_WORDS.sub(lambda match: to_camel(match.group(0)), config.scrub(message))
+    """A message as programs in every language read it (fields named as the schema names them), any secret
+    scrubbed."""
+    return schema_words(config.scrub(message))
 
 
 def _plain(value: PropertyValue) -> Any:

@@ -9,8 +9,10 @@ generated SDKs speak these names; :func:`wire_names` is the one mapping between 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,8 +26,34 @@ from ._version import __version__
 from .resources import KINDS, TYPE_MODULE, Kind, type_token
 
 PACKAGE = TYPE_MODULE
+AMOUNT_NOTE = (
+    'Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.'
+)
 BOOKKEEPING = {"organization": "organization", "schema_version": "schemaVersion"}
 """Outputs every resource has besides its model's: the organization it was made in, the version of its shape."""
+
+
+@functools.cache
+def _field_words() -> re.Pattern[str]:
+    from .resources.budget import BudgetInputs
+
+    models = [BudgetInputs, *(model for kind in KINDS for model in (kind.inputs, kind.outputs))]
+    names = {name for model in models for name in model.model_fields if "_" in name}
+    return re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
+
+
+def schema_words(text: str) -> str:
+    """Text as programs in every language read it: each model field named as the schema names it
+    (``monthly_limit_usd`` → ``monthlyLimitUsd``)."""
+    return _field_words().sub(lambda match: to_camel(match.group(0)), text)
+
+
+def _in_schema_words(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: schema_words(v) if k == "description" else _in_schema_words(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_in_schema_words(item) for item in node]
+    return node
 
 
 def wire_names(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -77,7 +105,7 @@ def _resource(kind: Kind, description: str) -> dict[str, Any]:
     notes: dict[str, list[str]] = {}
     for name in kind.inputs.model_fields:
         if name.endswith("_usd"):
-            notes.setdefault(name, []).append("Accepts a number or a string; state holds the two-decimal string.")
+            notes.setdefault(name, []).append(AMOUNT_NOTE)
     names = wire_names(kind.inputs.model_fields)
     inputs = _properties(kind.inputs, notes)
     for name in kind.secret_inputs:
@@ -274,14 +302,13 @@ def package_schema() -> dict[str, Any]:
     resources: dict[str, Any] = {}
     for kind in sorted(KINDS, key=lambda kind: kind.name):
         description = _doc(getattr(package, kind.name))
-        description += f"\n\nPython's dynamic resource type token: `{type_token(kind.name)}`."
         if kind.capability:
             description += " Experimental: billing extension only (not api.openai.com)."
         resources[f"{PACKAGE}:index:{kind.name}"] = _resource(kind, description)
     resources[f"{PACKAGE}:index:Budget"] = {
         "isComponent": True,
         "description": _doc(package.Budget),
-        "inputProperties": _properties(BudgetInputs, {"monthly_budget_usd": ["Accepts a number or a string."]}),
+        "inputProperties": _properties(BudgetInputs, {"monthly_budget_usd": [AMOUNT_NOTE]}),
         "requiredInputs": _required(BudgetInputs),
         "properties": {},
     }
@@ -302,7 +329,7 @@ def package_schema() -> dict[str, Any]:
         for invoke in INVOKES
         if invoke.many
     }
-    return {
+    schema = {
         "name": PACKAGE,
         "displayName": "OpenAI Billing",
         "version": __version__,
@@ -329,6 +356,7 @@ def package_schema() -> dict[str, Any]:
         "functions": {invoke.token: _function(invoke) for invoke in INVOKES},
         "types": types,
     }
+    return dict(_in_schema_words(schema))
 
 
 def schema_json() -> str:
@@ -370,7 +398,11 @@ def reference_markdown(schema: dict[str, Any]) -> str:
         lines += ["", f"## {section}"]
         for token in sorted(t for t, r in resources.items() if bool(r.get("isComponent")) == components):
             resource = resources[token]
-            lines += ["", f"### `{token.rsplit(':', 1)[-1]}`", "", resource["description"], "", "Inputs:", ""]
+            name = token.rsplit(":", 1)[-1]
+            python = f"Python: `pulumi_openai_billing.{name}`, its keywords in snake_case"
+            if not components:
+                python += f" (a dynamic resource, type `{type_token(name)}`)"
+            lines += ["", f"### `{name}`", "", resource["description"], "", python + ".", "", "Inputs:", ""]
             lines += ["| name | type | required | default | description |", "|---|---|---|---|---|"]
             for name, spec in sorted(resource["inputProperties"].items()):
                 marks = [m for m, k in (("secret", "secret"), ("replaces", "willReplaceOnChanges")) if spec.get(k)]

@@ -8,10 +8,8 @@ import * as utilities from "./utilities";
  * A monthly hard limit on one project API key (a user's or a service account's): requests made with the key
  * are refused once its month-to-date spend reaches it. The project's and organization's limits still apply.
  *
- * ``on_delete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
+ * ``onDelete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
  * renamed or moved; ``"remove"`` clears it. The key itself is never deleted.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ApiKeySpendLimit`.
  */
 export class ApiKeySpendLimit extends pulumi.CustomResource {
     /**
@@ -87,7 +85,7 @@ export class ApiKeySpendLimit extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly monthlyLimitCents: pulumi.Output<number>;
     /**
-     * The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+     * The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly monthlyLimitUsd: pulumi.Output<string>;
     /**
@@ -179,7 +177,7 @@ export interface ApiKeySpendLimitArgs {
      */
     apiKeyId: pulumi.Input<string>;
     /**
-     * The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+     * The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     monthlyLimitUsd: pulumi.Input<string>;
     /**

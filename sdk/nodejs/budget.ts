@@ -5,25 +5,25 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * A monthly budget: one spend alert per percentage in ``alert_at_percent`` (default 50, 80 and 100%) and,
- * when ``hard_limit_percent`` is set, a hard spend limit.
+ * A monthly budget: one spend alert per percentage in ``alertAtPercent`` (default 50, 80 and 100%) and,
+ * when ``hardLimitPercent`` is set, a hard spend limit.
  *
  * Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
  * is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
- * (plain values), because they decide which children exist; ``project_id`` alone may be an output (a
+ * (plain values), because they decide which children exist; ``projectId`` alone may be an output (a
  * ``Project``'s id). Extra keyword arguments reach the limit
- * (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``; the limit
+ * (``onDelete``, ``adoptExisting``, ``acknowledgeUntil``, ``warnIfWouldHaveBlockedDays``; the limit
  * e-mails the budget's ``recipients`` when it is reached, prefixed ``[budget <name> limit]``, unless
- * ``notify_recipients`` / ``notify_subject_prefix`` say otherwise);
+ * ``notifyRecipients`` / ``notifySubjectPrefix`` say otherwise);
  * ``limit_aliases`` moves a limit declared
  * before under the budget without recreating it, e.g.
  * ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
  *
- * A project budget can also make its project and govern it: ``project_name`` (instead of ``project_id``) adds a
- * child ``Project`` (``<name>-project``; ``project_adopt_existing=True`` takes over the active project of that
- * name) whose id every other child uses; ``allowed_models`` adds an allow-list (``<name>-models``, a
- * ``ProjectModelPermissions``; with ``project_adopt_existing=True`` it takes over a policy the project has);
- * ``hosted_tools`` (``{"web_search": False, …}``) adds the tool switches (``<name>-tools``, a
+ * A project budget can also make its project and govern it: ``projectName`` (instead of ``projectId``) adds a
+ * child ``Project`` (``<name>-project``; ``projectAdoptExisting=True`` takes over the active project of that
+ * name) whose id every other child uses; ``allowedModels`` adds an allow-list (``<name>-models``, a
+ * ``ProjectModelPermissions``; with ``projectAdoptExisting=True`` it takes over a policy the project has);
+ * ``hostedTools`` (``{"webSearch": False, …}``) adds the tool switches (``<name>-tools``, a
  * ``ProjectHostedTools``).
  */
 export class Budget extends pulumi.ComponentResource {
@@ -84,7 +84,7 @@ export interface BudgetArgs {
      */
     alertAtPercent?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+     * The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
      */
     allowedModels?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
@@ -92,23 +92,23 @@ export interface BudgetArgs {
      */
     hardLimitPercent?: pulumi.Input<string | undefined>;
     /**
-     * Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
+     * Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
      */
     hostedTools?: pulumi.Input<{[key: string]: pulumi.Input<boolean>} | undefined>;
     /**
-     * The budget in US dollars for one UTC calendar month. Accepts a number or a string.
+     * The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     monthlyBudgetUsd: pulumi.Input<string>;
     /**
-     * With project_name: manage the active project that already has this name (the child Project's adopt_existing).
+     * With projectName: manage the active project that already has this name (the child Project's adoptExisting).
      */
     projectAdoptExisting?: pulumi.Input<boolean | undefined>;
     /**
-     * The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
+     * The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
      */
     projectId?: pulumi.Input<string | undefined>;
     /**
-     * Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+     * Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
      */
     projectName?: pulumi.Input<string | undefined>;
     /**

@@ -7,12 +7,10 @@ import * as utilities from "./utilities";
 /**
  * A one-off purchase of prepaid credits (experimental: billing extension only).
  *
- * ``purchase_key`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
+ * ``purchaseKey`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
  * never charge twice, under any resource name or stack. The amount of a made purchase cannot change
  * (declare a new purchase); destroying the resource refunds nothing. Purchases above
- * ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditPurchase`. Experimental: billing extension only (not api.openai.com).
+ * ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview. Experimental: billing extension only (not api.openai.com).
  */
 export class CreditPurchase extends pulumi.CustomResource {
     /**
@@ -56,7 +54,7 @@ export class CreditPurchase extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly amountCents: pulumi.Output<number>;
     /**
-     * US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+     * US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly amountUsd: pulumi.Output<string>;
     /**
@@ -153,7 +151,7 @@ export class CreditPurchase extends pulumi.CustomResource {
  */
 export interface CreditPurchaseArgs {
     /**
-     * US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+     * US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     amountUsd: pulumi.Input<string>;
     /**

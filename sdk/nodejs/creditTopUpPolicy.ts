@@ -5,15 +5,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * Auto-reload: when the credit balance falls below ``balance_threshold_usd``, buy credits up to
- * ``target_balance_usd``, never more than ``monthly_reload_limit_usd`` in a UTC month (experimental:
+ * Auto-reload: when the credit balance falls below ``balanceThresholdUsd``, buy credits up to
+ * ``targetBalanceUsd``, never more than ``monthlyReloadLimitUsd`` in a UTC month (experimental:
  * billing extension only).
  *
- * Charges ``payment_method_id``, else the default payment method. Like spend limits, creating it where a
- * live policy exists needs ``adopt_existing=True``, and ``on_delete="retain"`` (the default) leaves the
- * live policy running on destroy so credits never run out by accident.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditTopUpPolicy`. Experimental: billing extension only (not api.openai.com).
+ * Charges ``paymentMethodId``, else the default payment method. Like spend limits, creating it where a
+ * live policy exists needs ``adoptExisting=True``, and ``onDelete="retain"`` (the default) leaves the
+ * live policy running on destroy so credits never run out by accident. Experimental: billing extension only (not api.openai.com).
  */
 export class CreditTopUpPolicy extends pulumi.CustomResource {
     /**
@@ -57,11 +55,11 @@ export class CreditTopUpPolicy extends pulumi.CustomResource {
      */
     declare public readonly adoptExisting: pulumi.Output<boolean>;
     /**
-     * balance_threshold_usd in integer cents, as live.
+     * balanceThresholdUsd in integer cents, as live.
      */
     declare public /*out*/ readonly balanceThresholdCents: pulumi.Output<number>;
     /**
-     * Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+     * Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly balanceThresholdUsd: pulumi.Output<string>;
     /**
@@ -77,11 +75,11 @@ export class CreditTopUpPolicy extends pulumi.CustomResource {
      */
     declare public readonly enabled: pulumi.Output<boolean>;
     /**
-     * monthly_reload_limit_usd in integer cents, as live.
+     * monthlyReloadLimitUsd in integer cents, as live.
      */
     declare public /*out*/ readonly monthlyReloadLimitCents: pulumi.Output<number>;
     /**
-     * Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+     * Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly monthlyReloadLimitUsd: pulumi.Output<string>;
     /**
@@ -101,11 +99,11 @@ export class CreditTopUpPolicy extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly schemaVersion: pulumi.Output<number>;
     /**
-     * target_balance_usd in integer cents, as live.
+     * targetBalanceUsd in integer cents, as live.
      */
     declare public /*out*/ readonly targetBalanceCents: pulumi.Output<number>;
     /**
-     * Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+     * Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly targetBalanceUsd: pulumi.Output<string>;
 
@@ -173,7 +171,7 @@ export interface CreditTopUpPolicyArgs {
      */
     adoptExisting?: pulumi.Input<boolean | undefined>;
     /**
-     * Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+     * Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     balanceThresholdUsd: pulumi.Input<string>;
     /**
@@ -181,7 +179,7 @@ export interface CreditTopUpPolicyArgs {
      */
     enabled?: pulumi.Input<boolean | undefined>;
     /**
-     * Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+     * Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     monthlyReloadLimitUsd: pulumi.Input<string>;
     /**
@@ -193,7 +191,7 @@ export interface CreditTopUpPolicyArgs {
      */
     paymentMethodId?: pulumi.Input<string | undefined>;
     /**
-     * Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+     * Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     targetBalanceUsd: pulumi.Input<string>;
 }

@@ -7,9 +7,7 @@ import * as utilities from "./utilities";
 /**
  * The account's default payment method (a singleton; experimental: billing extension only).
  *
- * Destroying it leaves the default in place: an auto-reload policy may rely on it.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:DefaultPaymentMethod`. Experimental: billing extension only (not api.openai.com).
+ * Destroying it leaves the default in place: an auto-reload policy may rely on it. Experimental: billing extension only (not api.openai.com).
  */
 export class DefaultPaymentMethod extends pulumi.CustomResource {
     /**

@@ -5,11 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
+ * An e-mail alert when the organization's month-to-date spend reaches ``thresholdUsd``.
  *
  * Declaring an alert identical to a live one adopts it instead of creating a second one.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendAlert`.
  */
 export class OrganizationSpendAlert extends pulumi.CustomResource {
     /**
@@ -89,7 +87,7 @@ export class OrganizationSpendAlert extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly thresholdCents: pulumi.Output<number>;
     /**
-     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly thresholdUsd: pulumi.Output<string>;
 
@@ -160,7 +158,7 @@ export interface OrganizationSpendAlertArgs {
      */
     subjectPrefix?: pulumi.Input<string | undefined>;
     /**
-     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     thresholdUsd: pulumi.Input<string>;
 }

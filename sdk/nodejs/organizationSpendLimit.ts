@@ -7,10 +7,8 @@ import * as utilities from "./utilities";
 /**
  * The organization's hard monthly spend limit (API traffic is refused once it is reached).
  *
- * ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
+ * ``onDelete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
  * renamed or moved, so the organization is never left uncapped by accident.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendLimit`.
  */
 export class OrganizationSpendLimit extends pulumi.CustomResource {
     /**
@@ -74,7 +72,7 @@ export class OrganizationSpendLimit extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly monthlyLimitCents: pulumi.Output<number>;
     /**
-     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly monthlyLimitUsd: pulumi.Output<string>;
     /**
@@ -162,7 +160,7 @@ export interface OrganizationSpendLimitArgs {
      */
     adoptExisting?: pulumi.Input<boolean | undefined>;
     /**
-     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     monthlyLimitUsd: pulumi.Input<string>;
     /**

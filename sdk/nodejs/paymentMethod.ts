@@ -8,10 +8,8 @@ import * as utilities from "./utilities";
  * A payment method on file, attached from a processor token (experimental: billing extension only).
  *
  * ``token`` is kept secret in state. Changing it attaches the new method before detaching the old one.
- * ``on_delete="remove"`` (the default) detaches the method on destroy, which is refused while the live
- * auto-reload policy charges it; ``"retain"`` keeps it on file.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:PaymentMethod`. Experimental: billing extension only (not api.openai.com).
+ * ``onDelete="remove"`` (the default) detaches the method on destroy, which is refused while the live
+ * auto-reload policy charges it; ``"retain"`` keeps it on file. Experimental: billing extension only (not api.openai.com).
  */
 export class PaymentMethod extends pulumi.CustomResource {
     /**

@@ -9,8 +9,6 @@ import * as utilities from "./utilities";
  *
  * Only the switches it declares are managed; the others are never sent and never diff. Destroying it leaves
  * the live switches as they are (a project always has them).
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectHostedTools`.
  */
 export class ProjectHostedTools extends pulumi.CustomResource {
     /**

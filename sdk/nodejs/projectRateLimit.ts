@@ -8,10 +8,8 @@ import * as utilities from "./utilities";
  * How fast one project may go on one model: the maxima of its rate limit for that model (named by model; the
  * provider finds the rate limit). Only the declared maxima are managed.
  *
- * ``on_delete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
+ * ``onDelete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
  * back the values read when it was created.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectRateLimit`.
  */
 export class ProjectRateLimit extends pulumi.CustomResource {
     /**

@@ -10,8 +10,6 @@ import * as utilities from "./utilities";
  *
  * Only the fields it declares are managed. Destroying it leaves the live setting as it is (a project always
  * has one).
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectServiceTiers`.
  */
 export class ProjectServiceTiers extends pulumi.CustomResource {
     /**

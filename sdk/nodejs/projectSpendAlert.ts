@@ -5,9 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * An e-mail alert when one project's month-to-date spend reaches ``threshold_usd``.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendAlert`.
+ * An e-mail alert when one project's month-to-date spend reaches ``thresholdUsd``.
  */
 export class ProjectSpendAlert extends pulumi.CustomResource {
     /**
@@ -91,7 +89,7 @@ export class ProjectSpendAlert extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly thresholdCents: pulumi.Output<number>;
     /**
-     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly thresholdUsd: pulumi.Output<string>;
 
@@ -171,7 +169,7 @@ export interface ProjectSpendAlertArgs {
      */
     subjectPrefix?: pulumi.Input<string | undefined>;
     /**
-     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+     * Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     thresholdUsd: pulumi.Input<string>;
 }

@@ -6,8 +6,6 @@ import * as utilities from "./utilities";
 
 /**
  * One project's hard monthly spend limit; both it and the organization's limit apply to its traffic.
- *
- * Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendLimit`.
  */
 export class ProjectSpendLimit extends pulumi.CustomResource {
     /**
@@ -71,7 +69,7 @@ export class ProjectSpendLimit extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly monthlyLimitCents: pulumi.Output<number>;
     /**
-     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     declare public readonly monthlyLimitUsd: pulumi.Output<string>;
     /**
@@ -168,7 +166,7 @@ export interface ProjectSpendLimitArgs {
      */
     adoptExisting?: pulumi.Input<boolean | undefined>;
     /**
-     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+     * The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
      */
     monthlyLimitUsd: pulumi.Input<string>;
     /**

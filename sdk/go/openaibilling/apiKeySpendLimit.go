@@ -15,10 +15,8 @@ import (
 // A monthly hard limit on one project API key (a user's or a service account's): requests made with the key
 // are refused once its month-to-date spend reaches it. The project's and organization's limits still apply.
 //
-// “on_delete="retain"“ (the default) leaves the live limit on the key when the resource is destroyed,
+// “onDelete="retain"“ (the default) leaves the live limit on the key when the resource is destroyed,
 // renamed or moved; “"remove"“ clears it. The key itself is never deleted.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ApiKeySpendLimit`.
 type ApiKeySpendLimit struct {
 	pulumi.CustomResourceState
 
@@ -40,7 +38,7 @@ type ApiKeySpendLimit struct {
 	KeyRedactedValue pulumi.StringOutput `pulumi:"keyRedactedValue"`
 	// The live limit in integer cents.
 	MonthlyLimitCents pulumi.IntOutput `pulumi:"monthlyLimitCents"`
-	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringOutput `pulumi:"monthlyLimitUsd"`
 	// "retain" (default) leaves the live limit on the key on destroy, rename or move, so the key is never left uncapped by accident; "remove" clears it (the key itself is never deleted).
 	OnDelete pulumi.StringOutput `pulumi:"onDelete"`
@@ -119,7 +117,7 @@ type apiKeySpendLimitArgs struct {
 	AdoptExisting *bool `pulumi:"adoptExisting"`
 	// The project API key (key_…) whose traffic it caps; changing it replaces.
 	ApiKeyId string `pulumi:"apiKeyId"`
-	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd string `pulumi:"monthlyLimitUsd"`
 	// "retain" (default) leaves the live limit on the key on destroy, rename or move, so the key is never left uncapped by accident; "remove" clears it (the key itself is never deleted).
 	OnDelete *string `pulumi:"onDelete"`
@@ -135,7 +133,7 @@ type ApiKeySpendLimitArgs struct {
 	AdoptExisting pulumi.BoolPtrInput
 	// The project API key (key_…) whose traffic it caps; changing it replaces.
 	ApiKeyId pulumi.StringInput
-	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+	// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringInput
 	// "retain" (default) leaves the live limit on the key on destroy, rename or move, so the key is never left uncapped by accident; "remove" clears it (the key itself is never deleted).
 	OnDelete pulumi.StringPtrInput
@@ -225,7 +223,7 @@ func (o ApiKeySpendLimitOutput) MonthlyLimitCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *ApiKeySpendLimit) pulumi.IntOutput { return v.MonthlyLimitCents }).(pulumi.IntOutput)
 }
 
-// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+// The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o ApiKeySpendLimitOutput) MonthlyLimitUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *ApiKeySpendLimit) pulumi.StringOutput { return v.MonthlyLimitUsd }).(pulumi.StringOutput)
 }

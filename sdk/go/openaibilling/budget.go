@@ -12,25 +12,25 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// A monthly budget: one spend alert per percentage in “alert_at_percent“ (default 50, 80 and 100%) and,
-// when “hard_limit_percent“ is set, a hard spend limit.
+// A monthly budget: one spend alert per percentage in “alertAtPercent“ (default 50, 80 and 100%) and,
+// when “hardLimitPercent“ is set, a hard spend limit.
 //
 // Children are named “<name>-alert-<percent>“ and “<name>-limit“; each alert's default subject prefix
 // is “[budget <name> <percent>%]“ so mail rules can route it. Inputs must be known when the program runs
-// (plain values), because they decide which children exist; “project_id“ alone may be an output (a
+// (plain values), because they decide which children exist; “projectId“ alone may be an output (a
 // “Project“'s id). Extra keyword arguments reach the limit
-// (“on_delete“, “adopt_existing“, “acknowledge_until“, “warn_if_would_have_blocked_days“; the limit
+// (“onDelete“, “adoptExisting“, “acknowledgeUntil“, “warnIfWouldHaveBlockedDays“; the limit
 // e-mails the budget's “recipients“ when it is reached, prefixed “[budget <name> limit]“, unless
-// “notify_recipients“ / “notify_subject_prefix“ say otherwise);
+// “notifyRecipients“ / “notifySubjectPrefix“ say otherwise);
 // “limit_aliases“ moves a limit declared
 // before under the budget without recreating it, e.g.
 // “limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]“.
 //
-// A project budget can also make its project and govern it: “project_name“ (instead of “project_id“) adds a
-// child “Project“ (“<name>-project“; “project_adopt_existing=True“ takes over the active project of that
-// name) whose id every other child uses; “allowed_models“ adds an allow-list (“<name>-models“, a
-// “ProjectModelPermissions“; with “project_adopt_existing=True“ it takes over a policy the project has);
-// “hosted_tools“ (“{"web_search": False, …}“) adds the tool switches (“<name>-tools“, a
+// A project budget can also make its project and govern it: “projectName“ (instead of “projectId“) adds a
+// child “Project“ (“<name>-project“; “projectAdoptExisting=True“ takes over the active project of that
+// name) whose id every other child uses; “allowedModels“ adds an allow-list (“<name>-models“, a
+// “ProjectModelPermissions“; with “projectAdoptExisting=True“ it takes over a policy the project has);
+// “hostedTools“ (“{"webSearch": False, …}“) adds the tool switches (“<name>-tools“, a
 // “ProjectHostedTools“).
 type Budget struct {
 	pulumi.ResourceState
@@ -64,19 +64,19 @@ func NewBudget(ctx *pulumi.Context,
 type budgetArgs struct {
 	// Percentages of the budget that each send an alert (one child alert per percentage, its threshold rounded half up to whole cents); duplicates are refused.
 	AlertAtPercent []string `pulumi:"alertAtPercent"`
-	// The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+	// The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
 	AllowedModels []string `pulumi:"allowedModels"`
 	// Also declare a hard spend limit at this percentage of the budget (traffic is refused once reached). None (default): the budget only alerts.
 	HardLimitPercent *string `pulumi:"hardLimitPercent"`
-	// Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
+	// Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
 	HostedTools map[string]bool `pulumi:"hostedTools"`
-	// The budget in US dollars for one UTC calendar month. Accepts a number or a string.
+	// The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyBudgetUsd string `pulumi:"monthlyBudgetUsd"`
-	// With project_name: manage the active project that already has this name (the child Project's adopt_existing).
+	// With projectName: manage the active project that already has this name (the child Project's adoptExisting).
 	ProjectAdoptExisting *bool `pulumi:"projectAdoptExisting"`
-	// The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
+	// The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
 	ProjectId *string `pulumi:"projectId"`
-	// Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+	// Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
 	ProjectName *string `pulumi:"projectName"`
 	// E-mail addresses every alert goes to.
 	Recipients []string `pulumi:"recipients"`
@@ -86,19 +86,19 @@ type budgetArgs struct {
 type BudgetArgs struct {
 	// Percentages of the budget that each send an alert (one child alert per percentage, its threshold rounded half up to whole cents); duplicates are refused.
 	AlertAtPercent pulumi.StringArrayInput
-	// The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+	// The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
 	AllowedModels pulumi.StringArrayInput
 	// Also declare a hard spend limit at this percentage of the budget (traffic is refused once reached). None (default): the budget only alerts.
 	HardLimitPercent pulumi.StringPtrInput
-	// Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
+	// Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
 	HostedTools pulumi.BoolMapInput
-	// The budget in US dollars for one UTC calendar month. Accepts a number or a string.
+	// The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyBudgetUsd pulumi.StringInput
-	// With project_name: manage the active project that already has this name (the child Project's adopt_existing).
+	// With projectName: manage the active project that already has this name (the child Project's adoptExisting).
 	ProjectAdoptExisting pulumi.BoolPtrInput
-	// The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
+	// The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
 	ProjectId pulumi.StringPtrInput
-	// Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+	// Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
 	ProjectName pulumi.StringPtrInput
 	// E-mail addresses every alert goes to.
 	Recipients pulumi.StringArrayInput

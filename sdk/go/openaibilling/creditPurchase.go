@@ -14,18 +14,16 @@ import (
 
 // A one-off purchase of prepaid credits (experimental: billing extension only).
 //
-// “purchase_key“ (your choice, e.g. “"2026-q4-preload"“) makes it happen once: the same key and amount
+// “purchaseKey“ (your choice, e.g. “"2026-q4-preload"“) makes it happen once: the same key and amount
 // never charge twice, under any resource name or stack. The amount of a made purchase cannot change
 // (declare a new purchase); destroying the resource refunds nothing. Purchases above
-// “openai-billing:maxPurchaseUsd“ (default 1,000 USD) are refused at preview.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditPurchase`. Experimental: billing extension only (not api.openai.com).
+// “openai-billing:maxPurchaseUsd“ (default 1,000 USD) are refused at preview. Experimental: billing extension only (not api.openai.com).
 type CreditPurchase struct {
 	pulumi.CustomResourceState
 
 	// The amount charged, in integer cents.
 	AmountCents pulumi.IntOutput `pulumi:"amountCents"`
-	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	AmountUsd pulumi.StringOutput `pulumi:"amountUsd"`
 	// Always "USD".
 	Currency pulumi.StringOutput `pulumi:"currency"`
@@ -101,7 +99,7 @@ func CreditPurchaseExists(ctx *pulumi.Context,
 }
 
 type creditPurchaseArgs struct {
-	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	AmountUsd string `pulumi:"amountUsd"`
 	// The payment method charged; none means the default. Create-only: never diffs or buys again.
 	PaymentMethodId *string `pulumi:"paymentMethodId"`
@@ -111,7 +109,7 @@ type creditPurchaseArgs struct {
 
 // The set of arguments for constructing a CreditPurchase resource.
 type CreditPurchaseArgs struct {
-	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+	// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	AmountUsd pulumi.StringInput
 	// The payment method charged; none means the default. Create-only: never diffs or buys again.
 	PaymentMethodId pulumi.StringPtrInput
@@ -161,7 +159,7 @@ func (o CreditPurchaseOutput) AmountCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *CreditPurchase) pulumi.IntOutput { return v.AmountCents }).(pulumi.IntOutput)
 }
 
-// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+// US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o CreditPurchaseOutput) AmountUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *CreditPurchase) pulumi.StringOutput { return v.AmountUsd }).(pulumi.StringOutput)
 }

@@ -12,23 +12,21 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Auto-reload: when the credit balance falls below “balance_threshold_usd“, buy credits up to
-// “target_balance_usd“, never more than “monthly_reload_limit_usd“ in a UTC month (experimental:
+// Auto-reload: when the credit balance falls below “balanceThresholdUsd“, buy credits up to
+// “targetBalanceUsd“, never more than “monthlyReloadLimitUsd“ in a UTC month (experimental:
 // billing extension only).
 //
-// Charges “payment_method_id“, else the default payment method. Like spend limits, creating it where a
-// live policy exists needs “adopt_existing=True“, and “on_delete="retain"“ (the default) leaves the
-// live policy running on destroy so credits never run out by accident.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditTopUpPolicy`. Experimental: billing extension only (not api.openai.com).
+// Charges “paymentMethodId“, else the default payment method. Like spend limits, creating it where a
+// live policy exists needs “adoptExisting=True“, and “onDelete="retain"“ (the default) leaves the
+// live policy running on destroy so credits never run out by accident. Experimental: billing extension only (not api.openai.com).
 type CreditTopUpPolicy struct {
 	pulumi.CustomResourceState
 
 	// Take over a live policy (create refuses otherwise). Create-only: never diffs.
 	AdoptExisting pulumi.BoolOutput `pulumi:"adoptExisting"`
-	// balance_threshold_usd in integer cents, as live.
+	// balanceThresholdUsd in integer cents, as live.
 	BalanceThresholdCents pulumi.IntOutput `pulumi:"balanceThresholdCents"`
-	// Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+	// Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	BalanceThresholdUsd pulumi.StringOutput `pulumi:"balanceThresholdUsd"`
 	// Always "USD".
 	Currency pulumi.StringOutput `pulumi:"currency"`
@@ -36,9 +34,9 @@ type CreditTopUpPolicy struct {
 	DisabledReason pulumi.StringPtrOutput `pulumi:"disabledReason"`
 	// false keeps the policy on file without reloading.
 	Enabled pulumi.BoolOutput `pulumi:"enabled"`
-	// monthly_reload_limit_usd in integer cents, as live.
+	// monthlyReloadLimitUsd in integer cents, as live.
 	MonthlyReloadLimitCents pulumi.IntOutput `pulumi:"monthlyReloadLimitCents"`
-	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyReloadLimitUsd pulumi.StringOutput `pulumi:"monthlyReloadLimitUsd"`
 	// "retain" (default) leaves the live policy running on destroy, so credits never run out by accident; "remove" deletes it.
 	OnDelete pulumi.StringOutput `pulumi:"onDelete"`
@@ -48,9 +46,9 @@ type CreditTopUpPolicy struct {
 	PaymentMethodId pulumi.StringPtrOutput `pulumi:"paymentMethodId"`
 	// The version of this output shape.
 	SchemaVersion pulumi.IntOutput `pulumi:"schemaVersion"`
-	// target_balance_usd in integer cents, as live.
+	// targetBalanceUsd in integer cents, as live.
 	TargetBalanceCents pulumi.IntOutput `pulumi:"targetBalanceCents"`
-	// Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+	// Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	TargetBalanceUsd pulumi.StringOutput `pulumi:"targetBalanceUsd"`
 }
 
@@ -120,17 +118,17 @@ func CreditTopUpPolicyExists(ctx *pulumi.Context,
 type creditTopUpPolicyArgs struct {
 	// Take over a live policy (create refuses otherwise). Create-only: never diffs.
 	AdoptExisting *bool `pulumi:"adoptExisting"`
-	// Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+	// Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	BalanceThresholdUsd string `pulumi:"balanceThresholdUsd"`
 	// false keeps the policy on file without reloading.
 	Enabled *bool `pulumi:"enabled"`
-	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyReloadLimitUsd string `pulumi:"monthlyReloadLimitUsd"`
 	// "retain" (default) leaves the live policy running on destroy, so credits never run out by accident; "remove" deletes it.
 	OnDelete *string `pulumi:"onDelete"`
 	// The payment method charged; none means the default payment method.
 	PaymentMethodId *string `pulumi:"paymentMethodId"`
-	// Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+	// Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	TargetBalanceUsd string `pulumi:"targetBalanceUsd"`
 }
 
@@ -138,17 +136,17 @@ type creditTopUpPolicyArgs struct {
 type CreditTopUpPolicyArgs struct {
 	// Take over a live policy (create refuses otherwise). Create-only: never diffs.
 	AdoptExisting pulumi.BoolPtrInput
-	// Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+	// Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	BalanceThresholdUsd pulumi.StringInput
 	// false keeps the policy on file without reloading.
 	Enabled pulumi.BoolPtrInput
-	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+	// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyReloadLimitUsd pulumi.StringInput
 	// "retain" (default) leaves the live policy running on destroy, so credits never run out by accident; "remove" deletes it.
 	OnDelete pulumi.StringPtrInput
 	// The payment method charged; none means the default payment method.
 	PaymentMethodId pulumi.StringPtrInput
-	// Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+	// Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	TargetBalanceUsd pulumi.StringInput
 }
 
@@ -194,12 +192,12 @@ func (o CreditTopUpPolicyOutput) AdoptExisting() pulumi.BoolOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.BoolOutput { return v.AdoptExisting }).(pulumi.BoolOutput)
 }
 
-// balance_threshold_usd in integer cents, as live.
+// balanceThresholdUsd in integer cents, as live.
 func (o CreditTopUpPolicyOutput) BalanceThresholdCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.IntOutput { return v.BalanceThresholdCents }).(pulumi.IntOutput)
 }
 
-// Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+// Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o CreditTopUpPolicyOutput) BalanceThresholdUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.StringOutput { return v.BalanceThresholdUsd }).(pulumi.StringOutput)
 }
@@ -219,12 +217,12 @@ func (o CreditTopUpPolicyOutput) Enabled() pulumi.BoolOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.BoolOutput { return v.Enabled }).(pulumi.BoolOutput)
 }
 
-// monthly_reload_limit_usd in integer cents, as live.
+// monthlyReloadLimitUsd in integer cents, as live.
 func (o CreditTopUpPolicyOutput) MonthlyReloadLimitCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.IntOutput { return v.MonthlyReloadLimitCents }).(pulumi.IntOutput)
 }
 
-// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+// Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o CreditTopUpPolicyOutput) MonthlyReloadLimitUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.StringOutput { return v.MonthlyReloadLimitUsd }).(pulumi.StringOutput)
 }
@@ -249,12 +247,12 @@ func (o CreditTopUpPolicyOutput) SchemaVersion() pulumi.IntOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.IntOutput { return v.SchemaVersion }).(pulumi.IntOutput)
 }
 
-// target_balance_usd in integer cents, as live.
+// targetBalanceUsd in integer cents, as live.
 func (o CreditTopUpPolicyOutput) TargetBalanceCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.IntOutput { return v.TargetBalanceCents }).(pulumi.IntOutput)
 }
 
-// Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+// Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o CreditTopUpPolicyOutput) TargetBalanceUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *CreditTopUpPolicy) pulumi.StringOutput { return v.TargetBalanceUsd }).(pulumi.StringOutput)
 }

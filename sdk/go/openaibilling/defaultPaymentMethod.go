@@ -14,9 +14,7 @@ import (
 
 // The account's default payment method (a singleton; experimental: billing extension only).
 //
-// Destroying it leaves the default in place: an auto-reload policy may rely on it.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:DefaultPaymentMethod`. Experimental: billing extension only (not api.openai.com).
+// Destroying it leaves the default in place: an auto-reload policy may rely on it. Experimental: billing extension only (not api.openai.com).
 type DefaultPaymentMethod struct {
 	pulumi.CustomResourceState
 

@@ -12,11 +12,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// An e-mail alert when the organization's month-to-date spend reaches “threshold_usd“.
+// An e-mail alert when the organization's month-to-date spend reaches “thresholdUsd“.
 //
 // Declaring an alert identical to a live one adopts it instead of creating a second one.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendAlert`.
 type OrganizationSpendAlert struct {
 	pulumi.CustomResourceState
 
@@ -40,7 +38,7 @@ type OrganizationSpendAlert struct {
 	SubjectPrefix pulumi.StringPtrOutput `pulumi:"subjectPrefix"`
 	// The live threshold in integer cents.
 	ThresholdCents pulumi.IntOutput `pulumi:"thresholdCents"`
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd pulumi.StringOutput `pulumi:"thresholdUsd"`
 }
 
@@ -107,7 +105,7 @@ type organizationSpendAlertArgs struct {
 	Recipients []string `pulumi:"recipients"`
 	// Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
 	SubjectPrefix *string `pulumi:"subjectPrefix"`
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd string `pulumi:"thresholdUsd"`
 }
 
@@ -121,7 +119,7 @@ type OrganizationSpendAlertArgs struct {
 	Recipients pulumi.StringArrayInput
 	// Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
 	SubjectPrefix pulumi.StringPtrInput
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd pulumi.StringInput
 }
 
@@ -212,7 +210,7 @@ func (o OrganizationSpendAlertOutput) ThresholdCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *OrganizationSpendAlert) pulumi.IntOutput { return v.ThresholdCents }).(pulumi.IntOutput)
 }
 
-// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o OrganizationSpendAlertOutput) ThresholdUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *OrganizationSpendAlert) pulumi.StringOutput { return v.ThresholdUsd }).(pulumi.StringOutput)
 }

@@ -14,10 +14,8 @@ import (
 
 // The organization's hard monthly spend limit (API traffic is refused once it is reached).
 //
-// “on_delete="retain"“ (the default) leaves the live limit in place when the resource is destroyed,
+// “onDelete="retain"“ (the default) leaves the live limit in place when the resource is destroyed,
 // renamed or moved, so the organization is never left uncapped by accident.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendLimit`.
 type OrganizationSpendLimit struct {
 	pulumi.CustomResourceState
 
@@ -33,7 +31,7 @@ type OrganizationSpendLimit struct {
 	Interval pulumi.StringOutput `pulumi:"interval"`
 	// The live limit in integer cents.
 	MonthlyLimitCents pulumi.IntOutput `pulumi:"monthlyLimitCents"`
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringOutput `pulumi:"monthlyLimitUsd"`
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients pulumi.StringArrayOutput `pulumi:"notifyRecipients"`
@@ -108,7 +106,7 @@ type organizationSpendLimitArgs struct {
 	AcknowledgeUntil *string `pulumi:"acknowledgeUntil"`
 	// Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
 	AdoptExisting *bool `pulumi:"adoptExisting"`
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd string `pulumi:"monthlyLimitUsd"`
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients []string `pulumi:"notifyRecipients"`
@@ -126,7 +124,7 @@ type OrganizationSpendLimitArgs struct {
 	AcknowledgeUntil pulumi.StringPtrInput
 	// Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
 	AdoptExisting pulumi.BoolPtrInput
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringInput
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients pulumi.StringArrayInput
@@ -205,7 +203,7 @@ func (o OrganizationSpendLimitOutput) MonthlyLimitCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *OrganizationSpendLimit) pulumi.IntOutput { return v.MonthlyLimitCents }).(pulumi.IntOutput)
 }
 
-// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o OrganizationSpendLimitOutput) MonthlyLimitUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *OrganizationSpendLimit) pulumi.StringOutput { return v.MonthlyLimitUsd }).(pulumi.StringOutput)
 }

@@ -12,13 +12,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// An OpenAI project: made, or adopted by name with “adopt_existing=True“ (an active project of the name is
+// An OpenAI project: made, or adopted by name with “adoptExisting=True“ (an active project of the name is
 // never duplicated). A rename is an update. Pass its “id“ to every project-scoped resource.
 //
-// “on_delete="retain"“ (the default) leaves the project when the resource is destroyed; “"archive"“
+// “onDelete="retain"“ (the default) leaves the project when the resource is destroyed; “"archive"“
 // archives it. A project archived elsewhere reads as gone.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:Project`.
 type Project struct {
 	pulumi.CustomResourceState
 

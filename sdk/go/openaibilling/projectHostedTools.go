@@ -16,8 +16,6 @@ import (
 //
 // Only the switches it declares are managed; the others are never sent and never diff. Destroying it leaves
 // the live switches as they are (a project always has them).
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectHostedTools`.
 type ProjectHostedTools struct {
 	pulumi.CustomResourceState
 

@@ -14,11 +14,9 @@ import (
 
 // The models a project may call: an allow-list (only these) or a deny-list (all but these).
 //
-// Create refuses a policy the project already has unless “adopt_existing=True“. “on_delete="retain"“ (the
+// Create refuses a policy the project already has unless “adoptExisting=True“. “onDelete="retain"“ (the
 // default) leaves the live policy when the resource is destroyed; “"remove"“ deletes it, opening the project
 // to every model the organization may use.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectModelPermissions`.
 type ProjectModelPermissions struct {
 	pulumi.CustomResourceState
 

@@ -15,10 +15,8 @@ import (
 // How fast one project may go on one model: the maxima of its rate limit for that model (named by model; the
 // provider finds the rate limit). Only the declared maxima are managed.
 //
-// “on_delete="retain"“ (the default) leaves the live maxima when the resource is destroyed; “"restore"“ puts
+// “onDelete="retain"“ (the default) leaves the live maxima when the resource is destroyed; “"restore"“ puts
 // back the values read when it was created.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectRateLimit`.
 type ProjectRateLimit struct {
 	pulumi.CustomResourceState
 

@@ -17,8 +17,6 @@ import (
 //
 // Only the fields it declares are managed. Destroying it leaves the live setting as it is (a project always
 // has one).
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectServiceTiers`.
 type ProjectServiceTiers struct {
 	pulumi.CustomResourceState
 

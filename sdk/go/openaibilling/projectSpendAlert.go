@@ -12,9 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// An e-mail alert when one project's month-to-date spend reaches “threshold_usd“.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendAlert`.
+// An e-mail alert when one project's month-to-date spend reaches “thresholdUsd“.
 type ProjectSpendAlert struct {
 	pulumi.CustomResourceState
 
@@ -40,7 +38,7 @@ type ProjectSpendAlert struct {
 	SubjectPrefix pulumi.StringPtrOutput `pulumi:"subjectPrefix"`
 	// The live threshold in integer cents.
 	ThresholdCents pulumi.IntOutput `pulumi:"thresholdCents"`
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd pulumi.StringOutput `pulumi:"thresholdUsd"`
 }
 
@@ -112,7 +110,7 @@ type projectSpendAlertArgs struct {
 	Recipients []string `pulumi:"recipients"`
 	// Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
 	SubjectPrefix *string `pulumi:"subjectPrefix"`
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd string `pulumi:"thresholdUsd"`
 }
 
@@ -128,7 +126,7 @@ type ProjectSpendAlertArgs struct {
 	Recipients pulumi.StringArrayInput
 	// Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
 	SubjectPrefix pulumi.StringPtrInput
-	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+	// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	ThresholdUsd pulumi.StringInput
 }
 
@@ -224,7 +222,7 @@ func (o ProjectSpendAlertOutput) ThresholdCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *ProjectSpendAlert) pulumi.IntOutput { return v.ThresholdCents }).(pulumi.IntOutput)
 }
 
-// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+// Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o ProjectSpendAlertOutput) ThresholdUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *ProjectSpendAlert) pulumi.StringOutput { return v.ThresholdUsd }).(pulumi.StringOutput)
 }

@@ -13,8 +13,6 @@ import (
 )
 
 // One project's hard monthly spend limit; both it and the organization's limit apply to its traffic.
-//
-// Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendLimit`.
 type ProjectSpendLimit struct {
 	pulumi.CustomResourceState
 
@@ -30,7 +28,7 @@ type ProjectSpendLimit struct {
 	Interval pulumi.StringOutput `pulumi:"interval"`
 	// The live limit in integer cents.
 	MonthlyLimitCents pulumi.IntOutput `pulumi:"monthlyLimitCents"`
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringOutput `pulumi:"monthlyLimitUsd"`
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients pulumi.StringArrayOutput `pulumi:"notifyRecipients"`
@@ -110,7 +108,7 @@ type projectSpendLimitArgs struct {
 	AcknowledgeUntil *string `pulumi:"acknowledgeUntil"`
 	// Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
 	AdoptExisting *bool `pulumi:"adoptExisting"`
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd string `pulumi:"monthlyLimitUsd"`
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients []string `pulumi:"notifyRecipients"`
@@ -130,7 +128,7 @@ type ProjectSpendLimitArgs struct {
 	AcknowledgeUntil pulumi.StringPtrInput
 	// Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
 	AdoptExisting pulumi.BoolPtrInput
-	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+	// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 	MonthlyLimitUsd pulumi.StringInput
 	// Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
 	NotifyRecipients pulumi.StringArrayInput
@@ -211,7 +209,7 @@ func (o ProjectSpendLimitOutput) MonthlyLimitCents() pulumi.IntOutput {
 	return o.ApplyT(func(v *ProjectSpendLimit) pulumi.IntOutput { return v.MonthlyLimitCents }).(pulumi.IntOutput)
 }
 
-// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+// The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
 func (o ProjectSpendLimitOutput) MonthlyLimitUsd() pulumi.StringOutput {
 	return o.ApplyT(func(v *ProjectSpendLimit) pulumi.StringOutput { return v.MonthlyLimitUsd }).(pulumi.StringOutput)
 }

@@ -29,7 +29,7 @@ class ApiKeySpendLimitArgs:
         The set of arguments for constructing a ApiKeySpendLimit resource.
 
         :param pulumi.Input[_builtins.str] api_key_id: The project API key (key_…) whose traffic it caps; changing it replaces.
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] project_id: The project (proj_…) the key belongs to; changing it replaces.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of the key's month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit the key already has (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
@@ -65,7 +65,7 @@ class ApiKeySpendLimitArgs:
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+        The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 
@@ -139,17 +139,15 @@ class ApiKeySpendLimit(pulumi.CustomResource):
         A monthly hard limit on one project API key (a user's or a service account's): requests made with the key
         are refused once its month-to-date spend reaches it. The project's and organization's limits still apply.
 
-        ``on_delete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
+        ``onDelete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
         renamed or moved; ``"remove"`` clears it. The key itself is never deleted.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ApiKeySpendLimit`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of the key's month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit the key already has (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
         :param pulumi.Input[_builtins.str] api_key_id: The project API key (key_…) whose traffic it caps; changing it replaces.
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] on_delete: "retain" (default) leaves the live limit on the key on destroy, rename or move, so the key is never left uncapped by accident; "remove" clears it (the key itself is never deleted).
         :param pulumi.Input[_builtins.str] project_id: The project (proj_…) the key belongs to; changing it replaces.
         """
@@ -163,10 +161,8 @@ class ApiKeySpendLimit(pulumi.CustomResource):
         A monthly hard limit on one project API key (a user's or a service account's): requests made with the key
         are refused once its month-to-date spend reaches it. The project's and organization's limits still apply.
 
-        ``on_delete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
+        ``onDelete="retain"`` (the default) leaves the live limit on the key when the resource is destroyed,
         renamed or moved; ``"remove"`` clears it. The key itself is never deleted.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ApiKeySpendLimit`.
 
         :param str resource_name: The name of the resource.
         :param ApiKeySpendLimitArgs args: The arguments to use to populate this resource's properties.
@@ -342,7 +338,7 @@ class ApiKeySpendLimit(pulumi.CustomResource):
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Accepts a number or a string; state holds the two-decimal string.
+        The key's hard limit in US dollars for one UTC calendar month (at most two decimals); requests made with the key are refused once its month-to-date spend reaches it. The project's and the organization's limits still apply. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 

@@ -31,15 +31,15 @@ class BudgetArgs:
         """
         The set of arguments for constructing a Budget resource.
 
-        :param pulumi.Input[_builtins.str] monthly_budget_usd: The budget in US dollars for one UTC calendar month. Accepts a number or a string.
+        :param pulumi.Input[_builtins.str] monthly_budget_usd: The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] recipients: E-mail addresses every alert goes to.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] alert_at_percent: Percentages of the budget that each send an alert (one child alert per percentage, its threshold rounded half up to whole cents); duplicates are refused.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] allowed_models: The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] allowed_models: The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
         :param pulumi.Input[_builtins.str] hard_limit_percent: Also declare a hard spend limit at this percentage of the budget (traffic is refused once reached). None (default): the budget only alerts.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.bool]]] hosted_tools: Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
-        :param pulumi.Input[_builtins.bool] project_adopt_existing: With project_name: manage the active project that already has this name (the child Project's adopt_existing).
-        :param pulumi.Input[_builtins.str] project_id: The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
-        :param pulumi.Input[_builtins.str] project_name: Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.bool]]] hosted_tools: Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
+        :param pulumi.Input[_builtins.bool] project_adopt_existing: With projectName: manage the active project that already has this name (the child Project's adoptExisting).
+        :param pulumi.Input[_builtins.str] project_id: The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
+        :param pulumi.Input[_builtins.str] project_name: Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
         """
         pulumi.set(__self__, "monthly_budget_usd", monthly_budget_usd)
         pulumi.set(__self__, "recipients", recipients)
@@ -64,7 +64,7 @@ class BudgetArgs:
     @pulumi.getter(name="monthlyBudgetUsd")
     def monthly_budget_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        The budget in US dollars for one UTC calendar month. Accepts a number or a string.
+        The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_budget_usd")
 
@@ -100,7 +100,7 @@ class BudgetArgs:
     @pulumi.getter(name="allowedModels")
     def allowed_models(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
-        The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+        The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
         """
         return pulumi.get(self, "allowed_models")
 
@@ -124,7 +124,7 @@ class BudgetArgs:
     @pulumi.getter(name="hostedTools")
     def hosted_tools(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.bool]]]]:
         """
-        Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
+        Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
         """
         return pulumi.get(self, "hosted_tools")
 
@@ -136,7 +136,7 @@ class BudgetArgs:
     @pulumi.getter(name="projectAdoptExisting")
     def project_adopt_existing(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        With project_name: manage the active project that already has this name (the child Project's adopt_existing).
+        With projectName: manage the active project that already has this name (the child Project's adoptExisting).
         """
         return pulumi.get(self, "project_adopt_existing")
 
@@ -148,7 +148,7 @@ class BudgetArgs:
     @pulumi.getter(name="projectId")
     def project_id(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
+        The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
         """
         return pulumi.get(self, "project_id")
 
@@ -160,7 +160,7 @@ class BudgetArgs:
     @pulumi.getter(name="projectName")
     def project_name(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+        Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
         """
         return pulumi.get(self, "project_name")
 
@@ -186,37 +186,37 @@ class Budget(pulumi.ComponentResource):
                  recipients: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
         """
-        A monthly budget: one spend alert per percentage in ``alert_at_percent`` (default 50, 80 and 100%) and,
-        when ``hard_limit_percent`` is set, a hard spend limit.
+        A monthly budget: one spend alert per percentage in ``alertAtPercent`` (default 50, 80 and 100%) and,
+        when ``hardLimitPercent`` is set, a hard spend limit.
 
         Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
         is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
-        (plain values), because they decide which children exist; ``project_id`` alone may be an output (a
+        (plain values), because they decide which children exist; ``projectId`` alone may be an output (a
         ``Project``'s id). Extra keyword arguments reach the limit
-        (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``; the limit
+        (``onDelete``, ``adoptExisting``, ``acknowledgeUntil``, ``warnIfWouldHaveBlockedDays``; the limit
         e-mails the budget's ``recipients`` when it is reached, prefixed ``[budget <name> limit]``, unless
-        ``notify_recipients`` / ``notify_subject_prefix`` say otherwise);
+        ``notifyRecipients`` / ``notifySubjectPrefix`` say otherwise);
         ``limit_aliases`` moves a limit declared
         before under the budget without recreating it, e.g.
         ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
 
-        A project budget can also make its project and govern it: ``project_name`` (instead of ``project_id``) adds a
-        child ``Project`` (``<name>-project``; ``project_adopt_existing=True`` takes over the active project of that
-        name) whose id every other child uses; ``allowed_models`` adds an allow-list (``<name>-models``, a
-        ``ProjectModelPermissions``; with ``project_adopt_existing=True`` it takes over a policy the project has);
-        ``hosted_tools`` (``{"web_search": False, …}``) adds the tool switches (``<name>-tools``, a
+        A project budget can also make its project and govern it: ``projectName`` (instead of ``projectId``) adds a
+        child ``Project`` (``<name>-project``; ``projectAdoptExisting=True`` takes over the active project of that
+        name) whose id every other child uses; ``allowedModels`` adds an allow-list (``<name>-models``, a
+        ``ProjectModelPermissions``; with ``projectAdoptExisting=True`` it takes over a policy the project has);
+        ``hostedTools`` (``{"webSearch": False, …}``) adds the tool switches (``<name>-tools``, a
         ``ProjectHostedTools``).
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] alert_at_percent: Percentages of the budget that each send an alert (one child alert per percentage, its threshold rounded half up to whole cents); duplicates are refused.
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] allowed_models: The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs project_id or project_name.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] allowed_models: The only models the project may call: a child ProjectModelPermissions allow-list (<name>-models). Needs projectId or projectName.
         :param pulumi.Input[_builtins.str] hard_limit_percent: Also declare a hard spend limit at this percentage of the budget (traffic is refused once reached). None (default): the budget only alerts.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.bool]]] hosted_tools: Hosted tools switched on (true) or off (false), by name (code_interpreter, file_search, image_generation, mcp, web_search): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs project_id or project_name.
-        :param pulumi.Input[_builtins.str] monthly_budget_usd: The budget in US dollars for one UTC calendar month. Accepts a number or a string.
-        :param pulumi.Input[_builtins.bool] project_adopt_existing: With project_name: manage the active project that already has this name (the child Project's adopt_existing).
-        :param pulumi.Input[_builtins.str] project_id: The project the budget watches (a project id, or a Project's id output); none (and no project_name) means the whole organization.
-        :param pulumi.Input[_builtins.str] project_name: Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with project_id.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.bool]]] hosted_tools: Hosted tools switched on (true) or off (false), by name (codeInterpreter, fileSearch, imageGeneration, mcp, webSearch): a child ProjectHostedTools (<name>-tools); tools left out are not managed. Needs projectId or projectName.
+        :param pulumi.Input[_builtins.str] monthly_budget_usd: The budget in US dollars for one UTC calendar month. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
+        :param pulumi.Input[_builtins.bool] project_adopt_existing: With projectName: manage the active project that already has this name (the child Project's adoptExisting).
+        :param pulumi.Input[_builtins.str] project_id: The project the budget watches (a project id, or a Project's id output); none (and no projectName) means the whole organization.
+        :param pulumi.Input[_builtins.str] project_name: Make the project the budget watches: a child Project of this name (<name>-project) whose id every other child uses. Not with projectId.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] recipients: E-mail addresses every alert goes to.
         """
         ...
@@ -226,25 +226,25 @@ class Budget(pulumi.ComponentResource):
                  args: BudgetArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        A monthly budget: one spend alert per percentage in ``alert_at_percent`` (default 50, 80 and 100%) and,
-        when ``hard_limit_percent`` is set, a hard spend limit.
+        A monthly budget: one spend alert per percentage in ``alertAtPercent`` (default 50, 80 and 100%) and,
+        when ``hardLimitPercent`` is set, a hard spend limit.
 
         Children are named ``<name>-alert-<percent>`` and ``<name>-limit``; each alert's default subject prefix
         is ``[budget <name> <percent>%]`` so mail rules can route it. Inputs must be known when the program runs
-        (plain values), because they decide which children exist; ``project_id`` alone may be an output (a
+        (plain values), because they decide which children exist; ``projectId`` alone may be an output (a
         ``Project``'s id). Extra keyword arguments reach the limit
-        (``on_delete``, ``adopt_existing``, ``acknowledge_until``, ``warn_if_would_have_blocked_days``; the limit
+        (``onDelete``, ``adoptExisting``, ``acknowledgeUntil``, ``warnIfWouldHaveBlockedDays``; the limit
         e-mails the budget's ``recipients`` when it is reached, prefixed ``[budget <name> limit]``, unless
-        ``notify_recipients`` / ``notify_subject_prefix`` say otherwise);
+        ``notifyRecipients`` / ``notifySubjectPrefix`` say otherwise);
         ``limit_aliases`` moves a limit declared
         before under the budget without recreating it, e.g.
         ``limit_aliases=[pulumi.Alias(name="team-a-limit", parent=pulumi.ROOT_STACK_RESOURCE)]``.
 
-        A project budget can also make its project and govern it: ``project_name`` (instead of ``project_id``) adds a
-        child ``Project`` (``<name>-project``; ``project_adopt_existing=True`` takes over the active project of that
-        name) whose id every other child uses; ``allowed_models`` adds an allow-list (``<name>-models``, a
-        ``ProjectModelPermissions``; with ``project_adopt_existing=True`` it takes over a policy the project has);
-        ``hosted_tools`` (``{"web_search": False, …}``) adds the tool switches (``<name>-tools``, a
+        A project budget can also make its project and govern it: ``projectName`` (instead of ``projectId``) adds a
+        child ``Project`` (``<name>-project``; ``projectAdoptExisting=True`` takes over the active project of that
+        name) whose id every other child uses; ``allowedModels`` adds an allow-list (``<name>-models``, a
+        ``ProjectModelPermissions``; with ``projectAdoptExisting=True`` it takes over a policy the project has);
+        ``hostedTools`` (``{"webSearch": False, …}``) adds the tool switches (``<name>-tools``, a
         ``ProjectHostedTools``).
 
         :param str resource_name: The name of the resource.

@@ -25,7 +25,7 @@ class CreditPurchaseArgs:
         """
         The set of arguments for constructing a CreditPurchase resource.
 
-        :param pulumi.Input[_builtins.str] amount_usd: US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] amount_usd: US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] purchase_key: Your name for this purchase, sent as the Idempotency-Key: the same key never buys twice. A new key replaces (a new purchase).
         :param pulumi.Input[_builtins.str] payment_method_id: The payment method charged; none means the default. Create-only: never diffs or buys again.
         """
@@ -38,7 +38,7 @@ class CreditPurchaseArgs:
     @pulumi.getter(name="amountUsd")
     def amount_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+        US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "amount_usd")
 
@@ -84,16 +84,14 @@ class CreditPurchase(pulumi.CustomResource):
         """
         A one-off purchase of prepaid credits (experimental: billing extension only).
 
-        ``purchase_key`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
+        ``purchaseKey`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
         never charge twice, under any resource name or stack. The amount of a made purchase cannot change
         (declare a new purchase); destroying the resource refunds nothing. Purchases above
-        ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditPurchase`. Experimental: billing extension only (not api.openai.com).
+        ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param pulumi.Input[_builtins.str] amount_usd: US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] amount_usd: US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] payment_method_id: The payment method charged; none means the default. Create-only: never diffs or buys again.
         :param pulumi.Input[_builtins.str] purchase_key: Your name for this purchase, sent as the Idempotency-Key: the same key never buys twice. A new key replaces (a new purchase).
         """
@@ -106,12 +104,10 @@ class CreditPurchase(pulumi.CustomResource):
         """
         A one-off purchase of prepaid credits (experimental: billing extension only).
 
-        ``purchase_key`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
+        ``purchaseKey`` (your choice, e.g. ``"2026-q4-preload"``) makes it happen once: the same key and amount
         never charge twice, under any resource name or stack. The amount of a made purchase cannot change
         (declare a new purchase); destroying the resource refunds nothing. Purchases above
-        ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditPurchase`. Experimental: billing extension only (not api.openai.com).
+        ``openai-billing:maxPurchaseUsd`` (default 1,000 USD) are refused at preview. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param CreditPurchaseArgs args: The arguments to use to populate this resource's properties.
@@ -210,7 +206,7 @@ class CreditPurchase(pulumi.CustomResource):
     @pulumi.getter(name="amountUsd")
     def amount_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Accepts a number or a string; state holds the two-decimal string.
+        US dollars to buy (at least 5, at most openai-billing:maxPurchaseUsd); cannot change once bought. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "amount_usd")
 

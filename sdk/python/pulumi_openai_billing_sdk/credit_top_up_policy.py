@@ -29,9 +29,9 @@ class CreditTopUpPolicyArgs:
         """
         The set of arguments for constructing a CreditTopUpPolicy resource.
 
-        :param pulumi.Input[_builtins.str] balance_threshold_usd: Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
-        :param pulumi.Input[_builtins.str] monthly_reload_limit_usd: Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
-        :param pulumi.Input[_builtins.str] target_balance_usd: Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] balance_threshold_usd: Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_reload_limit_usd: Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] target_balance_usd: Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a live policy (create refuses otherwise). Create-only: never diffs.
         :param pulumi.Input[_builtins.bool] enabled: false keeps the policy on file without reloading.
         :param pulumi.Input[_builtins.str] on_delete: "retain" (default) leaves the live policy running on destroy, so credits never run out by accident; "remove" deletes it.
@@ -59,7 +59,7 @@ class CreditTopUpPolicyArgs:
     @pulumi.getter(name="balanceThresholdUsd")
     def balance_threshold_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+        Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "balance_threshold_usd")
 
@@ -71,7 +71,7 @@ class CreditTopUpPolicyArgs:
     @pulumi.getter(name="monthlyReloadLimitUsd")
     def monthly_reload_limit_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+        Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_reload_limit_usd")
 
@@ -83,7 +83,7 @@ class CreditTopUpPolicyArgs:
     @pulumi.getter(name="targetBalanceUsd")
     def target_balance_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+        Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "target_balance_usd")
 
@@ -155,25 +155,23 @@ class CreditTopUpPolicy(pulumi.CustomResource):
                  target_balance_usd: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
-        Auto-reload: when the credit balance falls below ``balance_threshold_usd``, buy credits up to
-        ``target_balance_usd``, never more than ``monthly_reload_limit_usd`` in a UTC month (experimental:
+        Auto-reload: when the credit balance falls below ``balanceThresholdUsd``, buy credits up to
+        ``targetBalanceUsd``, never more than ``monthlyReloadLimitUsd`` in a UTC month (experimental:
         billing extension only).
 
-        Charges ``payment_method_id``, else the default payment method. Like spend limits, creating it where a
-        live policy exists needs ``adopt_existing=True``, and ``on_delete="retain"`` (the default) leaves the
-        live policy running on destroy so credits never run out by accident.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditTopUpPolicy`. Experimental: billing extension only (not api.openai.com).
+        Charges ``paymentMethodId``, else the default payment method. Like spend limits, creating it where a
+        live policy exists needs ``adoptExisting=True``, and ``onDelete="retain"`` (the default) leaves the
+        live policy running on destroy so credits never run out by accident. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a live policy (create refuses otherwise). Create-only: never diffs.
-        :param pulumi.Input[_builtins.str] balance_threshold_usd: Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] balance_threshold_usd: Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.bool] enabled: false keeps the policy on file without reloading.
-        :param pulumi.Input[_builtins.str] monthly_reload_limit_usd: Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_reload_limit_usd: Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] on_delete: "retain" (default) leaves the live policy running on destroy, so credits never run out by accident; "remove" deletes it.
         :param pulumi.Input[_builtins.str] payment_method_id: The payment method charged; none means the default payment method.
-        :param pulumi.Input[_builtins.str] target_balance_usd: Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] target_balance_usd: Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         ...
     @overload
@@ -182,15 +180,13 @@ class CreditTopUpPolicy(pulumi.CustomResource):
                  args: CreditTopUpPolicyArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Auto-reload: when the credit balance falls below ``balance_threshold_usd``, buy credits up to
-        ``target_balance_usd``, never more than ``monthly_reload_limit_usd`` in a UTC month (experimental:
+        Auto-reload: when the credit balance falls below ``balanceThresholdUsd``, buy credits up to
+        ``targetBalanceUsd``, never more than ``monthlyReloadLimitUsd`` in a UTC month (experimental:
         billing extension only).
 
-        Charges ``payment_method_id``, else the default payment method. Like spend limits, creating it where a
-        live policy exists needs ``adopt_existing=True``, and ``on_delete="retain"`` (the default) leaves the
-        live policy running on destroy so credits never run out by accident.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:CreditTopUpPolicy`. Experimental: billing extension only (not api.openai.com).
+        Charges ``paymentMethodId``, else the default payment method. Like spend limits, creating it where a
+        live policy exists needs ``adoptExisting=True``, and ``onDelete="retain"`` (the default) leaves the
+        live policy running on destroy so credits never run out by accident. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param CreditTopUpPolicyArgs args: The arguments to use to populate this resource's properties.
@@ -305,7 +301,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="balanceThresholdCents")
     def balance_threshold_cents(self) -> pulumi.Output[_builtins.int]:
         """
-        balance_threshold_usd in integer cents, as live.
+        balanceThresholdUsd in integer cents, as live.
         """
         return pulumi.get(self, "balance_threshold_cents")
 
@@ -313,7 +309,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="balanceThresholdUsd")
     def balance_threshold_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        Reload when the credit balance falls below this many US dollars. Accepts a number or a string; state holds the two-decimal string.
+        Reload when the credit balance falls below this many US dollars. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "balance_threshold_usd")
 
@@ -345,7 +341,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="monthlyReloadLimitCents")
     def monthly_reload_limit_cents(self) -> pulumi.Output[_builtins.int]:
         """
-        monthly_reload_limit_usd in integer cents, as live.
+        monthlyReloadLimitUsd in integer cents, as live.
         """
         return pulumi.get(self, "monthly_reload_limit_cents")
 
@@ -353,7 +349,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="monthlyReloadLimitUsd")
     def monthly_reload_limit_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Accepts a number or a string; state holds the two-decimal string.
+        Required bound on what reloads may charge in one UTC month; a reload that would pass it is skipped, never partial. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_reload_limit_usd")
 
@@ -393,7 +389,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="targetBalanceCents")
     def target_balance_cents(self) -> pulumi.Output[_builtins.int]:
         """
-        target_balance_usd in integer cents, as live.
+        targetBalanceUsd in integer cents, as live.
         """
         return pulumi.get(self, "target_balance_cents")
 
@@ -401,7 +397,7 @@ class CreditTopUpPolicy(pulumi.CustomResource):
     @pulumi.getter(name="targetBalanceUsd")
     def target_balance_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        Each reload buys credits up to this balance; at least 5 USD above balance_threshold_usd. Accepts a number or a string; state holds the two-decimal string.
+        Each reload buys credits up to this balance; at least 5 USD above balanceThresholdUsd. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "target_balance_usd")
 

@@ -51,9 +51,7 @@ class DefaultPaymentMethod(pulumi.CustomResource):
         """
         The account's default payment method (a singleton; experimental: billing extension only).
 
-        Destroying it leaves the default in place: an auto-reload policy may rely on it.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:DefaultPaymentMethod`. Experimental: billing extension only (not api.openai.com).
+        Destroying it leaves the default in place: an auto-reload policy may rely on it. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -68,9 +66,7 @@ class DefaultPaymentMethod(pulumi.CustomResource):
         """
         The account's default payment method (a singleton; experimental: billing extension only).
 
-        Destroying it leaves the default in place: an auto-reload policy may rely on it.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:DefaultPaymentMethod`. Experimental: billing extension only (not api.openai.com).
+        Destroying it leaves the default in place: an auto-reload policy may rely on it. Experimental: billing extension only (not api.openai.com).
 
         :param str resource_name: The name of the resource.
         :param DefaultPaymentMethodArgs args: The arguments to use to populate this resource's properties.

@@ -28,7 +28,7 @@ class OrganizationSpendAlertArgs:
         The set of arguments for constructing a OrganizationSpendAlert resource.
 
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] recipients: E-mail addresses (1 to 100); stored trimmed, with domains lower-cased, de-duplicated and sorted, so order and case never diff.
-        :param pulumi.Input[_builtins.str] threshold_usd: Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] threshold_usd: Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] adopt_alert_id: Take over this live alert (alert_…) instead of creating one; it is set to the declared values. Create-only: never diffs.
         :param pulumi.Input[_builtins.bool] allow_above_limit: Allow a threshold above the scope's live spend limit (such an alert can never fire: traffic stops at the limit); preview refuses it otherwise. Never diffs.
         :param pulumi.Input[_builtins.str] subject_prefix: Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
@@ -60,7 +60,7 @@ class OrganizationSpendAlertArgs:
     @pulumi.getter(name="thresholdUsd")
     def threshold_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+        Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "threshold_usd")
 
@@ -118,11 +118,9 @@ class OrganizationSpendAlert(pulumi.CustomResource):
                  threshold_usd: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
-        An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
+        An e-mail alert when the organization's month-to-date spend reaches ``thresholdUsd``.
 
         Declaring an alert identical to a live one adopts it instead of creating a second one.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendAlert`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -130,7 +128,7 @@ class OrganizationSpendAlert(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] allow_above_limit: Allow a threshold above the scope's live spend limit (such an alert can never fire: traffic stops at the limit); preview refuses it otherwise. Never diffs.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] recipients: E-mail addresses (1 to 100); stored trimmed, with domains lower-cased, de-duplicated and sorted, so order and case never diff.
         :param pulumi.Input[_builtins.str] subject_prefix: Text put before the e-mail's subject, e.g. to route it with mail rules (empty means none).
-        :param pulumi.Input[_builtins.str] threshold_usd: Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] threshold_usd: Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         ...
     @overload
@@ -139,11 +137,9 @@ class OrganizationSpendAlert(pulumi.CustomResource):
                  args: OrganizationSpendAlertArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        An e-mail alert when the organization's month-to-date spend reaches ``threshold_usd``.
+        An e-mail alert when the organization's month-to-date spend reaches ``thresholdUsd``.
 
         Declaring an alert identical to a live one adopts it instead of creating a second one.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendAlert`.
 
         :param str resource_name: The name of the resource.
         :param OrganizationSpendAlertArgs args: The arguments to use to populate this resource's properties.
@@ -316,7 +312,7 @@ class OrganizationSpendAlert(pulumi.CustomResource):
     @pulumi.getter(name="thresholdUsd")
     def threshold_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Accepts a number or a string; state holds the two-decimal string.
+        Month-to-date spend in US dollars (at most two decimals) that sends the e-mail (once a month). Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "threshold_usd")
 

@@ -29,7 +29,7 @@ class OrganizationSpendLimitArgs:
         """
         The set of arguments for constructing a OrganizationSpendLimit resource.
 
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] notify_recipients: Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
@@ -59,7 +59,7 @@ class OrganizationSpendLimitArgs:
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 
@@ -157,16 +157,14 @@ class OrganizationSpendLimit(pulumi.CustomResource):
         """
         The organization's hard monthly spend limit (API traffic is refused once it is reached).
 
-        ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
+        ``onDelete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
         renamed or moved, so the organization is never left uncapped by accident.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendLimit`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] notify_recipients: Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
         :param pulumi.Input[_builtins.str] notify_subject_prefix: Text put before the subject of the limit-reached e-mail. Left out, the live prefix is kept and never diffs; "" removes it.
         :param pulumi.Input[_builtins.str] on_delete: "retain" (default) leaves the live limit in place on destroy, rename or move, so the scope is never left uncapped by accident; "remove" deletes it.
@@ -181,10 +179,8 @@ class OrganizationSpendLimit(pulumi.CustomResource):
         """
         The organization's hard monthly spend limit (API traffic is refused once it is reached).
 
-        ``on_delete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
+        ``onDelete="retain"`` (the default) leaves the live limit in place when the resource is destroyed,
         renamed or moved, so the organization is never left uncapped by accident.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:OrganizationSpendLimit`.
 
         :param str resource_name: The name of the resource.
         :param OrganizationSpendLimitArgs args: The arguments to use to populate this resource's properties.
@@ -331,7 +327,7 @@ class OrganizationSpendLimit(pulumi.CustomResource):
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 

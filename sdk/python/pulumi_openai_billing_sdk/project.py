@@ -121,13 +121,11 @@ class Project(pulumi.CustomResource):
                  residency: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
-        An OpenAI project: made, or adopted by name with ``adopt_existing=True`` (an active project of the name is
+        An OpenAI project: made, or adopted by name with ``adoptExisting=True`` (an active project of the name is
         never duplicated). A rename is an update. Pass its ``id`` to every project-scoped resource.
 
-        ``on_delete="retain"`` (the default) leaves the project when the resource is destroyed; ``"archive"``
+        ``onDelete="retain"`` (the default) leaves the project when the resource is destroyed; ``"archive"``
         archives it. A project archived elsewhere reads as gone.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:Project`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -144,13 +142,11 @@ class Project(pulumi.CustomResource):
                  args: ProjectArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        An OpenAI project: made, or adopted by name with ``adopt_existing=True`` (an active project of the name is
+        An OpenAI project: made, or adopted by name with ``adoptExisting=True`` (an active project of the name is
         never duplicated). A rename is an update. Pass its ``id`` to every project-scoped resource.
 
-        ``on_delete="retain"`` (the default) leaves the project when the resource is destroyed; ``"archive"``
+        ``onDelete="retain"`` (the default) leaves the project when the resource is destroyed; ``"archive"``
         archives it. A project archived elsewhere reads as gone.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:Project`.
 
         :param str resource_name: The name of the resource.
         :param ProjectArgs args: The arguments to use to populate this resource's properties.

@@ -139,8 +139,6 @@ class ProjectHostedTools(pulumi.CustomResource):
         Only the switches it declares are managed; the others are never sent and never diff. Destroying it leaves
         the live switches as they are (a project always has them).
 
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectHostedTools`.
-
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] code_interpreter: Whether the project may use code interpreter; left out, it is not managed.
@@ -161,8 +159,6 @@ class ProjectHostedTools(pulumi.CustomResource):
 
         Only the switches it declares are managed; the others are never sent and never diff. Destroying it leaves
         the live switches as they are (a project always has them).
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectHostedTools`.
 
         :param str resource_name: The name of the resource.
         :param ProjectHostedToolsArgs args: The arguments to use to populate this resource's properties.

@@ -124,11 +124,9 @@ class ProjectModelPermissions(pulumi.CustomResource):
         """
         The models a project may call: an allow-list (only these) or a deny-list (all but these).
 
-        Create refuses a policy the project already has unless ``adopt_existing=True``. ``on_delete="retain"`` (the
+        Create refuses a policy the project already has unless ``adoptExisting=True``. ``onDelete="retain"`` (the
         default) leaves the live policy when the resource is destroyed; ``"remove"`` deletes it, opening the project
         to every model the organization may use.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectModelPermissions`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -147,11 +145,9 @@ class ProjectModelPermissions(pulumi.CustomResource):
         """
         The models a project may call: an allow-list (only these) or a deny-list (all but these).
 
-        Create refuses a policy the project already has unless ``adopt_existing=True``. ``on_delete="retain"`` (the
+        Create refuses a policy the project already has unless ``adoptExisting=True``. ``onDelete="retain"`` (the
         default) leaves the live policy when the resource is destroyed; ``"remove"`` deletes it, opening the project
         to every model the organization may use.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectModelPermissions`.
 
         :param str resource_name: The name of the resource.
         :param ProjectModelPermissionsArgs args: The arguments to use to populate this resource's properties.

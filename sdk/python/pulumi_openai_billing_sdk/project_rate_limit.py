@@ -189,10 +189,8 @@ class ProjectRateLimit(pulumi.CustomResource):
         How fast one project may go on one model: the maxima of its rate limit for that model (named by model; the
         provider finds the rate limit). Only the declared maxima are managed.
 
-        ``on_delete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
+        ``onDelete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
         back the values read when it was created.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectRateLimit`.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -216,10 +214,8 @@ class ProjectRateLimit(pulumi.CustomResource):
         How fast one project may go on one model: the maxima of its rate limit for that model (named by model; the
         provider finds the rate limit). Only the declared maxima are managed.
 
-        ``on_delete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
+        ``onDelete="retain"`` (the default) leaves the live maxima when the resource is destroyed; ``"restore"`` puts
         back the values read when it was created.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectRateLimit`.
 
         :param str resource_name: The name of the resource.
         :param ProjectRateLimitArgs args: The arguments to use to populate this resource's properties.

@@ -89,8 +89,6 @@ class ProjectServiceTiers(pulumi.CustomResource):
         Only the fields it declares are managed. Destroying it leaves the live setting as it is (a project always
         has one).
 
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectServiceTiers`.
-
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] default: The tier of requests that omit service_tier or ask for "auto": "standard", "fast" or "scale" (the dearer ones bill more per token). Left out, it is not managed.
@@ -109,8 +107,6 @@ class ProjectServiceTiers(pulumi.CustomResource):
 
         Only the fields it declares are managed. Destroying it leaves the live setting as it is (a project always
         has one).
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectServiceTiers`.
 
         :param str resource_name: The name of the resource.
         :param ProjectServiceTiersArgs args: The arguments to use to populate this resource's properties.

@@ -30,7 +30,7 @@ class ProjectSpendLimitArgs:
         """
         The set of arguments for constructing a ProjectSpendLimit resource.
 
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[_builtins.str] project_id: The project (proj_…) whose traffic it caps; changing it replaces.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
@@ -62,7 +62,7 @@ class ProjectSpendLimitArgs:
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Input[_builtins.str]:
         """
-        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 
@@ -173,13 +173,11 @@ class ProjectSpendLimit(pulumi.CustomResource):
         """
         One project's hard monthly spend limit; both it and the organization's limit apply to its traffic.
 
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendLimit`.
-
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] acknowledge_until: The current UTC month as YYYY-MM, to acknowledge a change the guardrails refuse otherwise: lowering the limit below 110% of month-to-date spend, or by more than half. Expires by itself with the month; never diffs.
         :param pulumi.Input[_builtins.bool] adopt_existing: Take over a limit that already exists in the scope (create refuses otherwise); it is set to the declared value, and nothing is written when they are equal. Create-only: never diffs.
-        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        :param pulumi.Input[_builtins.str] monthly_limit_usd: The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] notify_recipients: Who is e-mailed, besides the organization's owners (always notified), when the limit is reached; up to 100 addresses, canonical (order and the domain's case never diff). Left out, the live setting is kept and never diffs; [] removes the extra recipients.
         :param pulumi.Input[_builtins.str] notify_subject_prefix: Text put before the subject of the limit-reached e-mail. Left out, the live prefix is kept and never diffs; "" removes it.
         :param pulumi.Input[_builtins.str] on_delete: "retain" (default) leaves the live limit in place on destroy, rename or move, so the scope is never left uncapped by accident; "remove" deletes it.
@@ -194,8 +192,6 @@ class ProjectSpendLimit(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
         One project's hard monthly spend limit; both it and the organization's limit apply to its traffic.
-
-        Python's dynamic resource type token: `pulumi-python:dynamic/openai-billing:ProjectSpendLimit`.
 
         :param str resource_name: The name of the resource.
         :param ProjectSpendLimitArgs args: The arguments to use to populate this resource's properties.
@@ -347,7 +343,7 @@ class ProjectSpendLimit(pulumi.CustomResource):
     @pulumi.getter(name="monthlyLimitUsd")
     def monthly_limit_usd(self) -> pulumi.Output[_builtins.str]:
         """
-        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Accepts a number or a string; state holds the two-decimal string.
+        The hard limit in US dollars for one UTC calendar month (at most two decimals; 100, 100.0 and "100.00" are the same); API traffic is refused once month-to-date spend reaches it. Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.
         """
         return pulumi.get(self, "monthly_limit_usd")
 
