@@ -6,21 +6,17 @@ missing or was installed from another lock); the SDK generated in ``sdk/nodejs``
 ``node_modules/@pulumi-openai-billing/sdk`` and the program and driver into ``build/``, both with the locked
 ``typescript``. The build is recorded under a hash of its inputs (the lock, the example's sources, every file of the
 SDK), so a warm call only hashes them. Several pytest-xdist workers may call it at once: one builds, under a file
-lock, and the others wait for it and reuse its build. Nothing goes to standard output; a failed step raises with the
-tail of its output.
+lock, and the others wait for it and reuse its build (tests/_build.py).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
-import shutil
-import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _build import ROOT, digest, locked, run, tool
+
 EXAMPLE = ROOT / "examples" / "typescript"
 SDK = ROOT / "sdk" / "nodejs"
 NODE_MODULES = EXAMPLE / "node_modules"
@@ -34,41 +30,34 @@ SOURCE_SUFFIXES = (".ts", ".json", ".js")
 SKIPPED_DIRS = {"node_modules", "bin", "build"}  # outputs, never inputs
 NPM_SECONDS = 900
 TSC_SECONDS = 600
-TAIL_LINES = 60
-
-
-class TypeScriptBuildError(RuntimeError):
-    """The example could not be built; the message ends with the tail of npm's or tsc's output."""
+NPM_ENV = {"npm_config_update_notifier": "false"}
 
 
 def driver() -> list[str]:
     """Makes sure the example is built from its current inputs, and returns the command that runs its driver."""
-    node = _tool("node")
-    with LOCK_FILE.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            _build(node)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    node = tool("node", "examples/typescript (Node.js 20 or later)")
+    with locked(LOCK_FILE):
+        _build(node)
     return [node, str(DRIVER)]
 
 
 def _build(node: str) -> None:
-    lock_hash = _digest([EXAMPLE / "package.json", EXAMPLE / "package-lock.json"])
-    inputs_hash = _digest(_inputs())
+    lock_hash = digest([EXAMPLE / "package.json", EXAMPLE / "package-lock.json"])
+    inputs_hash = digest(_inputs())
     if _read(BUILT) == inputs_hash and DRIVER.is_file() and (BUILD / "index.js").is_file():
         return
     installed = False
     if _read(INSTALLED) != lock_hash:
         # Its postinstall script builds the SDK into node_modules (build-sdk.js).
-        _run("npm ci", [_tool("npm"), "ci", "--no-audit", "--no-fund"], NPM_SECONDS)
+        npm = tool("npm", "examples/typescript")
+        run("npm ci", [npm, "ci", "--no-audit", "--no-fund"], EXAMPLE, NPM_SECONDS, NPM_ENV)
         _write(INSTALLED, lock_hash)
         installed = True
     BUILT.unlink(missing_ok=True)
     if not installed:
-        _run("building the SDK (build-sdk.js)", [node, str(EXAMPLE / "build-sdk.js")], TSC_SECONDS)
+        run("building the SDK (build-sdk.js)", [node, str(EXAMPLE / "build-sdk.js")], EXAMPLE, TSC_SECONDS)
     tsc = str(NODE_MODULES / "typescript" / "bin" / "tsc")
-    _run("compiling the example (tsc)", [node, tsc, "-p", str(EXAMPLE / "tsconfig.json")], TSC_SECONDS)
+    run("compiling the example (tsc)", [node, tsc, "-p", str(EXAMPLE / "tsconfig.json")], EXAMPLE, TSC_SECONDS)
     _write(BUILT, inputs_hash)
 
 
@@ -81,52 +70,6 @@ def _inputs() -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
             yield Path(folder) / name
-
-
-def _digest(paths: Iterable[Path]) -> str:
-    sha = hashlib.sha256()
-    for path in paths:
-        data = path.read_bytes()
-        sha.update(f"{path.relative_to(ROOT).as_posix()}\0{len(data)}\0".encode())
-        sha.update(data)
-    return sha.hexdigest()
-
-
-def _run(step: str, command: list[str], timeout: float) -> None:
-    env = {**os.environ, "npm_config_update_notifier": "false"}
-    try:
-        done = subprocess.run(
-            command,
-            cwd=EXAMPLE,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise TypeScriptBuildError(
-            f"examples/typescript: {step} took over {timeout:.0f}s:\n{_tail(exc.output)}"
-        ) from exc
-    if done.returncode != 0:
-        raise TypeScriptBuildError(
-            f"examples/typescript: {step} failed (exit {done.returncode}), in {EXAMPLE}:\n"
-            f"$ {' '.join(command)}\n{_tail(done.stdout)}"
-        )
-
-
-def _tail(output: str | bytes | None) -> str:
-    if isinstance(output, bytes):
-        output = output.decode(errors="replace")
-    return "\n".join((output or "").splitlines()[-TAIL_LINES:])
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise TypeScriptBuildError(f"examples/typescript needs {name} (Node.js 20 or later) on PATH")
-    return found
 
 
 def _read(path: Path) -> str | None:

@@ -119,39 +119,19 @@ def _quickstart_kept(api: Api, resources: dict[str, dict[str, Any]]) -> bool:
     )
 
 
+def _quickstart(directory: str, limit_property: str) -> Example:
+    """The quickstart's organization, in the language of ``directory``."""
+    drifted: dict[str, tuple[str, Any, Any] | None] = {
+        "org-limit": (limit_property, "5000.00", "6000.00"),
+        "org-alert-80": ("recipients", ["finops@example.com", "platform@example.com"], ["someone@example.com"]),
+        "team-a-alert": None,
+    }
+    return Example(directory, ("team-a",), {}, _quickstart_drift, drifted, _quickstart_kept)
+
+
 EXAMPLE_RUNS = [
-    Example(
-        "quickstart",
-        ("team-a",),
-        {},
-        _quickstart_drift,
-        {
-            "org-limit": ("monthly_limit_usd", "5000.00", "6000.00"),
-            "org-alert-80": (
-                "recipients",
-                ["finops@example.com", "platform@example.com"],
-                ["someone@example.com"],
-            ),
-            "team-a-alert": None,
-        },
-        _quickstart_kept,
-    ),
-    Example(  # the same organization in Pulumi YAML, through the provider plugin (camelCase names)
-        "yaml",
-        ("team-a",),
-        {},
-        _quickstart_drift,
-        {
-            "org-limit": ("monthlyLimitUsd", "5000.00", "6000.00"),
-            "org-alert-80": (
-                "recipients",
-                ["finops@example.com", "platform@example.com"],
-                ["someone@example.com"],
-            ),
-            "team-a-alert": None,
-        },
-        _quickstart_kept,
-    ),
+    _quickstart("quickstart", "monthly_limit_usd"),
+    _quickstart("yaml", "monthlyLimitUsd"),  # the same organization in YAML, through the plugin (camelCase names)
     Example(
         "gitops",
         ("team-a", "team-b"),
