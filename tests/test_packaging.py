@@ -46,6 +46,9 @@ def test_the_wheel_carries_its_metadata_files_and_the_demos_program(tmp_path: Pa
     assert {"pulumi_openai_billing/py.typed", "pulumi_openai_billing/examples/quickstart/__main__.py"} <= names
     plugin = json.loads(zipfile.ZipFile(wheel).read("pulumi_openai_billing/pulumi-plugin.json"))
     assert plugin == {"resource": False}, "Pulumi's Python host then looks for no resource plugin"
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "pulumi-resource-openai-billing = pulumi_openai_billing.plugin:main" in scripts, "other languages' plugin"
 
 
 def _pip_install(python: Path, *args: str, cwd: Path) -> None:
