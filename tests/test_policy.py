@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import (
@@ -22,10 +23,11 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
 )
+from pydantic.alias_generators import to_camel
 
 from conftest import Api, plugin_config, write_program
 from pulumi_openai_billing import policy
-from pulumi_openai_billing.resources import TYPE_PREFIX
+from pulumi_openai_billing.resources import PLUGIN_PREFIX, TYPE_PREFIX
 from pulumi_openai_billing.sandbox import Sandbox
 from pulumi_openai_billing.testing import DeploymentError, Stack
 
@@ -209,39 +211,47 @@ def _rule(name: str) -> Any:
     return next(p for p in policy.all_policies() if p.name == name)
 
 
-def _urn(kind: str, name: str) -> str:
-    return f"urn:pulumi:prod::billing::{TYPE_PREFIX}{kind}::{name}"
+def _urn(kind: str, name: str, prefix: str = TYPE_PREFIX) -> str:
+    return f"urn:pulumi:prod::billing::{prefix}{kind}::{name}"
 
 
-def _call(case: Case) -> list[str]:
-    """Run the rule in this process, as the analyzer would."""
+def _call(case: Case, plugin: bool = False) -> list[str]:
+    """Run the rule in this process, as the analyzer would; ``plugin``: on the resources a program in another
+    language declares (the plugin's type tokens, camelCase properties)."""
     rule, found = _rule(case.rule), []
+    prefix = PLUGIN_PREFIX if plugin else TYPE_PREFIX
+
+    def spelled(props: dict[str, Any]) -> dict[str, Any]:
+        return {to_camel(k): v for k, v in props.items()} if plugin else props
 
     def report(message: str, urn: str | None = None) -> None:
         found.append(message)
 
     if isinstance(rule, ResourceValidationPolicy):
         for kind, name, props, *_ in case.resources:
+            urn = _urn(kind, name, prefix)
             rule.validate(
-                ResourceValidationArgs(TYPE_PREFIX + kind, props, _urn(kind, name), name, None, None, case.config),
-                report,
+                ResourceValidationArgs(prefix + kind, spelled(props), urn, name, None, None, case.config), report
             )
     else:
         resources = [
-            PolicyResource(TYPE_PREFIX + k, p, _urn(k, n), n, None, None, None, [], {})
+            PolicyResource(prefix + k, spelled(p), _urn(k, n, prefix), n, None, None, None, [], {})
             for k, n, p, *_ in case.resources
         ]
         by_name = {r.name: r for r in resources}
         for resource, declared in zip(resources, case.resources, strict=True):
             if _project_of(declared):
-                resource.property_dependencies["project_id"] = [by_name[_project_of(declared)]]
+                resource.property_dependencies["projectId" if plugin else "project_id"] = [
+                    by_name[_project_of(declared)]
+                ]
         rule.validate(StackValidationArgs(resources, case.config), report)
     return found
 
 
+@pytest.mark.parametrize("plugin", [False, True], ids=["python", "other-languages"])
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_rule_called_directly(case: Case) -> None:
-    found = _call(case)
+def test_rule_called_directly(case: Case, plugin: bool) -> None:
+    found = _call(case, plugin)
     if case.denied is None:
         assert found == []
     else:
@@ -381,19 +391,39 @@ def test_sample_configs_name_real_rules_and_properties() -> None:
             assert set(settings) - {"enforcementLevel"} <= known, f"{path}: {name} has no such setting"
 
 
-def test_the_pack_judges_a_preview_under_the_real_engine(sandbox: Sandbox, api: Api, tmp_path: Path) -> None:
+def _capped_program(tmp_path: Path, language: str) -> Path:
+    """A limit of 20,000 USD and an alert at 15,000, in Python or in YAML (through the plugin)."""
+    if language == "python":
+        return write_program(
+            tmp_path,
+            'billing.OrganizationSpendLimit("cap", monthly_limit_usd=20000)\n'
+            'billing.OrganizationSpendAlert("warn", threshold_usd=15000, recipients=["a@example.com"])\n',
+        )
+    resources = {
+        "cap": {"type": "openai-billing:index:OrganizationSpendLimit", "properties": {"monthlyLimitUsd": 20000}},
+        "warn": {
+            "type": "openai-billing:index:OrganizationSpendAlert",
+            "properties": {"thresholdUsd": 15000, "recipients": ["a@example.com"]},
+        },
+    }
+    folder = tmp_path / "yaml-program"
+    folder.mkdir()
+    (folder / "Pulumi.yaml").write_text(yaml.safe_dump({"name": "capped", "runtime": "yaml", "resources": resources}))
+    return folder
+
+
+@pytest.mark.parametrize("language", ["python", "yaml"])
+def test_the_pack_judges_a_preview_under_the_real_engine(
+    language: str, sandbox: Sandbox, api: Api, tmp_path: Path
+) -> None:
     """The CLI runs Python packs through the Python language host, which cannot be built here; it also runs a
     pack given as an executable analyzer, which is what the pack's ``__main__.py`` is. One rule denies (the
-    limit is above the default maximum), one allows (the limit has an alert at or below 80%)."""
+    limit is above the default maximum), one allows (the limit has an alert at or below 80%). A program in
+    another language is judged by the same rules."""
     analyzer = tmp_path / "openai-billing-policy-pack"
     analyzer.write_text(f"#!/bin/sh\nexec {sys.executable} -u {PACK / '__main__.py'}\n")
     analyzer.chmod(0o755)
-    program = write_program(
-        tmp_path,
-        'billing.OrganizationSpendLimit("cap", monthly_limit_usd=20000)\n'
-        'billing.OrganizationSpendAlert("warn", threshold_usd=15000, recipients=["a@example.com"])\n',
-    )
-    stack = Stack(program, config=plugin_config(sandbox))
+    stack = Stack(_capped_program(tmp_path, language), config=plugin_config(sandbox))
     with pytest.raises(DeploymentError) as denied:
         stack.preview(policy_packs=[str(analyzer)])
     assert denied.value.errors == [

@@ -16,6 +16,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -26,7 +27,7 @@ from pulumi_policy import (
 from ._api.money import MoneyError, format_usd, parse_usd
 from .resources import ALERT_KINDS as ALERTS
 from .resources import KEY_LIMIT_KINDS as KEY_LIMITS
-from .resources import KINDS, kind_of
+from .resources import KINDS, kind_of, model_props
 from .resources import LIMIT_KINDS as LIMITS
 from .resources.rate_limits import MAXIMA
 
@@ -38,6 +39,11 @@ def _family(family: str) -> frozenset[str]:
 
 
 PROJECTS, MODEL_POLICIES, TIERS, RATE_LIMITS = (_family(f) for f in ("project", "model_policy", "tiers", "rate_limit"))
+
+
+def _props(resource: ResourceValidationArgs | PolicyResource) -> Mapping[str, Any]:
+    """Its properties under the model's names (a program in another language declares them in camelCase)."""
+    return model_props(resource.resource_type, resource.props)
 
 
 def _dollars(value: object, field: str) -> Decimal:
@@ -71,7 +77,7 @@ def _amount_rule(
             return
         maximum = _dollars(_setting(args.get_config(), "maximum_usd", maximum_usd), "maximum_usd")
         try:
-            amount = _dollars(args.props.get(field), field)
+            amount = _dollars(_props(args).get(field), field)
         except MoneyError as exc:
             report(f"{args.name}: {exc}", args.urn)
             return
@@ -135,7 +141,7 @@ def alert_recipient_domains(
         allowed = {str(d).strip().lower().lstrip("@") for d in _setting(args.get_config(), "allowed_domains", default)}
         if not allowed:
             return
-        recipients = args.props.get("recipients") or []
+        recipients = _props(args).get("recipients") or []
         outside = sorted(str(r) for r in recipients if str(r).rpartition("@")[2].strip().lower() not in allowed)
         if outside:
             report(
@@ -177,15 +183,15 @@ def limit_needs_alert(
         thresholds: dict[str, list[Decimal]] = {}
         for alert in _billing(args.resources, ALERTS):
             try:
-                thresholds.setdefault(_scope(alert.props), []).append(
-                    _dollars(alert.props.get("threshold_usd"), "threshold_usd")
+                thresholds.setdefault(_scope(_props(alert)), []).append(
+                    _dollars(_props(alert).get("threshold_usd"), "threshold_usd")
                 )
             except MoneyError:
                 continue
         for limit in _billing(args.resources, LIMITS):
-            scope = _scope(limit.props)
+            scope = _scope(_props(limit))
             try:
-                amount = _dollars(limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+                amount = _dollars(_props(limit).get("monthly_limit_usd"), "monthly_limit_usd")
             except MoneyError as exc:
                 report(f"{limit.name}: {exc}", limit.urn)
                 continue
@@ -219,24 +225,24 @@ def key_limit_within_project_limit(
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         projects: dict[str, Decimal] = {}
         for limit in _billing(args.resources, LIMITS):
-            project = limit.props.get("project_id")
+            project = _props(limit).get("project_id")
             try:
                 if project:
-                    projects[str(project)] = _dollars(limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+                    projects[str(project)] = _dollars(_props(limit).get("monthly_limit_usd"), "monthly_limit_usd")
             except MoneyError:
                 continue
         for key_limit in _billing(args.resources, KEY_LIMITS):
-            project = str(key_limit.props.get("project_id"))
+            project = str(_props(key_limit).get("project_id"))
             if project not in projects:
                 continue
             try:
-                amount = _dollars(key_limit.props.get("monthly_limit_usd"), "monthly_limit_usd")
+                amount = _dollars(_props(key_limit).get("monthly_limit_usd"), "monthly_limit_usd")
             except MoneyError as exc:
                 report(f"{key_limit.name}: {exc}", key_limit.urn)
                 continue
             if amount > projects[project]:
                 report(
-                    f"{key_limit.name}: the limit of API key {key_limit.props.get('api_key_id')} "
+                    f"{key_limit.name}: the limit of API key {_props(key_limit).get('api_key_id')} "
                     f"({format_usd(amount)} USD) is above the spend limit of project {project} "
                     f"({format_usd(projects[project])} USD) in this stack, so it can never be reached",
                     key_limit.urn,
@@ -271,10 +277,11 @@ def require_organization_limit(
 def _projects_named(resource: Any) -> list[str]:
     """How ``resource`` names its project: the URNs of the stack's resources its ``project_id`` comes from (a
     ``Project``'s id), else the id it holds (an unknown id without such a resource is not judged)."""
-    urns = [d.urn for d in resource.property_dependencies.get("project_id", [])]
+    dependencies = resource.property_dependencies
+    urns = [d.urn for d in dependencies.get("project_id") or dependencies.get("projectId") or []]
     if urns:
         return urns
-    project = resource.props.get("project_id")
+    project = _props(resource).get("project_id")
     return [str(project)] if project else []
 
 
@@ -296,9 +303,9 @@ def project_needs_model_policy(
             if key in governed:
                 continue
             if kind_of(resource.resource_type) in PROJECTS:
-                what = f"project {resource.props.get('name')!r}"
+                what = f"project {_props(resource).get('name')!r}"
             else:
-                what = f"the project of its spend limit ({resource.props.get('project_id')})"
+                what = f"the project of its spend limit ({_props(resource).get('project_id')})"
             report(
                 f"{resource.name}: {what} has no ProjectModelPermissions in this stack: declare which models it may "
                 "call (an allow-list, or a deny-list)",
@@ -324,7 +331,7 @@ def denied_default_tiers(
         if kind_of(args.resource_type) not in TIERS:
             return
         denied = {str(t).strip().lower() for t in _setting(args.get_config(), "denied_tiers", default)}
-        tier = args.props.get("default")
+        tier = _props(args).get("default")
         if tier is not None and str(tier).lower() in denied:
             report(
                 f"{args.name}: the default service tier {tier} is denied (denied: {', '.join(sorted(denied))}): "
@@ -376,7 +383,7 @@ def max_rate_limits(
         config = args.get_config()
         above = []
         for field in MAXIMA:
-            ceiling, value = _setting(config, field, default.get(field)), args.props.get(field)
+            ceiling, value = _setting(config, field, default.get(field)), _props(args).get(field)
             if ceiling is None or value is None:
                 continue
             number = _whole(value)
@@ -388,7 +395,7 @@ def max_rate_limits(
                 above.append(f"{field} {number:,} > {ceiling if whole is None else whole:,}")
         if above:
             report(
-                f"{args.name}: the {args.props.get('model')} rate limit is above its ceilings: {', '.join(above)}",
+                f"{args.name}: the {_props(args).get('model')} rate limit is above its ceilings: {', '.join(above)}",
                 args.urn,
             )
 

@@ -20,7 +20,7 @@ from typing import Any
 from .._api.fields import ORGANIZATION
 from .._api.money import show_usd
 from ..resources import ALERT_KINDS as _ALERTS
-from ..resources import KINDS, SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of
+from ..resources import KINDS, SPEND_MARGIN, SPEND_MARGIN_PERCENT, kind_of, model_props
 from ..resources import LIMIT_KINDS as _LIMITS
 from ..resources.hosted_tools import TOOLS
 from ..resources.rate_limits import MAXIMA
@@ -75,8 +75,8 @@ def _steps(preview: dict[str, Any]) -> list[_Step]:
         kind = kind_of(type_)
         if not op or kind is None:
             continue
-        old = {**(old_state.get("inputs") or {}), **(old_state.get("outputs") or {})}
-        new = dict(new_state.get("inputs") or {}) if op != "delete" else {}
+        old = dict(model_props(type_, {**(old_state.get("inputs") or {}), **(old_state.get("outputs") or {})}))
+        new = dict(model_props(type_, new_state.get("inputs") or {})) if op != "delete" else {}
         name = str(raw.get("urn", "")).rsplit("::", 1)[-1]
         steps.append(_Step(op, kind, name, old, new, old_state.get("id") or None))
     return steps

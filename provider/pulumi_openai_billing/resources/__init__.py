@@ -3,6 +3,11 @@ them that the providers, ``schema``, the policy pack, ``plan-report`` and the te
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+
 from ._guardrails import SPEND_MARGIN, SPEND_MARGIN_PERCENT
 from ._kind import Kind
 from ._resource import TYPE_MODULE, TYPE_PREFIX
@@ -23,12 +28,14 @@ __all__ = [
     "KEY_LIMIT_KINDS",
     "KINDS",
     "LIMIT_KINDS",
+    "PLUGIN_PREFIX",
     "SPEND_MARGIN",
     "SPEND_MARGIN_PERCENT",
     "TYPE_MODULE",
     "TYPE_PREFIX",
     "Kind",
     "kind_of",
+    "model_props",
     "type_token",
 ]
 
@@ -61,7 +68,48 @@ def type_token(name: str) -> str:
     return TYPE_PREFIX + name
 
 
+PLUGIN_PREFIX = f"{TYPE_MODULE}:index:"
+"""The provider plugin's type tokens (programs in every other language): this plus the kind's name."""
+_SCHEMA_NAMES = {
+    kind.name: {
+        **{to_camel(field): field for model in (kind.inputs, kind.outputs) for field in model.model_fields},
+        "schemaVersion": "schema_version",
+    }
+    for kind in KINDS
+}
+
+
 def kind_of(resource_type: str) -> str | None:
-    """The kind's name for one of this package's type tokens, else None."""
-    name = resource_type.removeprefix(TYPE_PREFIX)
-    return name if resource_type.startswith(TYPE_PREFIX) and name in {k.name for k in KINDS} else None
+    """The kind's name for one of this package's type tokens (the Python dynamic resource's or the plugin's),
+    else None."""
+    for prefix in (TYPE_PREFIX, PLUGIN_PREFIX):
+        name = resource_type.removeprefix(prefix)
+        if resource_type.startswith(prefix) and name in _SCHEMA_NAMES:
+            return name
+    return None
+
+
+def model_props(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A resource's properties under the model's names, whichever form declared it: the plugin's resources spell
+    them as the schema does (``monthlyLimitUsd``), so a policy rule or a report reads both alike. No value is read
+    until asked for (a policy's props raise on an unknown one)."""
+    kind = kind_of(resource_type)
+    if kind is None or not resource_type.startswith(PLUGIN_PREFIX):
+        return props
+    return _SchemaSpelled(props, _SCHEMA_NAMES[kind])
+
+
+class _SchemaSpelled(Mapping[str, Any]):
+    def __init__(self, props: Mapping[str, Any], names: Mapping[str, str]) -> None:
+        self._props = props
+        self._model = dict(names)
+        self._wire = {model: wire for wire, model in names.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._props[self._wire.get(key, key)]
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._model.get(key, key) for key in self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
