@@ -13,8 +13,10 @@ Example (pytest)::
     assert stack.preview().changed() == {}
 
 The program is a folder with a ``__main__.py`` (its ``Pulumi.yaml`` is used when present) or a Python
-function. It runs in this process, as an Automation API inline program; the provider runs in the plugin the
-engine starts (``pulumi-resource-pulumi-python``, i.e. ``python -m pulumi.dynamic``).
+function: it runs in this process, as an Automation API inline program, and the provider in the plugin the
+engine starts (``pulumi-resource-pulumi-python``, i.e. ``python -m pulumi.dynamic``). A folder whose
+``Pulumi.yaml`` says ``runtime: yaml`` runs under the YAML language host, its resources served by
+``pulumi-resource-openai-billing`` from beside this interpreter.
 """
 
 from __future__ import annotations
