@@ -35,9 +35,8 @@ from pulumi_openai_billing.model.config import (
     dump_config,
     load_config,
 )
-from pulumi_openai_billing.resources import KINDS
+from pulumi_openai_billing.resources import KINDS, wire_names
 from pulumi_openai_billing.sandbox import Sandbox
-from pulumi_openai_billing.schema import wire_names
 from pulumi_openai_billing.testing import Stack
 
 EXPECTED_RESOURCES = {

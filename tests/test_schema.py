@@ -11,8 +11,9 @@ import pytest
 
 import pulumi_openai_billing
 from pulumi_openai_billing import cli, resources
+from pulumi_openai_billing.resources import wire_names
 from pulumi_openai_billing.resources.budget import BudgetInputs
-from pulumi_openai_billing.schema import INVOKES, package_schema, reference_markdown, schema_json, wire_names
+from pulumi_openai_billing.schema import INVOKES, package_schema, reference_markdown, schema_json
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = list(resources.KINDS)

@@ -39,10 +39,10 @@ from ._api import config
 from ._api.client import report_waits_on_stderr
 from ._version import __version__
 from .errors import BillingError, ProviderError
-from .resources import KINDS, Kind
+from .resources import KINDS, Kind, schema_names, wire_names
 from .resources._provider import PLUGIN_WORKERS, BillingProvider, provider_class
 from .resources.budget import Budget, BudgetInputs
-from .schema import BOOKKEEPING, INVOKES, PACKAGE, Invoke, schema_json, schema_words, wire_names
+from .schema import INVOKES, PACKAGE, Invoke, schema_json, schema_words
 
 __all__ = ["BillingPlugin", "main", "spoken"]
 
@@ -54,11 +54,8 @@ class _Names:
     """One kind's two spellings: the schema's (``monthlyLimitUsd``) and the model's (``monthly_limit_usd``)."""
 
     def __init__(self, kind: Kind) -> None:
-        self.to_wire = {
-            **wire_names({**kind.inputs.model_fields, **kind.outputs.model_fields}),
-            **BOOKKEEPING,
-        }
-        self.to_model = {wire: name for name, wire in self.to_wire.items()}
+        self.to_model = schema_names(kind)
+        self.to_wire = {name: wire for wire, name in self.to_model.items()}
 
     def model(self, values: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], set[str]]:
         """The values under the model's names, and the names of those that arrived secret."""

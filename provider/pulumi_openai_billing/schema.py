@@ -3,7 +3,8 @@ pydantic models, and its Markdown reference (``docs/reference.md``).
 
 Property names follow Pulumi's conventions (camelCase: ``monthlyLimitUsd``); each maps to exactly one model
 field (``monthly_limit_usd``), the keyword the Python dynamic classes take. The provider plugin and the
-generated SDKs speak these names; :func:`wire_names` is the one mapping between the two spellings.
+generated SDKs speak these names; :func:`~pulumi_openai_billing.resources.wire_names` is the one mapping
+between the two spellings.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ from pydantic.alias_generators import to_camel
 from . import functions
 from ._api import config
 from ._version import __version__
-from .resources import KINDS, TYPE_MODULE, Kind, type_token
+from .resources import KINDS, TYPE_MODULE, Kind, type_token, wire_names
 
 PACKAGE = TYPE_MODULE
 AMOUNT_NOTE = (
     'Dollars as a decimal string ("750.00"); YAML and Python also take a number. State holds the two-decimal string.'
 )
-BOOKKEEPING = {"organization": "organization", "schema_version": "schemaVersion"}
-"""Outputs every resource has besides its model's: the organization it was made in, the version of its shape."""
 
 
 @functools.cache
@@ -54,14 +53,6 @@ def _in_schema_words(node: Any) -> Any:
     if isinstance(node, list):
         return [_in_schema_words(item) for item in node]
     return node
-
-
-def wire_names(fields: Mapping[str, Any]) -> dict[str, str]:
-    """``{"monthly_limit_usd": "monthlyLimitUsd", …}``: each model field's schema name. One field, one name."""
-    names = {name: to_camel(name) for name in fields}
-    if len(set(names.values())) != len(names):
-        raise ValueError(f"two fields share a schema name: {sorted(names)}")
-    return names
 
 
 def _json_type(schema: Mapping[str, Any], definitions: Mapping[str, Any] | None = None) -> dict[str, Any]:

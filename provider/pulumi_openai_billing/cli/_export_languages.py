@@ -1,6 +1,6 @@
 """What `openai-billing export --language yaml|typescript|go` writes: one list of declarations (name, kind, the
 inputs by model field) that ``export`` reads from the account, rendered for the provider plugin (type tokens
-``openai-billing:index:<Kind>``, the schema's camelCase names through :func:`~..schema.wire_names`, each value as
+``openai-billing:index:<Kind>``, the schema's camelCase names through :func:`~..resources.wire_names`, each value as
 the schema types it), and the import files of the same resources (:data:`IMPORT_IDS`).
 
 Names come from the kinds' input models and types from the schema (itself derived from them): a new field needs no
@@ -26,8 +26,8 @@ import yaml
 
 from .._api.fields import ORGANIZATION
 from .._version import __version__
-from ..resources import KINDS, Kind
-from ..schema import PACKAGE, package_schema, wire_names
+from ..resources import KINDS, Kind, wire_names
+from ..schema import PACKAGE, package_schema
 
 LANGUAGES = ("python", "yaml", "typescript", "go")
 """``--language``'s choices; python (the default) is ``export``'s own emitter."""

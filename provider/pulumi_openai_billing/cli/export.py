@@ -43,8 +43,8 @@ from ..account import Account, ProjectControls, config_of, read_account
 from ..errors import OpenAIError, ProviderError, RequestFailed
 from ..functions import ProjectInfo, SpendAlert, SpendLimit
 from ..model.config import dump_config
+from ..resources import wire_names
 from ..resources.service_tiers import ALL
-from ..schema import wire_names
 from ._export_languages import (
     IMPORT_IDS,
     LANGUAGES,

@@ -3,7 +3,7 @@ them that the providers, ``schema``, the policy pack, ``plan-report`` and the te
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -25,6 +25,7 @@ from .top_up import CreditTopUpPolicyKind
 
 __all__ = [
     "ALERT_KINDS",
+    "BOOKKEEPING",
     "KEY_LIMIT_KINDS",
     "KINDS",
     "LIMIT_KINDS",
@@ -36,7 +37,9 @@ __all__ = [
     "Kind",
     "kind_of",
     "model_props",
+    "schema_names",
     "type_token",
+    "wire_names",
 ]
 
 KINDS: tuple[Kind, ...] = (
@@ -70,13 +73,26 @@ def type_token(name: str) -> str:
 
 PLUGIN_PREFIX = f"{TYPE_MODULE}:index:"
 """The provider plugin's type tokens (programs in every other language): this plus the kind's name."""
-_SCHEMA_NAMES = {
-    kind.name: {
-        **{to_camel(field): field for model in (kind.inputs, kind.outputs) for field in model.model_fields},
-        "schemaVersion": "schema_version",
-    }
-    for kind in KINDS
-}
+BOOKKEEPING = {"organization": "organization", "schema_version": "schemaVersion"}
+"""Outputs every resource has besides its model's: the organization it was made in, the version of its shape."""
+
+
+def wire_names(fields: Iterable[str]) -> dict[str, str]:
+    """``{"monthly_limit_usd": "monthlyLimitUsd", …}``: each model field's name in the package schema (Pulumi's
+    camelCase, what the plugin, the SDKs and YAML programs speak). One field, one name."""
+    names = {name: to_camel(name) for name in fields}
+    if len(set(names.values())) != len(names):
+        raise ValueError(f"two fields share a schema name: {sorted(names)}")
+    return names
+
+
+def schema_names(kind: Kind) -> dict[str, str]:
+    """Every property of the kind, schema name -> model name (inputs, computed outputs and bookkeeping)."""
+    fields = [*kind.inputs.model_fields, *kind.outputs.model_fields]
+    return {wire: name for name, wire in {**wire_names(fields), **BOOKKEEPING}.items()}
+
+
+_SCHEMA_NAMES = {kind.name: schema_names(kind) for kind in KINDS}
 
 
 def kind_of(resource_type: str) -> str | None:
