@@ -188,12 +188,11 @@ def test_report_on_the_quickstart_creates_then_a_moved_project(sandbox: Sandbox,
     assert "organization" not in moved, "the organization's limit and alerts do not change"
 
 
-@pytest.mark.parametrize("example", ["quickstart", "yaml"])
-def test_report_reads_a_program_in_any_language(example: str, sandbox: Sandbox, api: Api) -> None:
-    """The YAML program declares the same organization through the plugin (its type tokens, camelCase names):
-    the report is the same."""
+def test_report_reads_a_program_in_any_language(sandbox: Sandbox, api: Api) -> None:
+    """The YAML example declares the quickstart's organization through the plugin (its type tokens, camelCase
+    names): the report says what it says of the Python quickstart (above)."""
     team = api.project("team-a")
-    report = _report(Stack(EXAMPLES / example, config=plugin_config(sandbox)).preview().to_preview_json())
+    report = _report(Stack(EXAMPLES / "yaml", config=plugin_config(sandbox)).preview().to_preview_json())
     org = next(line for line in report.splitlines() if line.startswith("| **organization** |"))
     assert "| none → **5,000.00 USD** |" in org and org.count("added: ") == 3
     assert f"| `{team}` | none → **750.00 USD** | added: 600.00 USD to team-a-leads@example.com |" in report
