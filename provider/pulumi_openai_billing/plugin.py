@@ -33,7 +33,6 @@ from pulumi.resource import DependencyResource
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 from pulumi.runtime.rpc import UNKNOWN
-from pydantic.alias_generators import to_camel
 
 from ._api import config
 from ._api.client import report_waits_on_stderr
@@ -238,9 +237,8 @@ class BillingPlugin(api.Provider):
         if unknown:
             expected = ", ".join(invoke.args) or "no arguments"
             return api.InvokeResponse(failures=[api.CheckFailure(unknown[0], f"{invoke.name} takes {expected}")])
-        kwargs = {
-            invoke.args[key][0]: _plain(value) for key, value in request.args.items() if _plain(value) is not None
-        }
+        given = {invoke.args[key][0]: _plain(value) for key, value in request.args.items()}
+        kwargs = {keyword: value for keyword, value in given.items() if value is not None}
         found = await self._run(invoke.call, **kwargs)
         return api.InvokeResponse(return_value=_result(invoke, found))
 
@@ -248,7 +246,8 @@ class BillingPlugin(api.Provider):
 class _PluginBudget(Budget):
     def _child(self, kind: str, resource_name: str, **inputs: Any) -> Any:
         opts = inputs.pop("opts", None)
-        props = {to_camel(name): value for name, value in inputs.items()}
+        names = wire_names(inputs)
+        props = {names[name]: value for name, value in inputs.items()}
         return pulumi.CustomResource(f"{PACKAGE}:index:{kind}", resource_name, props, opts)
 
 
