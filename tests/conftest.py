@@ -134,28 +134,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[RUN_MARKER] = secrets.token_hex(8)
 
 
-LONG_FIRST = (
-    "test_schemathesis.py",
-    "test_soak.py",
-    "test_examples.py",
-    "test_scale.py",
-    "test_packaging.py",
-    "test_sdk_examples.py",
-    "test_throttle.py",
-)
-"""The files whose tests take a minute or more each (fuzzing the sandbox, the soak, whole example lifecycles
-under the throttle, fresh venvs): started first, so that no worker is still running one when the others are done
-(pytest-xdist hands tests out in collection order)."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
-
-    items.sort(key=rank)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The run fails when a process that a test started (a sandbox, the Pulumi CLI, a plugin) outlives it."""
     if hasattr(session.config, "workerinput"):
