@@ -4,8 +4,7 @@
 # `pulumi-resource-pulumi-python` launcher beside it: the engine starts dynamic providers through that plugin.
 # The YAML language host (`runtime: yaml` programs) is built beside it the same way, unless your own install has one.
 PULUMI_YAML_VERSION="v1.25.0"
-PULUMI_CLI_VERSION="$(sed -n 's/^PULUMI_CLI_VERSION = "\(v[0-9.]*\)"$/\1/p' "$ROOT/provider/pulumi_openai_billing/testing.py")"
-PULUMI_CLI_ROOT="${OPENAI_BILLING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-openai-billing}/pulumi-$PULUMI_CLI_VERSION"
+source "$ROOT/scripts/_cache.sh"
 
 _pulumi_build() {
   local bin="$PULUMI_CLI_ROOT/bin" work="$PULUMI_CLI_ROOT/build"
@@ -92,6 +91,6 @@ elif [ -x "$PULUMI_CLI_ROOT/bin/pulumi" ]; then
   echo "warning: no YAML language host (pulumi-language-yaml) beside the Pulumi CLI in $PULUMI_CLI_ROOT and no Go to build one: programs with \`runtime: yaml\` will not run" >&2
   export PATH="$PULUMI_CLI_ROOT/bin:$PATH"
 else
-  echo "error: no Pulumi CLI on PATH and no Go to build one: install Pulumi (https://www.pulumi.com/docs/install/) or Go 1.24+ (https://go.dev/dl/)" >&2
+  echo "error: no Pulumi CLI on PATH and no Go to build one: install Pulumi (https://www.pulumi.com/docs/install/) or Go 1.26.6+ (https://go.dev/dl/)" >&2
   exit 1
 fi

@@ -3,10 +3,7 @@
 # the generator's main.go, go.mod and go.sum, so an edited generator is rebuilt and an unchanged one never is; it
 # builds with -mod=readonly, from exactly the modules go.sum pins.
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-if [ -z "${PULUMI_CLI_ROOT:-}" ]; then # as _pulumi.sh sets it, for a caller that does not source it first
-  PULUMI_CLI_VERSION="$(sed -n 's/^PULUMI_CLI_VERSION = "\(v[0-9.]*\)"$/\1/p' "$ROOT/provider/pulumi_openai_billing/testing.py")"
-  PULUMI_CLI_ROOT="${OPENAI_BILLING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-openai-billing}/pulumi-$PULUMI_CLI_VERSION"
-fi
+source "$ROOT/scripts/_cache.sh"
 
 _sdkgen_build() {
   local target="$1" log="$PULUMI_CLI_ROOT/sdkgen-build.log"
